@@ -1,0 +1,1702 @@
+/*
+ * conf owns the configuration file: finding it, reading it within fixed
+ * caps, refusing a file that holds a password others can read, parsing
+ * msmtp's line syntax through one key table (name, kind, parser, secret),
+ * the defaults sections and the inheritance of `account NAME : PARENT,..`,
+ * the %U %H %C %M and ~ substitutions, and the choice of an account for an
+ * envelope sender.  conf_parse is pure: no I/O and no state outside its
+ * arguments, so the fuzz target and the unit test drive it with a buffer.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "err.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/fsio.h"
+#include "util/str.h"
+
+#ifndef SYSTEM_CONFIG
+#define SYSTEM_CONFIG	"/etc/posthorn.conf"
+#endif
+
+#define CONF_LINE_MAX	(64 * 1024)	/* bytes in one line */
+#define CONF_FILE_MAX	(1024 * 1024)	/* bytes in the file */
+#define CONF_ACCOUNTS_MAX 1000
+#define CONF_COPY_MAX	(64 * 1024 * 1024) /* bytes copied by inheritance */
+#define CONF_SUBST_MAX	(256 * 1024)	/* a value after substitution */
+#define CONF_SHOW	80		/* bytes of a bad value quoted back */
+#define CONF_TIMEOUT_MAX (INT_MAX / 1000) /* seconds; fits in ms */
+#define CONF_MECH_MAX	20		/* RFC 4422 mechanism name */
+
+/*
+ * Key numbers: bit (1ULL << CONF_K_xxx) of struct account's set.  Old
+ * spellings (tls_nocertcheck, add_missing_from_header, ...) share the
+ * number of the key they stand for.
+ */
+enum conf_k {
+	CONF_K_HOST,
+	CONF_K_PORT,
+	CONF_K_FROM,
+	CONF_K_FROM_FULL_NAME,
+	CONF_K_DOMAIN,
+	CONF_K_AUTH,
+	CONF_K_USER,
+	CONF_K_PASSWORD,
+	CONF_K_PASSWORDEVAL,
+	CONF_K_TLS,
+	CONF_K_TLS_STARTTLS,
+	CONF_K_TLS_TRUST_FILE,
+	CONF_K_TLS_CRL_FILE,
+	CONF_K_TLS_CERTCHECK,
+	CONF_K_TLS_FINGERPRINT,
+	CONF_K_TLS_CERT_FILE,
+	CONF_K_TLS_KEY_FILE,
+	CONF_K_TLS_PRIORITIES,
+	CONF_K_TLS_HOST_OVERRIDE,
+	CONF_K_TIMEOUT,
+	CONF_K_SOURCE_IP,
+	CONF_K_DSN_NOTIFY,
+	CONF_K_DSN_RETURN,
+	CONF_K_LOGFILE,
+	CONF_K_LOGFILE_TIME_FORMAT,
+	CONF_K_SYSLOG,
+	CONF_K_ALIASES,
+	CONF_K_SET_FROM_HEADER,
+	CONF_K_SET_DATE_HEADER,
+	CONF_K_REMOVE_BCC_HEADERS,
+	CONF_K_UNDISCLOSED_RECIPIENTS,
+	CONF_K_ALLOW_FROM_OVERRIDE,
+	CONF_K_QUEUE,
+	CONF_K_QUEUE_DIR,
+	CONF_K_PROTOCOL,
+	CONF_K_MAX,
+	CONF_K_NONE = -1		/* defaults, account, unsupported */
+};
+
+#define CONF_BIT(id)	(1ULL << (id))
+
+/*
+ * Where each key's value lives in struct account and how it is copied,
+ * freed and substituted.  Indexed by key number.
+ */
+enum conf_ftype {
+	FT_NONE,		/* checked, nothing stored (protocol) */
+	FT_STR,			/* char * */
+	FT_INT,			/* int */
+	FT_AUTH,		/* auth and auth_mech */
+	FT_FPR			/* tls_fingerprint and its length */
+};
+
+enum conf_sub {
+	SUB_NONE,
+	SUB_PCT,		/* %U %H %C %M %% */
+	SUB_TILDE		/* leading ~ or ~/ */
+};
+
+struct conf_field {
+	enum conf_ftype	 type;
+	size_t		 off;
+	enum conf_sub	 sub;
+	int		 secret;	/* wiped when freed */
+};
+
+#define F(t, m, s, x)	{ (t), offsetof(struct account, m), (s), (x) }
+
+static const struct conf_field conf_fields[CONF_K_MAX] = {
+	[CONF_K_HOST] =		F(FT_STR, host, SUB_NONE, 0),
+	[CONF_K_PORT] =		F(FT_INT, port, SUB_NONE, 0),
+	[CONF_K_FROM] =		F(FT_STR, from, SUB_PCT, 0),
+	[CONF_K_FROM_FULL_NAME] = F(FT_STR, from_full_name, SUB_NONE, 0),
+	[CONF_K_DOMAIN] =	F(FT_STR, domain, SUB_PCT, 0),
+	[CONF_K_AUTH] =		F(FT_AUTH, auth, SUB_NONE, 0),
+	[CONF_K_USER] =		F(FT_STR, user, SUB_NONE, 0),
+	[CONF_K_PASSWORD] =	F(FT_STR, password, SUB_NONE, 1),
+	[CONF_K_PASSWORDEVAL] =	F(FT_STR, passwordeval, SUB_NONE, 0),
+	[CONF_K_TLS] =		F(FT_INT, tls, SUB_NONE, 0),
+	[CONF_K_TLS_STARTTLS] =	F(FT_INT, tls_starttls, SUB_NONE, 0),
+	[CONF_K_TLS_TRUST_FILE] = F(FT_STR, tls_trust_file, SUB_TILDE, 0),
+	[CONF_K_TLS_CRL_FILE] =	F(FT_STR, tls_crl_file, SUB_TILDE, 0),
+	[CONF_K_TLS_CERTCHECK] = F(FT_INT, tls_certcheck, SUB_NONE, 0),
+	[CONF_K_TLS_FINGERPRINT] = F(FT_FPR, tls_fingerprint, SUB_NONE, 0),
+	[CONF_K_TLS_CERT_FILE] = F(FT_STR, tls_cert_file, SUB_TILDE, 0),
+	[CONF_K_TLS_KEY_FILE] =	F(FT_STR, tls_key_file, SUB_TILDE, 0),
+	[CONF_K_TLS_PRIORITIES] = F(FT_STR, tls_priorities, SUB_NONE, 0),
+	[CONF_K_TLS_HOST_OVERRIDE] =
+	    F(FT_STR, tls_host_override, SUB_NONE, 0),
+	[CONF_K_TIMEOUT] =	F(FT_INT, timeout, SUB_NONE, 0),
+	[CONF_K_SOURCE_IP] =	F(FT_STR, source_ip, SUB_NONE, 0),
+	[CONF_K_DSN_NOTIFY] =	F(FT_STR, dsn_notify, SUB_NONE, 0),
+	[CONF_K_DSN_RETURN] =	F(FT_STR, dsn_return, SUB_NONE, 0),
+	[CONF_K_LOGFILE] =	F(FT_STR, logfile, SUB_TILDE, 0),
+	[CONF_K_LOGFILE_TIME_FORMAT] =
+	    F(FT_STR, logfile_time_format, SUB_NONE, 0),
+	[CONF_K_SYSLOG] =	F(FT_STR, syslog, SUB_NONE, 0),
+	[CONF_K_ALIASES] =	F(FT_STR, aliases, SUB_TILDE, 0),
+	[CONF_K_SET_FROM_HEADER] = F(FT_INT, set_from_header, SUB_NONE, 0),
+	[CONF_K_SET_DATE_HEADER] = F(FT_INT, set_date_header, SUB_NONE, 0),
+	[CONF_K_REMOVE_BCC_HEADERS] =
+	    F(FT_INT, remove_bcc_headers, SUB_NONE, 0),
+	[CONF_K_UNDISCLOSED_RECIPIENTS] =
+	    F(FT_INT, undisclosed_recipients, SUB_NONE, 0),
+	[CONF_K_ALLOW_FROM_OVERRIDE] =
+	    F(FT_INT, allow_from_override, SUB_NONE, 0),
+	[CONF_K_QUEUE] =	F(FT_INT, queue, SUB_NONE, 0),
+	[CONF_K_QUEUE_DIR] =	F(FT_STR, queue_dir, SUB_TILDE, 0),
+	[CONF_K_PROTOCOL] =	{ FT_NONE, 0, SUB_NONE, 0 },
+};
+
+#undef F
+
+/* The parser's state while it walks one buffer. */
+struct conf_parser {
+	struct conf	*c;
+	struct err	*e;
+	const char	*file;
+	int		 line;
+	struct account	 defaults;	/* the defaults sections so far */
+	unsigned long long *owns;	/* per account: own + inherited keys */
+	struct account	*cur;		/* where key lines go */
+	unsigned long long *curown;
+	unsigned long long defown;
+	size_t		 copied;	/* bytes duplicated by inheritance */
+};
+
+/*
+ * How a key's argument is read.  Every key that accepts "on" also
+ * accepts an empty argument as "on", as msmtp does.
+ */
+enum conf_kind {
+	KIND_STR,		/* text; empty unsets */
+	KIND_PATH,		/* file name; empty unsets; ~ in conf_subst */
+	KIND_BOOL,		/* on | off; empty is on */
+	KIND_SPECIAL,		/* the key's own parser */
+	KIND_UNSUPPORTED	/* an msmtp key posthorn does not implement */
+};
+
+struct conf_key {
+	const char	*name;
+	int		 id;
+	enum conf_kind	 kind;
+	int		 needarg;	/* an empty argument is an error */
+	int		 secret;	/* value never shown in messages */
+	int		(*parse)(struct conf_parser *, const struct conf_key *,
+			    const char *);
+};
+
+static int	conf_k_defaults(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_account(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_port(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_domain(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_auth(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_password(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_trust(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_fingerprint(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_nocertcheck(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_nostarttls(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_timeout(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_source_ip(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_dsn_notify(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_dsn_return(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_syslog(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_set_from(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_set_date(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_add_missing(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_keepbcc(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_protocol(struct conf_parser *, const struct conf_key *,
+		    const char *);
+
+#define K_STR(n, id)	{ n, id, KIND_STR, 0, 0, NULL }
+#define K_PATH(n, id)	{ n, id, KIND_PATH, 0, 0, NULL }
+#define K_BOOL(n, id)	{ n, id, KIND_BOOL, 0, 0, NULL }
+#define K_FN(n, id, need, fn) { n, id, KIND_SPECIAL, need, 0, fn }
+#define K_NO(n)		{ n, CONF_K_NONE, KIND_UNSUPPORTED, 0, 0, NULL }
+
+/*
+ * The one table of keys.  The first name listed for a key number is the
+ * name used in messages.
+ */
+static const struct conf_key conf_keys[] = {
+	K_FN("defaults", CONF_K_NONE, 0, conf_k_defaults),
+	K_FN("account", CONF_K_NONE, 1, conf_k_account),
+	{ "host", CONF_K_HOST, KIND_STR, 1, 0, NULL },
+	K_FN("port", CONF_K_PORT, 1, conf_k_port),
+	K_STR("from", CONF_K_FROM),
+	K_STR("from_full_name", CONF_K_FROM_FULL_NAME),
+	K_FN("domain", CONF_K_DOMAIN, 0, conf_k_domain),
+	K_FN("auth", CONF_K_AUTH, 0, conf_k_auth),
+	K_STR("user", CONF_K_USER),
+	{ "password", CONF_K_PASSWORD, KIND_SPECIAL, 0, 1, conf_k_password },
+	K_STR("passwordeval", CONF_K_PASSWORDEVAL),
+	K_BOOL("tls", CONF_K_TLS),
+	K_BOOL("tls_starttls", CONF_K_TLS_STARTTLS),
+	K_FN("tls_trust_file", CONF_K_TLS_TRUST_FILE, 0, conf_k_trust),
+	K_PATH("tls_crl_file", CONF_K_TLS_CRL_FILE),
+	K_BOOL("tls_certcheck", CONF_K_TLS_CERTCHECK),
+	K_FN("tls_fingerprint", CONF_K_TLS_FINGERPRINT, 0,
+	    conf_k_fingerprint),
+	K_PATH("tls_cert_file", CONF_K_TLS_CERT_FILE),
+	K_PATH("tls_key_file", CONF_K_TLS_KEY_FILE),
+	K_STR("tls_priorities", CONF_K_TLS_PRIORITIES),
+	K_STR("tls_host_override", CONF_K_TLS_HOST_OVERRIDE),
+	K_FN("timeout", CONF_K_TIMEOUT, 1, conf_k_timeout),
+	K_FN("source_ip", CONF_K_SOURCE_IP, 0, conf_k_source_ip),
+	K_FN("dsn_notify", CONF_K_DSN_NOTIFY, 1, conf_k_dsn_notify),
+	K_FN("dsn_return", CONF_K_DSN_RETURN, 1, conf_k_dsn_return),
+	K_PATH("logfile", CONF_K_LOGFILE),
+	K_STR("logfile_time_format", CONF_K_LOGFILE_TIME_FORMAT),
+	K_FN("syslog", CONF_K_SYSLOG, 0, conf_k_syslog),
+	K_PATH("aliases", CONF_K_ALIASES),
+	K_FN("set_from_header", CONF_K_SET_FROM_HEADER, 0, conf_k_set_from),
+	K_FN("set_date_header", CONF_K_SET_DATE_HEADER, 0, conf_k_set_date),
+	K_BOOL("remove_bcc_headers", CONF_K_REMOVE_BCC_HEADERS),
+	K_BOOL("undisclosed_recipients", CONF_K_UNDISCLOSED_RECIPIENTS),
+	K_BOOL("allow_from_override", CONF_K_ALLOW_FROM_OVERRIDE),
+	K_BOOL("queue", CONF_K_QUEUE),
+	K_PATH("queue_dir", CONF_K_QUEUE_DIR),
+	K_FN("protocol", CONF_K_PROTOCOL, 1, conf_k_protocol),
+
+	/* Old msmtp spellings still found in the wild. */
+	K_FN("tls_nocertcheck", CONF_K_TLS_CERTCHECK, 0, conf_k_nocertcheck),
+	K_FN("tls_nostarttls", CONF_K_TLS_STARTTLS, 0, conf_k_nostarttls),
+	K_FN("connect_timeout", CONF_K_TIMEOUT, 1, conf_k_timeout),
+	K_FN("add_missing_from_header", CONF_K_SET_FROM_HEADER, 0,
+	    conf_k_add_missing),
+	K_FN("add_missing_date_header", CONF_K_SET_DATE_HEADER, 0,
+	    conf_k_add_missing),
+	K_FN("keepbcc", CONF_K_REMOVE_BCC_HEADERS, 0, conf_k_keepbcc),
+
+	/* msmtp keys posthorn refuses with a clearer word than "unknown". */
+	K_NO("auto_from"),
+	K_NO("maildomain"),
+	K_NO("ntlmdomain"),
+	K_NO("proxy_host"),
+	K_NO("proxy_port"),
+	K_NO("socket"),
+	K_NO("eval"),
+	K_NO("tls_min_dh_prime_bits"),
+	K_NO("tls_force_sslv3"),
+};
+
+#undef K_STR
+#undef K_PATH
+#undef K_BOOL
+#undef K_FN
+#undef K_NO
+
+#define NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+/* Field access by offset. */
+static char **
+conf_strp(struct account *a, int id)
+{
+	return (char **)(void *)((char *)a + conf_fields[id].off);
+}
+
+static int *
+conf_intp(struct account *a, int id)
+{
+	return (int *)(void *)((char *)a + conf_fields[id].off);
+}
+
+static const char *
+conf_cstr(const struct account *a, int id)
+{
+	return *(char *const *)(const void *)((const char *)a +
+	    conf_fields[id].off);
+}
+
+static int
+conf_cint(const struct account *a, int id)
+{
+	return *(const int *)(const void *)((const char *)a +
+	    conf_fields[id].off);
+}
+
+static const struct conf_key *
+conf_key_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+/* The name messages use for key number id. */
+static const char *
+conf_key_name(int id)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (conf_keys[i].id == id)
+			return conf_keys[i].name;
+	return "?";
+}
+
+static void
+conf_str_free(char *s, int secret)
+{
+	if (secret)
+		wipe_free(s);
+	else
+		free(s);
+}
+
+/* Replaces the string of key id in a by a copy of s (NULL unsets). */
+static void
+conf_str_set(struct account *a, int id, const char *s)
+{
+	char **p = conf_strp(a, id);
+
+	conf_str_free(*p, conf_fields[id].secret);
+	*p = s != NULL ? xstrdup(s) : NULL;
+}
+
+/* Copies the value of key id from src to dst; returns the bytes copied. */
+static size_t
+conf_copy_key(struct account *dst, const struct account *src, int id)
+{
+	const char *v;
+
+	switch (conf_fields[id].type) {
+	case FT_STR:
+		v = conf_cstr(src, id);
+		conf_str_set(dst, id, v);
+		return v != NULL ? strlen(v) + 1 : 0;
+	case FT_INT:
+		*conf_intp(dst, id) = conf_cint(src, id);
+		break;
+	case FT_AUTH:
+		dst->auth = src->auth;
+		free(dst->auth_mech);
+		dst->auth_mech = src->auth_mech ? xstrdup(src->auth_mech) :
+		    NULL;
+		break;
+	case FT_FPR:
+		memcpy(dst->tls_fingerprint, src->tls_fingerprint,
+		    sizeof(dst->tls_fingerprint));
+		dst->tls_fingerprint_len = src->tls_fingerprint_len;
+		break;
+	case FT_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* Bytes of strings an account holds (for the inheritance cap). */
+static size_t
+conf_account_bytes(const struct account *a)
+{
+	size_t n = 0;
+	int id;
+
+	for (id = 0; id < CONF_K_MAX; id++)
+		if (conf_fields[id].type == FT_STR &&
+		    conf_cstr(a, id) != NULL)
+			n += strlen(conf_cstr(a, id)) + 1;
+	return n;
+}
+
+/* posthorn's defaults; a is zeroed first. */
+static void
+conf_account_defaults(struct account *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->tls = 1;
+	a->tls_starttls = 1;
+	a->tls_certcheck = 1;
+	a->tls_trust_file = xstrdup("system");
+	a->domain = xstrdup("localhost");
+	a->set_from_header = SETFROM_AUTO;
+	a->set_date_header = 1;
+	a->remove_bcc_headers = 1;
+	a->allow_from_override = 1;
+	a->queue = 1;
+}
+
+/* Frees what a holds, wiping secrets, and zeroes it. */
+static void
+conf_account_release(struct account *a)
+{
+	int id;
+
+	for (id = 0; id < CONF_K_MAX; id++)
+		if (conf_fields[id].type == FT_STR)
+			conf_str_free(*conf_strp(a, id),
+			    conf_fields[id].secret);
+	free(a->auth_mech);
+	free(a->name);
+	free(a->file);
+	wipe(a, sizeof(*a));
+}
+
+struct account *
+conf_account_new(const char *name)
+{
+	struct account *a = xmalloc(sizeof(*a));
+
+	conf_account_defaults(a);
+	a->name = name != NULL ? xstrdup(name) : NULL;
+	return a;
+}
+
+struct account *
+conf_account_dup(const struct account *src)
+{
+	struct account *a;
+	int id;
+
+	if (src == NULL)
+		return NULL;
+	a = xcalloc(1, sizeof(*a));
+	for (id = 0; id < CONF_K_MAX; id++)
+		conf_copy_key(a, src, id);
+	a->name = src->name != NULL ? xstrdup(src->name) : NULL;
+	a->file = src->file != NULL ? xstrdup(src->file) : NULL;
+	a->line = src->line;
+	a->set = src->set;
+	return a;
+}
+
+void
+conf_account_free(struct account *a)
+{
+	if (a == NULL)
+		return;
+	conf_account_release(a);
+	free(a);
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->naccounts; i++)
+		conf_account_free(c->accounts[i]);
+	free(c->accounts);
+	free(c->path);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+conf_port(const struct account *a)
+{
+	if (a->port != 0)
+		return a->port;
+	return a->tls && !a->tls_starttls ? 465 : 25;
+}
+
+/* ------------------------------------------------------------ messages */
+
+static int __attribute__((format(printf, 2, 3)))
+conf_perr(struct conf_parser *p, const char *fmt, ...)
+{
+	char msg[ERR_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return err_set(p->e, ERR_CONFIG, "%s:%d: %s", p->file, p->line, msg);
+}
+
+/*
+ * "FILE:LINE: invalid value 'v' for key 'k'[: why]"; the value of a secret
+ * key is never shown.
+ */
+static int
+conf_bad(struct conf_parser *p, const struct conf_key *k, const char *v,
+    const char *why)
+{
+	const char *sep = why != NULL ? ": " : "";
+
+	if (why == NULL)
+		why = "";
+	if (k->secret)
+		return conf_perr(p, "invalid value for key '%s'%s%s",
+		    k->name, sep, why);
+	return conf_perr(p, "invalid value '%.*s%s' for key '%s'%s%s",
+	    CONF_SHOW, v, strlen(v) > CONF_SHOW ? "..." : "", k->name,
+	    sep, why);
+}
+
+/* ------------------------------------------------------------ values */
+
+/* 1 for on or empty, 0 for off, -1 for anything else. */
+static int
+conf_onoff(const char *v)
+{
+	if (*v == '\0' || strcasecmp(v, "on") == 0)
+		return 1;
+	if (strcasecmp(v, "off") == 0)
+		return 0;
+	return -1;
+}
+
+/* A decimal number in [min, max], or -1. */
+static long
+conf_number(const char *v, long min, long max)
+{
+	long n = 0;
+
+	if (*v == '\0')
+		return -1;
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9')
+			return -1;
+		n = n * 10 + (*v - '0');
+		if (n > max)
+			return -1;
+	}
+	return n < min ? -1 : n;
+}
+
+static int
+conf_hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Reads "AB:CD:.." (or the same digits without colons) into at most 32
+ * bytes; returns the byte count or -1.
+ */
+static int
+conf_hexbytes(const char *s, unsigned char out[32])
+{
+	int colons = strchr(s, ':') != NULL;
+	int n = 0, hi, lo;
+
+	if (*s == '\0')
+		return -1;
+	for (;;) {
+		if (n == 32)
+			return -1;
+		if ((hi = conf_hexdigit((unsigned char)s[0])) == -1 ||
+		    (lo = conf_hexdigit((unsigned char)s[1])) == -1)
+			return -1;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+		s += 2;
+		if (*s == '\0')
+			return n;
+		if (colons) {
+			if (*s != ':' || s[1] == '\0')
+				return -1;
+			s++;
+		}
+	}
+}
+
+int
+conf_parse_fingerprint(const char *s, unsigned char out[32])
+{
+	unsigned char tmp[32];
+	int n;
+
+	n = conf_hexbytes(s, tmp);
+	if (n != 32 && n != 20)
+		return -1;
+	memcpy(out, tmp, (size_t)n);
+	return n;
+}
+
+/* ------------------------------------------------------------ keys */
+
+/* Marks key id as given for the account being filled. */
+static void
+conf_mark(struct conf_parser *p, int id)
+{
+	p->cur->set |= CONF_BIT(id);
+	*p->curown |= CONF_BIT(id);
+}
+
+static int
+conf_k_defaults(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (*v != '\0')
+		return conf_perr(p, "key '%s' takes no value", k->name);
+	p->cur = &p->defaults;
+	p->curown = &p->defown;
+	return 0;
+}
+
+/* Trims blanks and one pair of enclosing double quotes, in place. */
+static char *
+conf_unquote(char *s)
+{
+	size_t n;
+
+	str_trim(s);
+	n = strlen(s);
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+		s[n - 1] = '\0';
+		s++;
+	}
+	return s;
+}
+
+static struct account *
+conf_find_index(struct conf *c, const char *name, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < c->naccounts; i++)
+		if (strcmp(c->accounts[i]->name, name) == 0) {
+			if (idx != NULL)
+				*idx = i;
+			return c->accounts[i];
+		}
+	return NULL;
+}
+
+/*
+ * Starts account name from the defaults seen so far; becomes where the
+ * following key lines go.
+ */
+static int
+conf_new_account(struct conf_parser *p, const char *name)
+{
+	struct conf *c = p->c;
+	struct account *a, *old;
+
+	if ((old = conf_find_index(c, name, NULL)) != NULL)
+		return conf_perr(p, "account '%.*s' is already defined "
+		    "(line %d)", CONF_SHOW, name, old->line);
+	if (c->naccounts == CONF_ACCOUNTS_MAX)
+		return conf_perr(p, "too many accounts (at most %d)",
+		    CONF_ACCOUNTS_MAX);
+	a = conf_account_dup(&p->defaults);
+	free(a->name);
+	free(a->file);
+	a->name = xstrdup(name);
+	a->file = xstrdup(p->file);
+	a->line = p->line;
+	c->accounts = xreallocarray(c->accounts, c->naccounts + 1,
+	    sizeof(*c->accounts));
+	p->owns = xreallocarray(p->owns, c->naccounts + 1, sizeof(*p->owns));
+	c->accounts[c->naccounts] = a;
+	p->owns[c->naccounts] = 0;
+	p->cur = a;
+	p->curown = &p->owns[c->naccounts];
+	c->naccounts++;
+	return 0;
+}
+
+/*
+ * account NAME [: PARENT[, PARENT...]]: the defaults so far, then each
+ * parent's own and inherited keys in order (not the defaults a parent
+ * got: those of a later defaults section win, as in msmtp).  v is the
+ * argument as written: names are unquoted one by one.
+ */
+static int
+conf_k_account(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	char *raw, *name, *list, *item, *next;
+	size_t *parents = NULL, np = 0, i;
+	int id, rc = -1;
+
+	(void)k;
+	raw = xstrdup(v);
+	if ((list = strchr(raw, ':')) != NULL)
+		*list++ = '\0';
+	name = conf_unquote(raw);
+	if (*name == '\0') {
+		conf_perr(p, "missing account name");
+		goto out;
+	}
+	if (strchr(name, ',') != NULL) {
+		conf_perr(p, "account name '%.*s' must not contain ','",
+		    CONF_SHOW, name);
+		goto out;
+	}
+	for (item = list; item != NULL; item = next) {
+		if ((next = strchr(item, ',')) != NULL)
+			*next++ = '\0';
+		item = conf_unquote(item);
+		if (*item == '\0') {
+			conf_perr(p, "missing account name in the parents of "
+			    "'%.*s'", CONF_SHOW, name);
+			goto out;
+		}
+		parents = xreallocarray(parents, np + 1, sizeof(*parents));
+		if (conf_find_index(p->c, item, &parents[np]) == NULL) {
+			conf_perr(p, "account '%.*s' is not defined (yet)",
+			    CONF_SHOW, item);
+			goto out;
+		}
+		np++;
+	}
+	if (conf_new_account(p, name) == -1)
+		goto out;
+	p->copied += conf_account_bytes(p->cur);
+	for (i = 0; i < np && p->copied <= CONF_COPY_MAX; i++)
+		for (id = 0; id < CONF_K_MAX; id++) {
+			if (!(p->owns[parents[i]] & CONF_BIT(id)))
+				continue;
+			p->copied += conf_copy_key(p->cur,
+			    p->c->accounts[parents[i]], id);
+			conf_mark(p, id);
+		}
+	if (p->copied > CONF_COPY_MAX) {
+		conf_perr(p, "accounts copy more than %d bytes from defaults "
+		    "and parents", CONF_COPY_MAX);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(parents);
+	free(raw);
+	return rc;
+}
+
+static int
+conf_k_port(struct conf_parser *p, const struct conf_key *k, const char *v)
+{
+	long n;
+
+	if ((n = conf_number(v, 1, 65535)) == -1)
+		return conf_bad(p, k, v, "not a port number from 1 to 65535");
+	p->cur->port = (int)n;
+	return 0;
+}
+
+static int
+conf_k_domain(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	conf_str_set(p->cur, k->id, *v != '\0' ? v : "localhost");
+	return 0;
+}
+
+/* auth on | off | MECHANISM (RFC 4422 name, stored upper case). */
+static int
+conf_k_auth(struct conf_parser *p, const struct conf_key *k, const char *v)
+{
+	char mech[CONF_MECH_MAX + 1];
+	size_t i, n = strlen(v);
+	int on;
+
+	if ((on = conf_onoff(v)) != -1) {
+		p->cur->auth = on;
+		free(p->cur->auth_mech);
+		p->cur->auth_mech = NULL;
+		return 0;
+	}
+	if (n > CONF_MECH_MAX)
+		return conf_bad(p, k, v, "not on, off or a mechanism name");
+	for (i = 0; i < n; i++) {
+		char ch = v[i];
+
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '_'))
+			return conf_bad(p, k, v,
+			    "not on, off or a mechanism name");
+		mech[i] = ch;
+	}
+	mech[n] = '\0';
+	p->cur->auth = 1;
+	free(p->cur->auth_mech);
+	p->cur->auth_mech = xstrdup(mech);
+	return 0;
+}
+
+static int
+conf_k_password(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
+	if (*v != '\0')
+		p->c->has_secret = 1;
+	return 0;
+}
+
+/* tls_trust_file system | FILE; empty means no trust file (""). */
+static int
+conf_k_trust(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	conf_str_set(p->cur, k->id, v);
+	return 0;
+}
+
+static int
+conf_k_fingerprint(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	unsigned char fp[32];
+	int n;
+
+	if (*v == '\0') {
+		memset(p->cur->tls_fingerprint, 0,
+		    sizeof(p->cur->tls_fingerprint));
+		p->cur->tls_fingerprint_len = 0;
+		return 0;
+	}
+	if ((n = conf_parse_fingerprint(v, fp)) == -1) {
+		if (conf_hexbytes(v, fp) == 16)
+			return conf_bad(p, k, v, "MD5 fingerprints are not "
+			    "accepted, use the SHA-256 fingerprint");
+		return conf_bad(p, k, v, "not a SHA-256 (or SHA-1) "
+		    "fingerprint like AB:CD:..");
+	}
+	memset(p->cur->tls_fingerprint, 0, sizeof(p->cur->tls_fingerprint));
+	memcpy(p->cur->tls_fingerprint, fp, (size_t)n);
+	p->cur->tls_fingerprint_len = (size_t)n;
+	return 0;
+}
+
+/* The old tls_nocertcheck and tls_nostarttls take no value. */
+static int
+conf_k_nocertcheck(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (*v != '\0')
+		return conf_perr(p, "key '%s' takes no value "
+		    "(tls_certcheck off is the current spelling)", k->name);
+	p->cur->tls_certcheck = 0;
+	return 0;
+}
+
+static int
+conf_k_nostarttls(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (*v != '\0')
+		return conf_perr(p, "key '%s' takes no value "
+		    "(tls_starttls off is the current spelling)", k->name);
+	p->cur->tls_starttls = 0;
+	return 0;
+}
+
+static int
+conf_k_timeout(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	long n;
+
+	if (strcasecmp(v, "off") == 0) {
+		p->cur->timeout = 0;
+		return 0;
+	}
+	if ((n = conf_number(v, 1, CONF_TIMEOUT_MAX)) == -1)
+		return conf_bad(p, k, v, "not off or a number of seconds");
+	p->cur->timeout = (int)n;
+	return 0;
+}
+
+static int
+conf_k_source_ip(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (*v != '\0' && inet_pton(AF_INET, v, addr) != 1 &&
+	    inet_pton(AF_INET6, v, addr) != 1)
+		return conf_bad(p, k, v, "not an IPv4 or IPv6 address");
+	conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
+	return 0;
+}
+
+/*
+ * dsn_notify off | never | a comma list of success, failure, delay; kept
+ * in that order, lower case.
+ */
+static int
+conf_k_dsn_notify(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	static const char *const conds[] = { "success", "failure", "delay" };
+	char *copy, *item, *next;
+	unsigned seen = 0;
+	struct buf out;
+	size_t i;
+	int rc = -1;
+
+	if (strcasecmp(v, "off") == 0) {
+		conf_str_set(p->cur, k->id, NULL);
+		return 0;
+	}
+	if (strcasecmp(v, "never") == 0) {
+		conf_str_set(p->cur, k->id, "never");
+		return 0;
+	}
+	copy = xstrdup(v);
+	for (item = copy; item != NULL; item = next) {
+		if ((next = strchr(item, ',')) != NULL)
+			*next++ = '\0';
+		str_trim(item);
+		for (i = 0; i < 3; i++)
+			if (strcasecmp(item, conds[i]) == 0)
+				break;
+		if (i == 3 || (seen & (1U << i))) {
+			conf_bad(p, k, v, "not off, never or a list of "
+			    "success, failure and delay");
+			goto out;
+		}
+		seen |= 1U << i;
+	}
+	buf_init(&out, 0);
+	for (i = 0; i < 3; i++)
+		if (seen & (1U << i)) {
+			if (out.len > 0)
+				buf_addc(&out, ',');
+			buf_adds(&out, conds[i]);
+		}
+	conf_str_set(p->cur, k->id, buf_str(&out));
+	buf_release(&out);
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
+static int
+conf_k_dsn_return(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (strcasecmp(v, "off") == 0)
+		conf_str_set(p->cur, k->id, NULL);
+	else if (strcasecmp(v, "headers") == 0 || strcasecmp(v, "hdrs") == 0)
+		conf_str_set(p->cur, k->id, "headers");
+	else if (strcasecmp(v, "full") == 0)
+		conf_str_set(p->cur, k->id, "full");
+	else
+		return conf_bad(p, k, v, "not off, headers or full");
+	return 0;
+}
+
+/* syslog on (LOG_MAIL) | off | LOG_USER | LOG_MAIL | LOG_LOCAL0..7. */
+static int
+conf_k_syslog(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	char fac[16];
+	size_t i, n = strlen(v);
+	int on;
+
+	if ((on = conf_onoff(v)) != -1) {
+		conf_str_set(p->cur, k->id, on ? "LOG_MAIL" : NULL);
+		return 0;
+	}
+	if (n >= sizeof(fac))
+		return conf_bad(p, k, v, "not on, off or a facility "
+		    "(LOG_USER, LOG_MAIL, LOG_LOCAL0 to LOG_LOCAL7)");
+	for (i = 0; i <= n; i++)
+		fac[i] = (v[i] >= 'a' && v[i] <= 'z') ?
+		    (char)(v[i] - 'a' + 'A') : v[i];
+	if (strcmp(fac, "LOG_USER") != 0 && strcmp(fac, "LOG_MAIL") != 0 &&
+	    !(strncmp(fac, "LOG_LOCAL", 9) == 0 && n == 10 &&
+	    fac[9] >= '0' && fac[9] <= '7'))
+		return conf_bad(p, k, v, "not on, off or a facility "
+		    "(LOG_USER, LOG_MAIL, LOG_LOCAL0 to LOG_LOCAL7)");
+	conf_str_set(p->cur, k->id, fac);
+	return 0;
+}
+
+static int
+conf_k_set_from(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	int on;
+
+	if (strcasecmp(v, "auto") == 0)
+		p->cur->set_from_header = SETFROM_AUTO;
+	else if ((on = conf_onoff(v)) != -1)
+		p->cur->set_from_header = on ? SETFROM_ON : SETFROM_OFF;
+	else
+		return conf_bad(p, k, v, "not auto, on or off");
+	return 0;
+}
+
+static int
+conf_k_set_date(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (*v == '\0' || strcasecmp(v, "auto") == 0)
+		p->cur->set_date_header = 1;
+	else if (strcasecmp(v, "off") == 0)
+		p->cur->set_date_header = 0;
+	else
+		return conf_bad(p, k, v, "not auto or off");
+	return 0;
+}
+
+/* add_missing_{from,date}_header on = set_..._header auto, off = off. */
+static int
+conf_k_add_missing(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	int on;
+
+	if ((on = conf_onoff(v)) == -1)
+		return conf_bad(p, k, v, "not on or off");
+	if (k->id == CONF_K_SET_FROM_HEADER)
+		p->cur->set_from_header = on ? SETFROM_AUTO : SETFROM_OFF;
+	else
+		p->cur->set_date_header = on;
+	return 0;
+}
+
+/* keepbcc on = remove_bcc_headers off. */
+static int
+conf_k_keepbcc(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	int on;
+
+	if ((on = conf_onoff(v)) == -1)
+		return conf_bad(p, k, v, "not on or off");
+	p->cur->remove_bcc_headers = !on;
+	return 0;
+}
+
+static int
+conf_k_protocol(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (strcasecmp(v, "smtp") == 0)
+		return 0;
+	if (strcasecmp(v, "lmtp") == 0)
+		return conf_bad(p, k, v, "LMTP is not supported");
+	return conf_bad(p, k, v, "only smtp is supported");
+}
+
+/* ------------------------------------------------------------ lines */
+
+/* One line of n bytes (no newline).  0 or -1. */
+static int
+conf_line(struct conf_parser *p, const char *s, size_t n)
+{
+	const struct conf_key *k;
+	char *line, *cmd, *rest, *v;
+	size_t i;
+	int on, rc = -1;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return conf_perr(p, "control character in line");
+	}
+	line = xstrndup(s, n);
+	cmd = line + strspn(line, " \t");
+	if (*cmd == '\0' || *cmd == '#') {
+		rc = 0;
+		goto out;
+	}
+	rest = cmd + strcspn(cmd, " \t");
+	if (*rest != '\0')
+		*rest++ = '\0';
+	if ((k = conf_key_find(cmd)) == NULL) {
+		/*
+		 * A word that cannot be a key may be a password that lost
+		 * its line: do not repeat it.
+		 */
+		if (strlen(cmd) <= 40 && strspn(cmd,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789_-") == strlen(cmd))
+			conf_perr(p, "unknown key '%s'", cmd);
+		else
+			conf_perr(p, "unknown key (a word that is not a key "
+			    "name)");
+		goto out;
+	}
+	/* account splits and unquotes its names itself. */
+	v = k->parse == conf_k_account ? str_trim(rest) : conf_unquote(rest);
+	if (k->kind == KIND_UNSUPPORTED) {
+		conf_perr(p, "key '%s' is not supported by posthorn", k->name);
+		goto out;
+	}
+	if (k->needarg && *v == '\0') {
+		conf_perr(p, "key '%s' needs a value", k->name);
+		goto out;
+	}
+	if (k->id == CONF_K_NONE) {
+		rc = k->parse(p, k, v);
+		goto out;
+	}
+	/* Lines before any account or defaults form the account "default". */
+	if (p->cur == NULL && conf_new_account(p, "default") == -1)
+		goto out;
+	switch (k->kind) {
+	case KIND_STR:
+	case KIND_PATH:
+		conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
+		break;
+	case KIND_BOOL:
+		if ((on = conf_onoff(v)) == -1) {
+			conf_bad(p, k, v, "not on or off");
+			goto out;
+		}
+		*conf_intp(p->cur, k->id) = on;
+		break;
+	case KIND_SPECIAL:
+		if (k->parse(p, k, v) == -1)
+			goto out;
+		break;
+	case KIND_UNSUPPORTED:
+		goto out;
+	}
+	conf_mark(p, k->id);
+	rc = 0;
+out:
+	wipe_free(line);
+	return rc;
+}
+
+int
+conf_parse(struct conf *c, const char *buf, size_t len, const char *filename,
+    struct err *e)
+{
+	struct conf_parser p;
+	const char *eol;
+	size_t pos = 0, n, next;
+
+	memset(c, 0, sizeof(*c));
+	if (filename == NULL)
+		filename = "-";
+	if (len > CONF_FILE_MAX)
+		return err_set(e, ERR_CONFIG, "%s: file is larger than %d "
+		    "bytes", filename, CONF_FILE_MAX);
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.e = e;
+	p.file = filename;
+	conf_account_defaults(&p.defaults);
+	/* A UTF-8 byte order mark is not part of the first key. */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
+	while (pos < len) {
+		p.line++;
+		eol = memchr(buf + pos, '\n', len - pos);
+		n = eol != NULL ? (size_t)(eol - (buf + pos)) : len - pos;
+		next = pos + n + (eol != NULL);
+		if (n > 0 && buf[pos + n - 1] == '\r')
+			n--;
+		if (n > CONF_LINE_MAX) {
+			conf_perr(&p, "line longer than %d bytes",
+			    CONF_LINE_MAX);
+			goto fail;
+		}
+		if (conf_line(&p, buf + pos, n) == -1)
+			goto fail;
+		pos = next;
+	}
+	conf_account_release(&p.defaults);
+	free(p.owns);
+	return 0;
+fail:
+	conf_account_release(&p.defaults);
+	free(p.owns);
+	conf_free(c);
+	return -1;
+}
+
+/* ------------------------------------------------------------ subst */
+
+/* The value a %-letter stands for, "" for an unknown letter. */
+static const char *
+conf_pct_value(struct conf_env *env, char ch, const char **what)
+{
+	switch (ch) {
+	case 'U':
+		*what = "user name";
+		return env != NULL ? env->user : NULL;
+	case 'H':
+		*what = "host name";
+		return env != NULL ? env->host : NULL;
+	case 'C':
+		*what = "canonical host name";
+		return env != NULL ? conf_env_canon(env) : NULL;
+	case 'M':
+		*what = "mail name";
+		return env != NULL ? conf_env_mailname(env) : NULL;
+	}
+	*what = NULL;
+	return NULL;
+}
+
+static int
+conf_subst_pct(struct account *a, int id, struct conf_env *env,
+    struct err *e)
+{
+	char **vp = conf_strp(a, id), *s;
+	const char *val, *what;
+	struct buf out;
+
+	if (*vp == NULL || strchr(*vp, '%') == NULL)
+		return 0;
+	buf_init(&out, CONF_SUBST_MAX);
+	for (s = *vp; *s != '\0'; s++) {
+		if (*s != '%') {
+			if (buf_addc(&out, *s) == -1)
+				goto toolong;
+			continue;
+		}
+		s++;
+		if (*s == '%') {
+			if (buf_addc(&out, '%') == -1)
+				goto toolong;
+			continue;
+		}
+		val = conf_pct_value(env, *s, &what);
+		if (what == NULL) {
+			buf_release(&out);
+			if (*s == '\0')
+				return err_set(e, ERR_CONFIG, "%s:%d: account "
+				    "'%s': lone '%%' at the end of key '%s' "
+				    "(write %%%% for a percent sign)",
+				    a->file, a->line, a->name,
+				    conf_key_name(id));
+			return err_set(e, ERR_CONFIG, "%s:%d: account '%s': "
+			    "unknown substitution '%%%c' in key '%s'",
+			    a->file, a->line, a->name, *s,
+			    conf_key_name(id));
+		}
+		if (val == NULL) {
+			buf_release(&out);
+			return err_set(e, ERR_CONFIG, "%s:%d: account '%s': "
+			    "cannot substitute '%%%c' in key '%s': the %s "
+			    "is not known", a->file, a->line, a->name, *s,
+			    conf_key_name(id), what);
+		}
+		if (buf_adds(&out, val) == -1)
+			goto toolong;
+	}
+	free(*vp);
+	*vp = buf_detach(&out);
+	return 0;
+toolong:
+	buf_release(&out);
+	return err_set(e, ERR_CONFIG, "%s:%d: account '%s': key '%s' is "
+	    "longer than %d bytes after substitution", a->file, a->line,
+	    a->name, conf_key_name(id), CONF_SUBST_MAX);
+}
+
+/* A leading "~" or "~/" becomes the home directory; "~user" stays. */
+static int
+conf_subst_tilde(struct account *a, int id, struct conf_env *env,
+    struct err *e)
+{
+	char **vp = conf_strp(a, id), *nv;
+	const char *home, *rest;
+	size_t hl;
+
+	if (*vp == NULL || (*vp)[0] != '~' ||
+	    ((*vp)[1] != '\0' && (*vp)[1] != '/'))
+		return 0;
+	home = env != NULL ? env->home : NULL;
+	if (home == NULL || *home == '\0')
+		return err_set(e, ERR_CONFIG, "%s:%d: account '%s': cannot "
+		    "expand '~' in key '%s': no home directory", a->file,
+		    a->line, a->name, conf_key_name(id));
+	rest = *vp + 1;
+	hl = strlen(home);
+	/* HOME=/ and "~/x" make "/x", not "//x". */
+	if (hl > 0 && home[hl - 1] == '/' && *rest == '/')
+		rest++;
+	nv = xasprintf("%s%s", home, rest);
+	free(*vp);
+	*vp = nv;
+	return 0;
+}
+
+int
+conf_subst(struct conf *c, struct conf_env *env, struct err *e)
+{
+	struct account *a;
+	size_t i;
+	int id;
+
+	for (i = 0; i < c->naccounts; i++) {
+		a = c->accounts[i];
+		for (id = 0; id < CONF_K_MAX; id++) {
+			if (conf_fields[id].sub == SUB_PCT &&
+			    conf_subst_pct(a, id, env, e) == -1)
+				return -1;
+			if (conf_fields[id].sub == SUB_TILDE &&
+			    conf_subst_tilde(a, id, env, e) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ accounts */
+
+struct account *
+conf_account(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	if (c == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < c->naccounts; i++)
+		if (strcmp(c->accounts[i]->name, name) == 0)
+			return c->accounts[i];
+	return NULL;
+}
+
+/* The first account whose from equals addr, else matches it as a pattern. */
+static struct account *
+conf_match_from(const struct conf *c, const char *addr)
+{
+	char *pat, *lower;
+	size_t i;
+	struct account *hit = NULL;
+
+	for (i = 0; i < c->naccounts; i++)
+		if (c->accounts[i]->from != NULL &&
+		    strcasecmp(c->accounts[i]->from, addr) == 0)
+			return c->accounts[i];
+	lower = str_lower(xstrdup(addr));
+	for (i = 0; i < c->naccounts && hit == NULL; i++) {
+		if (c->accounts[i]->from == NULL)
+			continue;
+		pat = str_lower(xstrdup(c->accounts[i]->from));
+		if (fnmatch(pat, lower, 0) == 0)
+			hit = c->accounts[i];
+		free(pat);
+	}
+	free(lower);
+	return hit;
+}
+
+struct account *
+conf_account_for_from(const struct conf *c, const char *addr)
+{
+	struct account *a;
+	const char *plus, *at;
+	char *bare;
+
+	if (c == NULL || addr == NULL || *addr == '\0')
+		return NULL;
+	if ((a = conf_match_from(c, addr)) != NULL)
+		return a;
+	/* local+tag@domain is tried as local@domain. */
+	at = strrchr(addr, '@');
+	plus = strchr(addr, '+');
+	if (at == NULL || plus == NULL || plus > at || plus == addr)
+		return NULL;
+	bare = xasprintf("%.*s%s", (int)(plus - addr), addr, at);
+	a = conf_match_from(c, bare);
+	free(bare);
+	return a;
+}
+
+/* ------------------------------------------------------------ files */
+
+/* $HOME, else the password database's home, else NULL; caller frees. */
+static char *
+conf_home(void)
+{
+	const char *h = getenv("HOME");
+	struct passwd *pw;
+
+	if (h != NULL && *h != '\0')
+		return xstrdup(h);
+	if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL &&
+	    *pw->pw_dir != '\0')
+		return xstrdup(pw->pw_dir);
+	return NULL;
+}
+
+/* 1 if path names something (or something stat cannot see into), else 0. */
+static int
+conf_exists(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0)
+		return 1;
+	return errno != ENOENT && errno != ENOTDIR;
+}
+
+char *
+conf_find(const char *cli_path, int *found, struct err *e)
+{
+	const char *env, *xdg;
+	char *home, *path;
+
+	*found = -1;
+	if (cli_path != NULL) {
+		if (!conf_exists(cli_path)) {
+			err_set(e, ERR_NOINPUT, "cannot read configuration "
+			    "file '%s': %s", cli_path, strerror(errno));
+			return NULL;
+		}
+		*found = 1;
+		return xstrdup(cli_path);
+	}
+	if ((env = getenv("POSTHORN_CONFIG")) != NULL && *env != '\0') {
+		if (!conf_exists(env)) {
+			err_set(e, ERR_CONFIG, "cannot read configuration "
+			    "file '%s' (from POSTHORN_CONFIG): %s", env,
+			    strerror(errno));
+			return NULL;
+		}
+		*found = 1;
+		return xstrdup(env);
+	}
+	*found = 1;
+	home = conf_home();
+	xdg = getenv("XDG_CONFIG_HOME");
+	/* The XDG spec ignores a relative XDG_CONFIG_HOME. */
+	if (xdg != NULL && xdg[0] == '/')
+		path = xasprintf("%s/posthorn/config", xdg);
+	else if (home != NULL)
+		path = xasprintf("%s/.config/posthorn/config", home);
+	else
+		path = NULL;
+	if (path != NULL && conf_exists(path))
+		goto done;
+	free(path);
+	path = NULL;
+	if (home != NULL) {
+		path = xasprintf("%s/.posthornrc", home);
+		if (conf_exists(path))
+			goto done;
+		free(path);
+	}
+	path = xstrdup(SYSTEM_CONFIG);
+	if (conf_exists(path))
+		goto done;
+	free(path);
+	path = NULL;
+	*found = 0;
+done:
+	free(home);
+	return path;
+}
+
+int
+conf_load(struct conf *c, const char *path, int from_cli,
+    struct conf_env *env, struct err *e)
+{
+	enum err_kind kind = from_cli ? ERR_NOINPUT : ERR_CONFIG;
+	char chunk[8192];
+	struct stat st;
+	struct buf b;
+	ssize_t r;
+	int fd, saved, rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return err_set(e, kind, "cannot read configuration file "
+		    "'%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1 || S_ISDIR(st.st_mode)) {
+		saved = S_ISDIR(st.st_mode) ? EISDIR : errno;
+		close(fd);
+		return err_set(e, kind, "cannot read configuration file "
+		    "'%s': %s", path, strerror(saved));
+	}
+	buf_init(&b, CONF_FILE_MAX);
+	while ((r = fsio_read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(&b, chunk, (size_t)r) == -1)
+			break;
+	saved = errno;
+	close(fd);
+	wipe(chunk, sizeof(chunk));
+	if (r == -1) {
+		buf_wipe(&b);
+		return err_set(e, kind, "cannot read configuration file "
+		    "'%s': %s", path, strerror(saved));
+	}
+	if (r > 0) {
+		buf_wipe(&b);
+		return err_set(e, ERR_CONFIG, "%s: file is larger than %d "
+		    "bytes", path, CONF_FILE_MAX);
+	}
+	rc = conf_parse(c, b.data != NULL ? b.data : "", b.len, path, e);
+	buf_wipe(&b);
+	if (rc == -1)
+		return -1;
+	if (c->has_secret && (st.st_mode & (S_IRGRP | S_IROTH))) {
+		conf_free(c);
+		return err_set(e, ERR_CONFIG, "refusing '%s': it holds a "
+		    "password and group or others can read it (run chmod 600 "
+		    "'%s')", path, path);
+	}
+	c->path = xstrdup(path);
+	if (conf_subst(c, env, e) == -1) {
+		conf_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ env */
+
+/* s if it is a usable one-word value, else NULL; copies it. */
+static char *
+conf_env_word(const char *s)
+{
+	if (s == NULL || *s == '\0' || str_has_ctl(s) ||
+	    strpbrk(s, " \t") != NULL)
+		return NULL;
+	return xstrdup(s);
+}
+
+static char *
+conf_env_mailname_file(void)
+{
+	char raw[1024];
+	ssize_t r;
+	int fd;
+
+	if ((fd = open("/etc/mailname", O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	r = fsio_read(fd, raw, sizeof(raw) - 1);
+	close(fd);
+	if (r <= 0)
+		return NULL;
+	raw[r] = '\0';
+	raw[strcspn(raw, "\r\n")] = '\0';
+	return conf_env_word(str_trim(raw));
+}
+
+static char *
+conf_env_canon_lookup(const char *host)
+{
+	struct addrinfo hints, *res = NULL;
+	char *canon = NULL;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_CANONNAME;
+	if (getaddrinfo(host, NULL, &hints, &res) == 0 && res != NULL)
+		canon = conf_env_word(res->ai_canonname);
+	if (res != NULL)
+		freeaddrinfo(res);
+	return canon;
+}
+
+void
+conf_env_init(struct conf_env *env)
+{
+	char hostbuf[256], *home;
+	struct passwd *pw;
+	char *user = NULL, *host;
+
+	memset(env, 0, sizeof(*env));
+	if ((pw = getpwuid(getuid())) != NULL)
+		user = conf_env_word(pw->pw_name);
+	if (user == NULL)
+		user = conf_env_word(getenv("USER"));
+	if (user == NULL)
+		user = conf_env_word(getenv("LOGNAME"));
+	host = NULL;
+	if (gethostname(hostbuf, sizeof(hostbuf)) == 0) {
+		hostbuf[sizeof(hostbuf) - 1] = '\0';
+		host = conf_env_word(hostbuf);
+	}
+	home = conf_home();
+	env->user = user;
+	env->host = host;
+	env->home = home;
+}
+
+/* Fills canon and mailname once. */
+static void
+conf_env_lookup(struct conf_env *env)
+{
+	char *canon, *mailname;
+
+	if (env->looked_up)
+		return;
+	env->looked_up = 1;
+	if (env->canon == NULL) {
+		canon = env->host != NULL ? conf_env_canon_lookup(env->host) :
+		    NULL;
+		if (canon == NULL && env->host != NULL)
+			canon = xstrdup(env->host);
+		env->canon = canon;
+	}
+	if (env->mailname == NULL) {
+		mailname = conf_env_mailname_file();
+		if (mailname == NULL && env->canon != NULL)
+			mailname = xstrdup(env->canon);
+		env->mailname = mailname;
+	}
+}
+
+const char *
+conf_env_canon(struct conf_env *env)
+{
+	conf_env_lookup(env);
+	return env->canon;
+}
+
+const char *
+conf_env_mailname(struct conf_env *env)
+{
+	conf_env_lookup(env);
+	return env->mailname;
+}
+
+void
+conf_env_release(struct conf_env *env)
+{
+	free((char *)(uintptr_t)env->user);
+	free((char *)(uintptr_t)env->host);
+	free((char *)(uintptr_t)env->canon);
+	free((char *)(uintptr_t)env->mailname);
+	free((char *)(uintptr_t)env->home);
+	memset(env, 0, sizeof(*env));
+}

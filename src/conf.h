@@ -1,0 +1,169 @@
+/*
+ * conf: the configuration file in msmtp's syntax (an msmtprc works
+ * unchanged for the keys both know), its accounts and their inheritance.
+ *
+ * Parsing is pure (conf_parse takes a buffer); conf_load adds the file
+ * system: finding the file, the permission check for files that hold a
+ * password, and the substitutions that need the environment (%U %H %C %M in
+ * from and domain, ~ in paths).
+ */
+#ifndef POSTHORN_CONF_H
+#define POSTHORN_CONF_H
+
+#include <stddef.h>
+
+struct err;
+
+enum conf_setfrom { SETFROM_AUTO = 0, SETFROM_ON, SETFROM_OFF };
+
+/*
+ * One account with every key resolved: defaults applied, parents
+ * inherited.  Strings are owned by the account (NULL = not set).  `set`
+ * has bit (1 << CONF_K_xxx) for each key given explicitly, in a defaults
+ * section, or inherited (see conf.c's key table for the numbering).
+ */
+struct account {
+	char		*name;
+	char		*file;		/* where it was defined */
+	int		 line;
+	unsigned long long set;
+
+	char		*host;
+	int		 port;		/* 0 = default: 465 with implicit TLS, else 25 */
+	char		*from;		/* after %-substitution (conf_load) */
+	char		*from_full_name;
+	char		*domain;	/* EHLO argument; default "localhost" */
+
+	int		 auth;		/* 0 off, 1 on */
+	char		*auth_mech;	/* NULL = pick the best offered */
+	char		*user;
+	char		*password;	/* secret: wiped by conf_free */
+	char		*passwordeval;	/* shell command printing the password */
+
+	int		 tls;		/* default 1 (posthorn; msmtp says 0) */
+	int		 tls_starttls;	/* default 1 */
+	char		*tls_trust_file; /* NULL or "system" = system store,
+					    "" = none (tls_trust_file with
+					    an empty value) */
+	char		*tls_crl_file;
+	int		 tls_certcheck;	/* default 1 */
+	unsigned char	 tls_fingerprint[32];
+	size_t		 tls_fingerprint_len; /* 0 none, 20 SHA-1, 32 SHA-256 */
+	char		*tls_cert_file;
+	char		*tls_key_file;
+	char		*tls_priorities;
+	char		*tls_host_override;
+
+	int		 timeout;	/* seconds; 0 = posthorn's per-stage defaults */
+	char		*source_ip;
+	char		*dsn_notify;	/* NULL, "never" or "success,failure,delay" subset */
+	char		*dsn_return;	/* NULL, "full" or "headers" */
+
+	char		*logfile;	/* "-" = standard output */
+	char		*logfile_time_format;
+	char		*syslog;	/* NULL = off, else a facility name ("LOG_MAIL") */
+	char		*aliases;
+	int		 set_from_header;	/* enum conf_setfrom */
+	int		 set_date_header;	/* 1 auto (add if missing), 0 off */
+	int		 remove_bcc_headers;	/* default 1 */
+	int		 undisclosed_recipients; /* default 0 */
+	int		 allow_from_override;	/* default 1 */
+
+	int		 queue;		/* default 1 */
+	char		*queue_dir;	/* NULL = default location (spool.c) */
+};
+
+struct conf {
+	char		 *path;		/* file it came from, NULL if none */
+	struct account	**accounts;	/* in file order, "defaults" excluded */
+	size_t		  naccounts;
+	int		  has_secret;	/* a password line was seen */
+};
+
+/*
+ * What %-substitutions and ~ expand to; filled by conf_env_init.  canon
+ * and mailname need a DNS lookup, so they are found the first time
+ * conf_env_canon or conf_env_mailname asks (a dead resolver then costs
+ * nothing unless %C, %M or a domain-less account needs them).
+ */
+struct conf_env {
+	const char	*user;		/* %U */
+	const char	*host;		/* %H */
+	const char	*canon;		/* %C (canonical host name); lazy */
+	const char	*mailname;	/* %M (/etc/mailname); lazy */
+	const char	*home;		/* ~ */
+	int		 looked_up;	/* canon and mailname are filled */
+};
+
+/*
+ * Parses a whole configuration file held in buf.  filename is used in
+ * messages ("FILE:LINE: unknown key 'x'").  No I/O, no substitutions.
+ * 0 on success; -1 with ERR_CONFIG filled.  On failure c is left empty.
+ */
+int	 conf_parse(struct conf *c, const char *buf, size_t len,
+	    const char *filename, struct err *e);
+
+/*
+ * Applies %U %H %C %M (in from and domain) and ~ (in paths) to every
+ * account; -1 with ERR_CONFIG for a malformed % sequence.
+ */
+int	 conf_subst(struct conf *c, struct conf_env *env, struct err *e);
+
+/*
+ * Fills env from the process (getpwuid, gethostname); strings live until
+ * conf_env_release.  conf_env_canon and conf_env_mailname look up the
+ * canonical name (getaddrinfo) and /etc/mailname on first use.
+ */
+void	 conf_env_init(struct conf_env *env);
+const char *conf_env_canon(struct conf_env *env);
+const char *conf_env_mailname(struct conf_env *env);
+void	 conf_env_release(struct conf_env *env);
+
+/*
+ * Finds the file to read: cli_path if given, else $POSTHORN_CONFIG, else
+ * ${XDG_CONFIG_HOME:-~/.config}/posthorn/config, ~/.posthornrc,
+ * SYSTEM_CONFIG (/etc/posthorn.conf) (the first that exists).  Returns a malloc'd path, or
+ * NULL with *found = 0 when none exists (not an error: --host may be
+ * enough).  A cli_path that does not exist is ERR_NOINPUT, a
+ * $POSTHORN_CONFIG that does not exist ERR_CONFIG; both return NULL with
+ * e filled and *found = -1.
+ */
+char	*conf_find(const char *cli_path, int *found, struct err *e);
+
+/*
+ * Reads, checks and parses path, then substitutes with env.  A file that
+ * holds a password and can be read by group or others is refused
+ * (ERR_CONFIG).  An unreadable file is ERR_CONFIG (ERR_NOINPUT when
+ * from_cli).  0 or -1.
+ */
+int	 conf_load(struct conf *c, const char *path, int from_cli,
+	    struct conf_env *env, struct err *e);
+
+/* The account named name, or NULL. */
+struct account *conf_account(const struct conf *c, const char *name);
+/*
+ * The account for envelope sender addr as msmtp picks it: the first whose
+ * from equals addr (ASCII case-insensitive), else whose from pattern
+ * (shell wildcards) matches addr, else whose from matches addr with a
+ * "+tag" removed from its local part.  NULL when none does.
+ */
+struct account *conf_account_for_from(const struct conf *c, const char *addr);
+
+/* A fresh account with posthorn's defaults (for --host without a file). */
+struct account *conf_account_new(const char *name);
+/* Deep copy. */
+struct account *conf_account_dup(const struct account *a);
+void	 conf_account_free(struct account *a);
+/* Frees everything, wiping passwords. */
+void	 conf_free(struct conf *c);
+
+/* Default port for an account: port if set, 465 implicit TLS, else 25. */
+int	 conf_port(const struct account *a);
+
+/*
+ * Parses a tls_fingerprint value ("AB:CD:..", SHA-256 or SHA-1) into out;
+ * returns its length (32 or 20) or -1.
+ */
+int	 conf_parse_fingerprint(const char *s, unsigned char out[32]);
+
+#endif

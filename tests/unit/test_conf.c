@@ -1,0 +1,1160 @@
+/*
+ * test_conf: the configuration parser, its key table, inheritance,
+ * substitutions, account choice by sender, and the file rules (lookup
+ * order, permission refusal).  Tables of rows; one row, one check.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "err.h"
+#include "util/alloc.h"
+#include "t.h"
+
+#define N(a)	(sizeof(a) / sizeof((a)[0]))
+
+#ifndef SYSTEM_CONFIG
+#define SYSTEM_CONFIG	"/etc/posthorn.conf"
+#endif
+
+/* The fixed environment every substitution test uses. */
+static struct conf_env tenv = {
+	.looked_up = 1,
+	.user = "alice",
+	.host = "box",
+	.canon = "box.example.net",
+	.mailname = "example.org",
+	.home = "/home/alice",
+};
+
+/* ------------------------------------------------------------ helpers */
+
+enum ftype { S, I, FP };
+
+static const struct {
+	const char	*name;
+	enum ftype	 type;
+	size_t		 off;
+} fields[] = {
+#define FS(m)	{ #m, S, offsetof(struct account, m) }
+#define FI(m)	{ #m, I, offsetof(struct account, m) }
+	FS(name), FS(host), FI(port), FS(from), FS(from_full_name),
+	FS(domain), FI(auth), FS(auth_mech), FS(user), FS(password),
+	FS(passwordeval), FI(tls), FI(tls_starttls), FS(tls_trust_file),
+	FS(tls_crl_file), FI(tls_certcheck),
+	{ "tls_fingerprint", FP, 0 },
+	FS(tls_cert_file), FS(tls_key_file), FS(tls_priorities),
+	FS(tls_host_override), FI(timeout), FS(source_ip), FS(dsn_notify),
+	FS(dsn_return), FS(logfile), FS(logfile_time_format), FS(syslog),
+	FS(aliases), FI(set_from_header), FI(set_date_header),
+	FI(remove_bcc_headers), FI(undisclosed_recipients),
+	FI(allow_from_override), FI(queue), FS(queue_dir), FI(line),
+#undef FS
+#undef FI
+};
+
+/*
+ * Renders field `name` of a as text: strings as is ("(null)" for NULL),
+ * numbers in decimal, a fingerprint as "LEN:HEX".
+ */
+static const char *
+field(const struct account *a, const char *name, char *out, size_t outsz)
+{
+	const char *base = (const char *)a;
+	size_t i, j;
+
+	if (a == NULL)
+		return "(no account)";
+	for (i = 0; i < N(fields); i++) {
+		if (strcmp(fields[i].name, name) != 0)
+			continue;
+		switch (fields[i].type) {
+		case S: {
+			const char *s = *(char *const *)(const void *)
+			    (base + fields[i].off);
+
+			snprintf(out, outsz, "%s", s ? s : "(null)");
+			return out;
+		}
+		case I:
+			snprintf(out, outsz, "%d",
+			    *(const int *)(const void *)(base +
+			    fields[i].off));
+			return out;
+		case FP:
+			snprintf(out, outsz, "%zu:", a->tls_fingerprint_len);
+			for (j = 0; j < a->tls_fingerprint_len; j++)
+				snprintf(out + strlen(out),
+				    outsz - strlen(out), "%02X",
+				    a->tls_fingerprint[j]);
+			return out;
+		}
+	}
+	return "(no such field)";
+}
+
+/* s with control characters escaped, for one TAP line (two slots). */
+static const char *
+esc(const char *s)
+{
+	static char bufs[2][128];
+	static int slot;
+	char *out = bufs[slot ^= 1];
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 5 < sizeof(bufs[0]); s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '\n')
+			o += (size_t)snprintf(out + o, 3, "\\n");
+		else if (ch < 0x20 || ch == 0x7f)
+			o += (size_t)snprintf(out + o, 5, "\\x%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int
+parse(struct conf *c, const char *text, struct err *e)
+{
+	err_clear(e);
+	return conf_parse(c, text, strlen(text), "t.conf", e);
+}
+
+/* Parses "account a\n" + lines. */
+static int
+parse_a(struct conf *c, const char *lines, struct err *e)
+{
+	char *text = xasprintf("account a\n%s", lines);
+	int rc = parse(c, text, e);
+
+	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------ keys */
+
+/* One key line (after "account a") and the value it leaves. */
+static const struct {
+	const char	*lines;
+	const char	*field;
+	const char	*want;
+} good[] = {
+	/* posthorn's defaults */
+	{ "", "tls", "1" },
+	{ "", "tls_starttls", "1" },
+	{ "", "tls_certcheck", "1" },
+	{ "", "tls_trust_file", "system" },
+	{ "", "auth", "0" },
+	{ "", "auth_mech", "(null)" },
+	{ "", "domain", "localhost" },
+	{ "", "set_from_header", "0" },		/* SETFROM_AUTO */
+	{ "", "set_date_header", "1" },
+	{ "", "remove_bcc_headers", "1" },
+	{ "", "undisclosed_recipients", "0" },
+	{ "", "allow_from_override", "1" },
+	{ "", "queue", "1" },
+	{ "", "port", "0" },
+	{ "", "timeout", "0" },
+	{ "", "syslog", "(null)" },
+	{ "", "tls_fingerprint", "0:" },
+	{ "", "name", "a" },
+	{ "", "line", "1" },
+	/* strings */
+	{ "host smtp.example.org\n", "host", "smtp.example.org" },
+	{ "from alice@example.org\n", "from", "alice@example.org" },
+	{ "from\n", "from", "(null)" },
+	{ "from_full_name Alice Liddell\n", "from_full_name",
+	    "Alice Liddell" },
+	{ "domain mail.example.org\n", "domain", "mail.example.org" },
+	{ "domain\n", "domain", "localhost" },
+	{ "user alice\n", "user", "alice" },
+	{ "user\n", "user", "(null)" },
+	{ "password s3cret\n", "password", "s3cret" },
+	{ "password\n", "password", "(null)" },
+	{ "passwordeval \"pass show smtp/work\"\n", "passwordeval",
+	    "pass show smtp/work" },
+	{ "tls_priorities NORMAL:-VERS-TLS1.0\n", "tls_priorities",
+	    "NORMAL:-VERS-TLS1.0" },
+	{ "tls_host_override mx.example.org\n", "tls_host_override",
+	    "mx.example.org" },
+	{ "logfile_time_format %Y-%m-%d\n", "logfile_time_format",
+	    "%Y-%m-%d" },
+	/* paths (no ~ before conf_subst) */
+	{ "logfile ~/log\n", "logfile", "~/log" },
+	{ "logfile -\n", "logfile", "-" },
+	{ "logfile\n", "logfile", "(null)" },
+	{ "aliases /etc/aliases\n", "aliases", "/etc/aliases" },
+	{ "queue_dir /var/q\n", "queue_dir", "/var/q" },
+	{ "tls_crl_file /etc/crl.pem\n", "tls_crl_file", "/etc/crl.pem" },
+	{ "tls_cert_file c.pem\n", "tls_cert_file", "c.pem" },
+	{ "tls_key_file k.pem\n", "tls_key_file", "k.pem" },
+	{ "tls_trust_file /etc/ca.pem\n", "tls_trust_file", "/etc/ca.pem" },
+	{ "tls_trust_file system\n", "tls_trust_file", "system" },
+	{ "tls_trust_file\n", "tls_trust_file", "" },
+	/* port, timeout */
+	{ "port 587\n", "port", "587" },
+	{ "port 1\n", "port", "1" },
+	{ "port 65535\n", "port", "65535" },
+	{ "timeout 30\n", "timeout", "30" },
+	{ "timeout off\n", "timeout", "0" },
+	{ "timeout 30\ntimeout off\n", "timeout", "0" },
+	{ "connect_timeout 12\n", "timeout", "12" },
+	/* booleans, empty = on */
+	{ "tls off\n", "tls", "0" },
+	{ "tls off\ntls\n", "tls", "1" },
+	{ "tls OFF\n", "tls", "0" },
+	{ "tls_starttls off\n", "tls_starttls", "0" },
+	{ "tls_certcheck off\n", "tls_certcheck", "0" },
+	{ "remove_bcc_headers off\n", "remove_bcc_headers", "0" },
+	{ "undisclosed_recipients on\n", "undisclosed_recipients", "1" },
+	{ "undisclosed_recipients\n", "undisclosed_recipients", "1" },
+	{ "allow_from_override off\n", "allow_from_override", "0" },
+	{ "queue off\n", "queue", "0" },
+	/* auth */
+	{ "auth on\n", "auth", "1" },
+	{ "auth\n", "auth", "1" },
+	{ "auth on\n", "auth_mech", "(null)" },
+	{ "auth plain\n", "auth", "1" },
+	{ "auth plain\n", "auth_mech", "PLAIN" },
+	{ "auth scram-sha-256\n", "auth_mech", "SCRAM-SHA-256" },
+	{ "auth xoauth2\n", "auth_mech", "XOAUTH2" },
+	{ "auth login\nauth off\n", "auth_mech", "(null)" },
+	{ "auth login\nauth off\n", "auth", "0" },
+	/* fingerprint */
+	{ "tls_fingerprint 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+	    "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff\n",
+	    "tls_fingerprint", "32:00112233445566778899AABBCCDDEEFF"
+	    "00112233445566778899AABBCCDDEEFF" },
+	{ "tls_fingerprint 01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
+	    "01:23:45:67\n", "tls_fingerprint",
+	    "20:0123456789ABCDEF0123456789ABCDEF01234567" },
+	{ "tls_fingerprint 01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
+	    "01:23:45:67\ntls_fingerprint\n", "tls_fingerprint", "0:" },
+	/* source_ip */
+	{ "source_ip 192.0.2.1\n", "source_ip", "192.0.2.1" },
+	{ "source_ip 2001:db8::1\n", "source_ip", "2001:db8::1" },
+	{ "source_ip\n", "source_ip", "(null)" },
+	/* dsn */
+	{ "dsn_notify never\n", "dsn_notify", "never" },
+	{ "dsn_notify off\n", "dsn_notify", "(null)" },
+	{ "dsn_notify failure\n", "dsn_notify", "failure" },
+	{ "dsn_notify delay,success\n", "dsn_notify", "success,delay" },
+	{ "dsn_notify FAILURE, delay\n", "dsn_notify", "failure,delay" },
+	{ "dsn_notify success,failure,delay\n", "dsn_notify",
+	    "success,failure,delay" },
+	{ "dsn_return headers\n", "dsn_return", "headers" },
+	{ "dsn_return hdrs\n", "dsn_return", "headers" },
+	{ "dsn_return full\n", "dsn_return", "full" },
+	{ "dsn_return full\ndsn_return off\n", "dsn_return", "(null)" },
+	/* syslog */
+	{ "syslog on\n", "syslog", "LOG_MAIL" },
+	{ "syslog\n", "syslog", "LOG_MAIL" },
+	{ "syslog on\nsyslog off\n", "syslog", "(null)" },
+	{ "syslog LOG_USER\n", "syslog", "LOG_USER" },
+	{ "syslog LOG_LOCAL7\n", "syslog", "LOG_LOCAL7" },
+	{ "syslog log_local0\n", "syslog", "LOG_LOCAL0" },
+	/* header policies */
+	{ "set_from_header on\n", "set_from_header", "1" },
+	{ "set_from_header off\n", "set_from_header", "2" },
+	{ "set_from_header off\nset_from_header auto\n", "set_from_header",
+	    "0" },
+	{ "set_from_header\n", "set_from_header", "1" },
+	{ "set_date_header off\n", "set_date_header", "0" },
+	{ "set_date_header off\nset_date_header auto\n", "set_date_header",
+	    "1" },
+	/* protocol */
+	{ "protocol smtp\nhost h\n", "host", "h" },
+	/* old spellings */
+	{ "tls_nocertcheck\n", "tls_certcheck", "0" },
+	{ "tls_nostarttls\n", "tls_starttls", "0" },
+	{ "add_missing_from_header off\n", "set_from_header", "2" },
+	{ "add_missing_from_header off\nadd_missing_from_header on\n",
+	    "set_from_header", "0" },
+	{ "add_missing_date_header off\n", "set_date_header", "0" },
+	{ "add_missing_date_header\n", "set_date_header", "1" },
+	{ "keepbcc on\n", "remove_bcc_headers", "0" },
+	/* quoting, blanks, comments */
+	{ "from \"  a@b  \"\n", "from", "  a@b  " },
+	{ "password \"p#ss word\"\n", "password", "p#ss word" },
+	{ "password p#ss\n", "password", "p#ss" },
+	{ "password \"a\"b\"\n", "password", "a\"b" },
+	{ "password \"\"\n", "password", "(null)" },
+	{ "user \"\n", "user", "\"" },
+	{ "user \"x\n", "user", "\"x" },
+	{ "host \t smtp.example.org \t\n", "host", "smtp.example.org" },
+	{ "\t  host indented\n", "host", "indented" },
+	{ "# host commented\nhost real\n", "host", "real" },
+	{ "   # indented comment\nhost real\n", "host", "real" },
+	{ "\n\n\t\nhost after-blank-lines\n", "host", "after-blank-lines" },
+	{ "host crlf\r\n", "host", "crlf" },
+	{ "host no-final-newline", "host", "no-final-newline" },
+	{ "from Zoë <z@example.org>\n", "from", "Zoë <z@example.org>" },
+	{ "user a b  c\n", "user", "a b  c" },
+	{ "tls_trust_file \"\"\n", "tls_trust_file", "" },
+};
+
+/* Lines (after "account a") that must fail, and the exact message. */
+static const struct {
+	const char	*lines;
+	const char	*want;
+} bad[] = {
+	{ "hots x\n", "t.conf:2: unknown key 'hots'" },
+	{ "Host x\n", "t.conf:2: unknown key 'Host'" },
+	{ "\n# c\nfoo\n", "t.conf:4: unknown key 'foo'" },
+	{ "maildomain example.org\n",
+	    "t.conf:2: key 'maildomain' is not supported by posthorn" },
+	{ "proxy_host 127.0.0.1\n",
+	    "t.conf:2: key 'proxy_host' is not supported by posthorn" },
+	{ "host\n", "t.conf:2: key 'host' needs a value" },
+	{ "host \"\"\n", "t.conf:2: key 'host' needs a value" },
+	{ "port\n", "t.conf:2: key 'port' needs a value" },
+	{ "port 0\n", "t.conf:2: invalid value '0' for key 'port': not a "
+	    "port number from 1 to 65535" },
+	{ "port 65536\n", "t.conf:2: invalid value '65536' for key 'port': "
+	    "not a port number from 1 to 65535" },
+	{ "port 58x\n", "t.conf:2: invalid value '58x' for key 'port': not "
+	    "a port number from 1 to 65535" },
+	{ "port -1\n", "t.conf:2: invalid value '-1' for key 'port': not a "
+	    "port number from 1 to 65535" },
+	{ "port 587 # submission\n", "t.conf:2: invalid value '587 # "
+	    "submission' for key 'port': not a port number from 1 to 65535" },
+	{ "timeout\n", "t.conf:2: key 'timeout' needs a value" },
+	{ "timeout 0\n", "t.conf:2: invalid value '0' for key 'timeout': "
+	    "not off or a number of seconds" },
+	{ "timeout 99999999999\n", "t.conf:2: invalid value '99999999999' "
+	    "for key 'timeout': not off or a number of seconds" },
+	{ "tls maybe\n", "t.conf:2: invalid value 'maybe' for key 'tls': "
+	    "not on or off" },
+	{ "tls_starttls yes\n", "t.conf:2: invalid value 'yes' for key "
+	    "'tls_starttls': not on or off" },
+	{ "tls_certcheck 1\n", "t.conf:2: invalid value '1' for key "
+	    "'tls_certcheck': not on or off" },
+	{ "queue sometimes\n", "t.conf:2: invalid value 'sometimes' for key "
+	    "'queue': not on or off" },
+	{ "auth pl@in\n", "t.conf:2: invalid value 'pl@in' for key 'auth': "
+	    "not on, off or a mechanism name" },
+	{ "auth ABCDEFGHIJKLMNOPQRSTU\n", "t.conf:2: invalid value "
+	    "'ABCDEFGHIJKLMNOPQRSTU' for key 'auth': not on, off or a "
+	    "mechanism name" },
+	{ "tls_fingerprint 00:11\n", "t.conf:2: invalid value '00:11' for "
+	    "key 'tls_fingerprint': not a SHA-256 (or SHA-1) fingerprint "
+	    "like AB:CD:.." },
+	{ "tls_fingerprint 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\n",
+	    "t.conf:2: invalid value '00:11:22:33:44:55:66:77:88:99:AA:BB:CC:"
+	    "DD:EE:FF' for key 'tls_fingerprint': MD5 fingerprints are not "
+	    "accepted, use the SHA-256 fingerprint" },
+	{ "tls_nocertcheck off\n", "t.conf:2: key 'tls_nocertcheck' takes no "
+	    "value (tls_certcheck off is the current spelling)" },
+	{ "source_ip example.org\n", "t.conf:2: invalid value 'example.org' "
+	    "for key 'source_ip': not an IPv4 or IPv6 address" },
+	{ "dsn_notify\n", "t.conf:2: key 'dsn_notify' needs a value" },
+	{ "dsn_notify sometimes\n", "t.conf:2: invalid value 'sometimes' for "
+	    "key 'dsn_notify': not off, never or a list of success, failure "
+	    "and delay" },
+	{ "dsn_notify success,success\n", "t.conf:2: invalid value "
+	    "'success,success' for key 'dsn_notify': not off, never or a list "
+	    "of success, failure and delay" },
+	{ "dsn_notify never,success\n", "t.conf:2: invalid value "
+	    "'never,success' for key 'dsn_notify': not off, never or a list "
+	    "of success, failure and delay" },
+	{ "dsn_notify success,\n", "t.conf:2: invalid value 'success,' for "
+	    "key 'dsn_notify': not off, never or a list of success, failure "
+	    "and delay" },
+	{ "dsn_return body\n", "t.conf:2: invalid value 'body' for key "
+	    "'dsn_return': not off, headers or full" },
+	{ "syslog LOG_KERN\n", "t.conf:2: invalid value 'LOG_KERN' for key "
+	    "'syslog': not on, off or a facility (LOG_USER, LOG_MAIL, "
+	    "LOG_LOCAL0 to LOG_LOCAL7)" },
+	{ "syslog LOG_LOCAL8\n", "t.conf:2: invalid value 'LOG_LOCAL8' for "
+	    "key 'syslog': not on, off or a facility (LOG_USER, LOG_MAIL, "
+	    "LOG_LOCAL0 to LOG_LOCAL7)" },
+	{ "set_from_header sometimes\n", "t.conf:2: invalid value "
+	    "'sometimes' for key 'set_from_header': not auto, on or off" },
+	{ "set_date_header on\n", "t.conf:2: invalid value 'on' for key "
+	    "'set_date_header': not auto or off" },
+	{ "add_missing_from_header auto\n", "t.conf:2: invalid value 'auto' "
+	    "for key 'add_missing_from_header': not on or off" },
+	{ "protocol lmtp\n", "t.conf:2: invalid value 'lmtp' for key "
+	    "'protocol': LMTP is not supported" },
+	{ "protocol http\n", "t.conf:2: invalid value 'http' for key "
+	    "'protocol': only smtp is supported" },
+	{ "defaults now\n", "t.conf:2: key 'defaults' takes no value" },
+	{ "account\n", "t.conf:2: key 'account' needs a value" },
+	{ "account : a\n", "t.conf:2: missing account name" },
+	{ "account b,c\n", "t.conf:2: account name 'b,c' must not contain "
+	    "','" },
+	{ "account a\n", "t.conf:2: account 'a' is already defined "
+	    "(line 1)" },
+	{ "account b : nope\n", "t.conf:2: account 'nope' is not defined "
+	    "(yet)" },
+	{ "account b : b\n", "t.conf:2: account 'b' is not defined (yet)" },
+	{ "account b : a,\n", "t.conf:2: missing account name in the "
+	    "parents of 'b'" },
+	{ "host a\rb\n", "t.conf:2: control character in line" },
+	{ "host \"smtp\x01\"\n", "t.conf:2: control character in line" },
+};
+
+static void
+test_good(void)
+{
+	struct conf c;
+	struct err e;
+	char buf[256];
+	size_t i;
+
+	for (i = 0; i < N(good); i++) {
+		if (parse_a(&c, good[i].lines, &e) == -1) {
+			t_ok(0, "good %zu parses: %s", i, e.text);
+			continue;
+		}
+		t_streq(field(conf_account(&c, "a"), good[i].field, buf,
+		    sizeof(buf)), good[i].want, "good %zu: %s after '%s'",
+		    i, good[i].field, esc(good[i].lines));
+		conf_free(&c);
+	}
+}
+
+static void
+test_bad(void)
+{
+	struct conf c;
+	struct err e;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < N(bad); i++) {
+		rc = parse_a(&c, bad[i].lines, &e);
+		t_ok(rc == -1 && e.kind == ERR_CONFIG && c.naccounts == 0 &&
+		    c.accounts == NULL && strcmp(e.text, bad[i].want) == 0,
+		    "bad %zu: '%s' fails with the right text", i,
+		    esc(bad[i].lines));
+		if (rc != -1 || strcmp(e.text, bad[i].want) != 0)
+			printf("#   got:  '%s'\n#   want: '%s'\n",
+			    rc == -1 ? e.text : "(parsed)", bad[i].want);
+		if (rc == 0)
+			conf_free(&c);
+	}
+	t_inteq(err_exitcode(&e), 78, "config errors exit 78");
+}
+
+/* A secret never appears in a message, whatever went wrong. */
+static void
+test_secret(void)
+{
+	static const char *const texts[] = {
+		"account a\npassword \"hunter2\x01\"\n",
+		"account a\npasswrod hunter2\n",
+		"account a\npassword hunter2\npasswrod hunter2\n",
+		"account a\nhunter2\n",
+		"account a\nS3cr3t!hunter2\n",
+	};
+	static const char *const wants[] = {
+		"t.conf:2: control character in line",
+		"t.conf:2: unknown key 'passwrod'",
+		"t.conf:3: unknown key 'passwrod'",
+		"t.conf:2: unknown key 'hunter2'",	/* looks like a key */
+		"t.conf:2: unknown key (a word that is not a key name)",
+	};
+	struct conf c;
+	struct err e;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		t_ok(parse(&c, texts[i], &e) == -1 &&
+		    strstr(e.text, "hunter2") == NULL,
+		    "secret %zu: value not in '%s'", i, e.text);
+		t_streq(e.text, wants[i], "secret %zu: message", i);
+	}
+	t_ok(parse(&c, texts[3], &e) == -1, "a bare word is a key");
+	t_streq(e.text, wants[3], "and named as the key");
+	t_ok(parse(&c, texts[4], &e) == -1, "a word with symbols");
+	t_streq(e.text, wants[4], "is not repeated");
+	t_ok(parse(&c, "account a\npassword x\n", &e) == 0 && c.has_secret,
+	    "a password line sets has_secret");
+	conf_free(&c);
+	t_ok(parse(&c, "account a\npassword\npasswordeval x\n", &e) == 0 &&
+	    !c.has_secret, "an empty password and passwordeval do not");
+	conf_free(&c);
+	t_ok(parse(&c, "defaults\npassword x\naccount a\n", &e) == 0 &&
+	    c.has_secret, "a password in defaults sets has_secret");
+	conf_free(&c);
+}
+
+/* ------------------------------------------------------------ sections */
+
+static const char cfg_inherit[] =
+	"# defaults, then accounts\n"			/* 1 */
+	"defaults\n"					/* 2 */
+	"port 2525\n"					/* 3 */
+	"logfile ~/log\n"				/* 4 */
+	"\n"						/* 5 */
+	"account work\n"				/* 6 */
+	"host smtp.work.example\n"			/* 7 */
+	"port 587\n"					/* 8 */
+	"auth on\n"					/* 9 */
+	"user alice\n"					/* 10 */
+	"from alice@work.example\n"			/* 11 */
+	"\n"						/* 12 */
+	"account tlsonly\n"				/* 13 */
+	"tls_starttls off\n"				/* 14 */
+	"timeout 10\n"					/* 15 */
+	"\n"						/* 16 */
+	"defaults\n"					/* 17 */
+	"logfile /var/log/ph\n"				/* 18 */
+	"timeout 99\n"					/* 19 */
+	"domain late.example\n"				/* 20 */
+	"\n"						/* 21 */
+	"account both : work, tlsonly\n"		/* 22 */
+	"user bob\n"					/* 23 */
+	"\n"						/* 24 */
+	"account order : tlsonly,work\n"		/* 25 */
+	"\n"						/* 26 */
+	"account quoted : \"work\"\n"			/* 27 */
+	"account default : work\n";			/* 28 */
+
+static const struct {
+	const char	*account;
+	const char	*field;
+	const char	*want;
+} inherit[] = {
+	{ "work", "port", "587" },
+	{ "work", "logfile", "~/log" },		/* defaults seen so far */
+	{ "work", "timeout", "0" },		/* later defaults: no */
+	{ "work", "domain", "localhost" },
+	{ "work", "line", "6" },
+	{ "tlsonly", "port", "2525" },		/* from the defaults */
+	{ "tlsonly", "host", "(null)" },
+	{ "tlsonly", "tls_starttls", "0" },
+	{ "both", "host", "smtp.work.example" },
+	{ "both", "port", "587" },		/* work's own */
+	{ "both", "user", "bob" },		/* own line wins */
+	{ "both", "tls_starttls", "0" },	/* second parent */
+	{ "both", "timeout", "10" },		/* parent beats defaults */
+	{ "both", "logfile", "/var/log/ph" },	/* later defaults win over */
+	{ "both", "domain", "late.example" },	/* a parent's defaults */
+	{ "both", "auth", "1" },
+	{ "both", "from", "alice@work.example" },
+	{ "order", "port", "587" },		/* work applied last */
+	{ "order", "timeout", "10" },
+	{ "quoted", "host", "smtp.work.example" },
+	{ "default", "host", "smtp.work.example" },
+	{ "default", "user", "alice" },
+	{ "default", "name", "default" },
+	{ "default", "line", "28" },
+};
+
+static void
+test_inherit(void)
+{
+	struct conf c;
+	struct err e;
+	char buf[256];
+	size_t i;
+
+	if (parse(&c, cfg_inherit, &e) == -1) {
+		t_ok(0, "inheritance config parses: %s", e.text);
+		return;
+	}
+	t_inteq(c.naccounts, 6, "six accounts, defaults not among them");
+	t_streq(c.accounts[0]->name, "work", "accounts in file order");
+	t_streq(c.accounts[5]->name, "default", "default is last");
+	t_streq(c.accounts[0]->file, "t.conf", "account knows its file");
+	for (i = 0; i < N(inherit); i++)
+		t_streq(field(conf_account(&c, inherit[i].account),
+		    inherit[i].field, buf, sizeof(buf)), inherit[i].want,
+		    "inherit: %s.%s", inherit[i].account, inherit[i].field);
+	t_ok(conf_account(&c, "tlsonly")->set & conf_account(&c, "work")->set,
+	    "set masks record keys");
+	t_ok(conf_account(&c, "nope") == NULL, "no such account");
+	conf_free(&c);
+	t_inteq(c.naccounts, 0, "conf_free empties");
+}
+
+/* Odd shapes of files. */
+static void
+test_shapes(void)
+{
+	struct conf c;
+	struct err e;
+	char *big;
+	size_t n;
+
+	/* Lines before any account form the account "default". */
+	t_ok(parse(&c, "host h\nport 26\naccount x\n", &e) == 0 &&
+	    c.naccounts == 2 && strcmp(c.accounts[0]->name, "default") == 0 &&
+	    c.accounts[0]->port == 26, "lines before an account: 'default'");
+	conf_free(&c);
+	t_ok(parse(&c, "host h\naccount default\n", &e) == -1,
+	    "then 'account default' is a redefinition");
+	t_streq(e.text, "t.conf:2: account 'default' is already defined "
+	    "(line 1)", "redefinition message");
+	t_ok(parse(&c, "", &e) == 0 && c.naccounts == 0, "empty file");
+	conf_free(&c);
+	t_ok(parse(&c, "# only\n\n   \n", &e) == 0 && c.naccounts == 0,
+	    "comments only");
+	conf_free(&c);
+	t_ok(parse(&c, "defaults\nhost h\n", &e) == 0 && c.naccounts == 0,
+	    "defaults only: no accounts");
+	conf_free(&c);
+	t_ok(parse(&c, "\xef\xbb\xbf" "account a\n", &e) == 0 &&
+	    c.naccounts == 1, "a UTF-8 byte order mark is skipped");
+	conf_free(&c);
+	err_clear(&e);
+	t_ok(conf_parse(&c, "account a\nhost x\0y\n", 17, "t.conf", &e) ==
+	    -1 && strcmp(e.text, "t.conf:2: control character in line") == 0,
+	    "a NUL byte is refused");
+
+	/* A 60 KiB token is fine; a line over 64 KiB is not. */
+	n = 60 * 1024;
+	big = xmalloc(n + 64);
+	memcpy(big, "account a\npassword ", 19);
+	memset(big + 19, 'x', n);
+	strcpy(big + 19 + n, "\n");
+	t_ok(parse(&c, big, &e) == 0 &&
+	    strlen(conf_account(&c, "a")->password) == n,
+	    "a 60 KiB password line is accepted");
+	conf_free(&c);
+	free(big);
+	n = 64 * 1024 + 1;
+	big = xmalloc(n + 64);
+	memcpy(big, "account a\nhost ", 15);
+	memset(big + 15, 'x', n);
+	strcpy(big + 15 + n, "\n");
+	t_ok(parse(&c, big, &e) == -1, "a line over 64 KiB is refused");
+	t_streq(e.text, "t.conf:2: line longer than 65536 bytes",
+	    "line cap message");
+	free(big);
+	/* 1000 accounts are fine, the 1001st is not. */
+	big = xmalloc(1001 * 16 + 1);
+	big[0] = '\0';
+	for (n = 0; n < 1001; n++)
+		sprintf(big + strlen(big), "account a%zu\n", n);
+	t_ok(parse(&c, big, &e) == -1, "1001 accounts are refused");
+	t_streq(e.text, "t.conf:1001: too many accounts (at most 1000)",
+	    "account cap message");
+	*strstr(big, "account a1000\n") = '\0';
+	t_ok(parse(&c, big, &e) == 0 && c.naccounts == 1000,
+	    "1000 accounts are accepted");
+	conf_free(&c);
+	free(big);
+
+	/* Inheritance may not multiply the file without bound. */
+	big = xmalloc(70 * 1024 + 4000 * 2 + 64);
+	strcpy(big, "account a\nhost ");
+	n = strlen(big);
+	memset(big + n, 'h', 60 * 1024);
+	strcpy(big + n + 60 * 1024, "\naccount b : a");
+	for (n = 0; n < 2000; n++)
+		strcat(big + 60 * 1024, ",a");
+	strcat(big + 60 * 1024, "\n");
+	t_ok(parse(&c, big, &e) == -1, "copying 2000 x 60 KiB is refused");
+	t_streq(e.text, "t.conf:3: accounts copy more than 67108864 bytes "
+	    "from defaults and parents", "copy cap message");
+	free(big);
+
+	n = 1024 * 1024 + 1;
+	big = xmalloc(n + 1);
+	memset(big, '\n', n);
+	big[n] = '\0';
+	t_ok(parse(&c, big, &e) == -1, "a file over 1 MiB is refused");
+	t_streq(e.text, "t.conf: file is larger than 1048576 bytes",
+	    "file cap message");
+	free(big);
+}
+
+/* ------------------------------------------------------------ fingerprint */
+
+static const struct {
+	const char	*in;
+	int		 len;
+	unsigned char	 first, last;
+} fprs[] = {
+	{ "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+	    "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:F1", 32, 0x00, 0xf1 },
+	{ "ab:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:"
+	    "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:fe", 32, 0xab, 0xfe },
+	{ "A1:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67",
+	    20, 0xa1, 0x67 },
+	{ "a123456789abcdef0123456789abcdef0123456F", 20, 0xa1, 0x6f },
+	{ "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+	    32, 0x00, 0xff },
+	{ "", -1, 0, 0 },
+	{ "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF", -1, 0, 0 },
+	{ "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+	    "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00", -1, 0, 0 },
+	{ "A1:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:6", -1,
+	    0, 0 },
+	{ "A1:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:",
+	    -1, 0, 0 },
+	{ "G1:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67",
+	    -1, 0, 0 },
+	{ "A1-23-45-67-89-AB-CD-EF-01-23-45-67-89-AB-CD-EF-01-23-45-67",
+	    -1, 0, 0 },
+	{ "A1:2345:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89",
+	    -1, 0, 0 },
+	{ "A1::23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67",
+	    -1, 0, 0 },
+	{ "sha256:00", -1, 0, 0 },
+};
+
+static void
+test_fingerprint(void)
+{
+	unsigned char out[32];
+	size_t i;
+	int n;
+
+	for (i = 0; i < N(fprs); i++) {
+		memset(out, 0x5a, sizeof(out));
+		n = conf_parse_fingerprint(fprs[i].in, out);
+		t_ok(n == fprs[i].len && (n == -1 || (out[0] == fprs[i].first &&
+		    out[n - 1] == fprs[i].last)), "fingerprint %zu: '%.24s..' "
+		    "-> %d (got %d)", i, fprs[i].in, fprs[i].len, n);
+	}
+}
+
+/* ------------------------------------------------------------ subst */
+
+static const struct {
+	const char	*lines;
+	const char	*field;
+	const char	*want;	/* value, or "!" + error text */
+} substs[] = {
+	{ "from %U@%M\n", "from", "alice@example.org" },
+	{ "from %U@%H\n", "from", "alice@box" },
+	{ "from %U@%C\n", "from", "alice@box.example.net" },
+	{ "from 100%%@x\n", "from", "100%@x" },
+	{ "from plain@x\n", "from", "plain@x" },
+	{ "domain %C\n", "domain", "box.example.net" },
+	{ "domain %H.%M\n", "domain", "box.example.org" },
+	{ "from %x@y\n", "from", "!t.conf:1: account 'a': unknown "
+	    "substitution '%x' in key 'from'" },
+	{ "domain %u\n", "domain", "!t.conf:1: account 'a': unknown "
+	    "substitution '%u' in key 'domain'" },
+	{ "from a@b%\n", "from", "!t.conf:1: account 'a': lone '%' at the "
+	    "end of key 'from' (write %% for a percent sign)" },
+	{ "user %U\n", "user", "%U" },		/* not a substituted key */
+	{ "password %U\n", "password", "%U" },
+	{ "logfile ~/log\n", "logfile", "/home/alice/log" },
+	{ "logfile ~\n", "logfile", "/home/alice" },
+	{ "logfile -\n", "logfile", "-" },
+	{ "logfile ~bob/log\n", "logfile", "~bob/log" },
+	{ "logfile /x/~/y\n", "logfile", "/x/~/y" },
+	{ "aliases ~/.aliases\n", "aliases", "/home/alice/.aliases" },
+	{ "queue_dir ~/q\n", "queue_dir", "/home/alice/q" },
+	{ "tls_trust_file ~/ca.pem\n", "tls_trust_file",
+	    "/home/alice/ca.pem" },
+	{ "tls_crl_file ~/crl\n", "tls_crl_file", "/home/alice/crl" },
+	{ "tls_cert_file ~/c\n", "tls_cert_file", "/home/alice/c" },
+	{ "tls_key_file ~/k\n", "tls_key_file", "/home/alice/k" },
+	{ "tls_trust_file system\n", "tls_trust_file", "system" },
+	{ "passwordeval ~/bin/pw\n", "passwordeval", "~/bin/pw" },
+	{ "host ~/x\n", "host", "~/x" },
+};
+
+static void
+test_subst(void)
+{
+	struct conf c;
+	struct err e;
+	char buf[256];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < N(substs); i++) {
+		char *text = xasprintf("account a\n%s", substs[i].lines);
+
+		err_clear(&e);
+		if (conf_parse(&c, text, strlen(text), "t.conf", &e) == -1) {
+			t_ok(0, "subst %zu parses: %s", i, e.text);
+			free(text);
+			continue;
+		}
+		free(text);
+		rc = conf_subst(&c, &tenv, &e);
+		if (substs[i].want[0] == '!')
+			t_ok(rc == -1 && e.kind == ERR_CONFIG &&
+			    strcmp(e.text, substs[i].want + 1) == 0,
+			    "subst %zu: error '%s'", i, e.text);
+		else
+			t_streq(rc == 0 ? field(conf_account(&c, "a"),
+			    substs[i].field, buf, sizeof(buf)) : e.text,
+			    substs[i].want, "subst %zu: %s", i,
+			    esc(substs[i].lines));
+		conf_free(&c);
+	}
+}
+
+/* Missing environment values are errors only where they are needed. */
+static void
+test_subst_env(void)
+{
+	struct conf_env partial = { .user = "u", .home = "/" };
+	struct conf c;
+	struct err e;
+
+	parse(&c, "account a\nfrom %U@%M\n", &e);
+	t_ok(conf_subst(&c, &partial, &e) == -1, "%%M without a mail name");
+	t_streq(e.text, "t.conf:1: account 'a': cannot substitute '%M' in "
+	    "key 'from': the mail name is not known", "unknown mail name");
+	conf_free(&c);
+	parse(&c, "account a\nlogfile ~/log\nfrom %U\n", &e);
+	t_ok(conf_subst(&c, &partial, &e) == 0 &&
+	    strcmp(c.accounts[0]->logfile, "/log") == 0 &&
+	    strcmp(c.accounts[0]->from, "u") == 0, "HOME=/ makes ~/log /log");
+	conf_free(&c);
+	parse(&c, "account a\nlogfile ~/log\n", &e);
+	t_ok(conf_subst(&c, NULL, &e) == -1 && strcmp(e.text, "t.conf:1: "
+	    "account 'a': cannot expand '~' in key 'logfile': no home "
+	    "directory") == 0, "~ without a home: %s", e.text);
+	conf_free(&c);
+}
+
+/* ------------------------------------------------------------ from */
+
+static const char cfg_from[] =
+	"account exact\nfrom alice@example.org\n"
+	"account wild\nfrom *@example.org\n"
+	"account other\nfrom bob@other.example\n"
+	"account none\n"
+	"account tagged\nfrom carol+lists@example.net\n"
+	"account carol\nfrom carol@example.net\n";
+
+static const struct {
+	const char	*addr;
+	const char	*want;	/* account name or NULL */
+} froms[] = {
+	{ "alice@example.org", "exact" },
+	{ "ALICE@Example.ORG", "exact" },
+	{ "zed@example.org", "wild" },
+	{ "Zed@EXAMPLE.org", "wild" },
+	{ "bob@other.example", "other" },
+	{ "bob+x@other.example", "other" },
+	{ "alice+tag@example.org", "wild" },	/* pattern before +tag */
+	{ "carol+lists@example.net", "tagged" },
+	{ "carol+news@example.net", "carol" },
+	{ "carol@example.net", "carol" },
+	{ "bob@nowhere.example", NULL },
+	{ "+x@other.example", NULL },
+	{ "nobody", NULL },
+	{ "", NULL },
+};
+
+static void
+test_for_from(void)
+{
+	struct conf c;
+	struct err e;
+	struct account *a;
+	size_t i;
+
+	if (parse(&c, cfg_from, &e) == -1) {
+		t_ok(0, "from config parses: %s", e.text);
+		return;
+	}
+	for (i = 0; i < N(froms); i++) {
+		a = conf_account_for_from(&c, froms[i].addr);
+		t_streq(a != NULL ? a->name : NULL, froms[i].want,
+		    "account for from '%s'", froms[i].addr);
+	}
+	t_ok(conf_account_for_from(&c, NULL) == NULL, "NULL sender");
+	conf_free(&c);
+}
+
+/* ------------------------------------------------------------ objects */
+
+static void
+test_objects(void)
+{
+	struct account *a, *b;
+	struct conf c;
+	struct err e;
+
+	a = conf_account_new("cli");
+	t_streq(a->name, "cli", "new: name");
+	t_ok(a->tls && a->tls_starttls && a->tls_certcheck && !a->auth &&
+	    a->queue && a->remove_bcc_headers && a->allow_from_override &&
+	    a->set_date_header && a->set_from_header == SETFROM_AUTO &&
+	    a->port == 0 && a->set == 0, "new: posthorn's defaults");
+	t_streq(a->domain, "localhost", "new: domain");
+	t_inteq(conf_port(a), 25, "port: STARTTLS -> 25");
+	a->tls_starttls = 0;
+	t_inteq(conf_port(a), 465, "port: implicit TLS -> 465");
+	a->tls = 0;
+	t_inteq(conf_port(a), 25, "port: no TLS -> 25");
+	a->port = 2525;
+	t_inteq(conf_port(a), 2525, "port: explicit wins");
+	conf_account_free(a);
+	conf_account_free(NULL);
+	t_ok(conf_account_dup(NULL) == NULL, "dup NULL");
+
+	parse(&c, "account a\nhost h\npassword pw\nauth plain\n"
+	    "tls_fingerprint 01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
+	    "01:23:45:67\n", &e);
+	a = conf_account(&c, "a");
+	b = conf_account_dup(a);
+	t_ok(b != a && b->host != a->host && strcmp(b->host, "h") == 0 &&
+	    strcmp(b->password, "pw") == 0 && strcmp(b->auth_mech, "PLAIN") ==
+	    0 && b->tls_fingerprint_len == 20 && memcmp(b->tls_fingerprint,
+	    a->tls_fingerprint, 20) == 0 && b->set == a->set &&
+	    strcmp(b->file, "t.conf") == 0 && b->line == 1,
+	    "dup is a deep copy");
+	conf_free(&c);
+	t_streq(b->password, "pw", "dup outlives conf_free");
+	conf_account_free(b);
+}
+
+/* ------------------------------------------------------------ files */
+
+static char tmpdir[64];
+
+static char *
+write_file(const char *name, const char *text, mode_t mode)
+{
+	char *path = xasprintf("%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		t_diag("cannot write %s: %s", path, strerror(errno));
+		return path;
+	}
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+	return path;
+}
+
+static void
+test_load(void)
+{
+	struct conf c;
+	struct err e;
+	char *path;
+	int fd;
+
+	{
+		char tmpl[] = "/tmp/test_conf_XXXXXX";
+
+		fd = mkstemp(tmpl);
+		static const char text[] =
+		    "account a\npassword pw\nfrom %U@%M\n";
+
+		t_ok(fd != -1 && write(fd, text, sizeof(text) - 1) ==
+		    (ssize_t)sizeof(text) - 1, "mkstemp and write");
+		close(fd);
+		chmod(tmpl, 0644);
+		err_clear(&e);
+		t_ok(conf_load(&c, tmpl, 0, &tenv, &e) == -1 &&
+		    e.kind == ERR_CONFIG && strstr(e.text, tmpl) != NULL &&
+		    strstr(e.text, "chmod 600") != NULL &&
+		    strstr(e.text, "pw") == NULL && c.naccounts == 0,
+		    "0644 with a password is refused: %s", e.text);
+		chmod(tmpl, 0640);
+		t_ok(conf_load(&c, tmpl, 0, &tenv, &e) == -1 &&
+		    e.kind == ERR_CONFIG, "0640 with a password is refused");
+		chmod(tmpl, 0604);
+		t_ok(conf_load(&c, tmpl, 0, &tenv, &e) == -1,
+		    "0604 with a password is refused");
+		chmod(tmpl, 0600);
+		err_clear(&e);
+		t_ok(conf_load(&c, tmpl, 0, &tenv, &e) == 0 &&
+		    strcmp(c.path, tmpl) == 0 &&
+		    strcmp(c.accounts[0]->from, "alice@example.org") == 0,
+		    "0600 loads and substitutes: %s", e.text);
+		conf_free(&c);
+		unlink(tmpl);
+	}
+	path = write_file("nopw", "account a\nhost h\n", 0644);
+	t_ok(conf_load(&c, path, 0, &tenv, &e) == 0 && c.naccounts == 1,
+	    "0644 without a password loads");
+	conf_free(&c);
+	unlink(path);
+	free(path);
+
+	path = xasprintf("%s/missing", tmpdir);
+	t_ok(conf_load(&c, path, 0, &tenv, &e) == -1 &&
+	    e.kind == ERR_CONFIG, "missing file: ERR_CONFIG");
+	t_ok(conf_load(&c, path, 1, &tenv, &e) == -1 &&
+	    e.kind == ERR_NOINPUT, "missing -C file: ERR_NOINPUT");
+	free(path);
+	t_ok(conf_load(&c, tmpdir, 1, &tenv, &e) == -1 &&
+	    e.kind == ERR_NOINPUT, "a directory is not a file: %s", e.text);
+
+	path = write_file("bad", "account a\n\nport x\n", 0600);
+	t_ok(conf_load(&c, path, 0, &tenv, &e) == -1 &&
+	    strstr(e.text, "/bad:3: invalid value 'x' for key 'port'") != NULL,
+	    "parse errors name the file: %s", e.text);
+	unlink(path);
+	free(path);
+
+	path = write_file("sub", "account a\nfrom %Q\n", 0600);
+	t_ok(conf_load(&c, path, 0, &tenv, &e) == -1 &&
+	    strstr(e.text, "unknown substitution '%Q'") != NULL &&
+	    c.naccounts == 0, "substitution errors fail the load");
+	unlink(path);
+	free(path);
+}
+
+/* Sets or unsets an environment variable. */
+static void
+setenv_or_unset(const char *name, const char *value)
+{
+	if (value != NULL)
+		setenv(name, value, 1);
+	else
+		unsetenv(name);
+}
+
+static void
+test_find(void)
+{
+	char *home = xasprintf("%s/home", tmpdir);
+	char *xdg = xasprintf("%s/xdg", tmpdir);
+	char *p, *want, *rc_path, *xdg_path, *dot_path;
+	struct err e;
+	int found;
+
+	mkdir(home, 0700);
+	p = xasprintf("%s/.config", home);
+	mkdir(p, 0700);
+	free(p);
+	p = xasprintf("%s/.config/posthorn", home);
+	mkdir(p, 0700);
+	free(p);
+	mkdir(xdg, 0700);
+	p = xasprintf("%s/posthorn", xdg);
+	mkdir(p, 0700);
+	free(p);
+	setenv_or_unset("HOME", home);
+	setenv_or_unset("XDG_CONFIG_HOME", NULL);
+	setenv_or_unset("POSTHORN_CONFIG", NULL);
+
+	rc_path = write_file("home/.posthornrc", "", 0600);
+	dot_path = write_file("home/.config/posthorn/config", "", 0600);
+	xdg_path = write_file("xdg/posthorn/config", "", 0600);
+
+	err_clear(&e);
+	p = conf_find(NULL, &found, &e);
+	t_streq(p, dot_path, "~/.config/posthorn/config without XDG");
+	t_inteq(found, 1, "found");
+	free(p);
+
+	setenv_or_unset("XDG_CONFIG_HOME", xdg);
+	p = conf_find(NULL, &found, &e);
+	t_streq(p, xdg_path, "$XDG_CONFIG_HOME/posthorn/config");
+	free(p);
+
+	setenv_or_unset("XDG_CONFIG_HOME", "relative/dir");
+	p = conf_find(NULL, &found, &e);
+	t_streq(p, dot_path, "a relative XDG_CONFIG_HOME is ignored");
+	free(p);
+
+	unlink(dot_path);
+	setenv_or_unset("XDG_CONFIG_HOME", NULL);
+	p = conf_find(NULL, &found, &e);
+	t_streq(p, rc_path, "then ~/.posthornrc");
+	free(p);
+
+	setenv_or_unset("POSTHORN_CONFIG", xdg_path);
+	p = conf_find(NULL, &found, &e);
+	t_streq(p, xdg_path, "$POSTHORN_CONFIG before the home files");
+	free(p);
+
+	p = conf_find(rc_path, &found, &e);
+	t_streq(p, rc_path, "-C before everything");
+	free(p);
+
+	want = xasprintf("%s/nope", tmpdir);
+	err_clear(&e);
+	p = conf_find(want, &found, &e);
+	t_ok(p == NULL && found == -1 && e.kind == ERR_NOINPUT &&
+	    strstr(e.text, want) != NULL, "missing -C file: ERR_NOINPUT");
+	setenv_or_unset("POSTHORN_CONFIG", want);
+	err_clear(&e);
+	p = conf_find(NULL, &found, &e);
+	t_ok(p == NULL && found == -1 && e.kind == ERR_CONFIG &&
+	    strstr(e.text, "POSTHORN_CONFIG") != NULL,
+	    "missing $POSTHORN_CONFIG: ERR_CONFIG");
+	setenv_or_unset("POSTHORN_CONFIG", "");
+	unlink(rc_path);
+	p = conf_find(NULL, &found, &e);
+	if (access(SYSTEM_CONFIG, F_OK) == -1)
+		t_ok(p == NULL && found == 0, "nothing found is not an error");
+	else
+		t_ok(p != NULL && found == 1, "the system file is last");
+	free(p);
+
+	unlink(xdg_path);
+	p = xasprintf("%s/posthorn", xdg);
+	rmdir(p);
+	free(p);
+	rmdir(xdg);
+	p = xasprintf("%s/.config/posthorn", home);
+	rmdir(p);
+	free(p);
+	p = xasprintf("%s/.config", home);
+	rmdir(p);
+	free(p);
+	rmdir(home);
+	free(want);
+	free(rc_path);
+	free(dot_path);
+	free(xdg_path);
+	free(home);
+	free(xdg);
+}
+
+static void
+test_env(void)
+{
+	struct conf_env env;
+
+	setenv("HOME", "/tmp/test-conf-home", 1);
+	conf_env_init(&env);
+	t_ok(env.host != NULL && *env.host != '\0', "env: host name");
+	t_ok(env.canon != NULL, "env: canonical name (or the host name)");
+	t_ok(env.mailname != NULL, "env: mail name");
+	t_streq(env.home, "/tmp/test-conf-home", "env: home from $HOME");
+	t_ok(env.user == NULL || strchr(env.user, ' ') == NULL,
+	    "env: user is one word");
+	conf_env_release(&env);
+	t_ok(env.host == NULL && env.home == NULL, "env: released");
+}
+
+int
+main(void)
+{
+	char tmpl[] = "/tmp/test_conf_dir_XXXXXX";
+
+	if (mkdtemp(tmpl) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
+	test_good();
+	test_bad();
+	test_secret();
+	test_inherit();
+	test_shapes();
+	test_fingerprint();
+	test_subst();
+	test_subst_env();
+	test_for_from();
+	test_objects();
+	test_load();
+	test_find();
+	test_env();
+	rmdir(tmpdir);
+	return t_done();
+}
