@@ -1,0 +1,48 @@
+/*
+ * alias: the aliases file (/etc/aliases syntax, as msmtp reads it):
+ * "name: address, address" lines, continuation lines that start with
+ * white space, '#' comments, and "default:" as the catch-all for names
+ * that have no line of their own.  Parsing is pure.
+ */
+#ifndef POSTHORN_ALIAS_H
+#define POSTHORN_ALIAS_H
+
+#include <stddef.h>
+
+#include "util/strv.h"
+
+struct err;
+
+struct alias_entry {
+	char	*name;		/* lower case */
+	char	*value;		/* the address list as written */
+	int	 line;
+};
+
+struct alias_map {
+	struct alias_entry	*v;
+	size_t			 n;
+	char			*file;
+};
+
+/* Parses buf; later lines for the same name are an error.  0 or -1
+   (ERR_CONFIG naming FILE:LINE). */
+int	 alias_parse(struct alias_map *m, const char *buf, size_t len,
+	    const char *file, struct err *e);
+/* Reads and parses path (1 MiB cap); ERR_CONFIG when unreadable. */
+int	 alias_load(struct alias_map *m, const char *path, struct err *e);
+
+/*
+ * Expands a local name (no "@") through the map, following aliases of
+ * aliases up to a depth of 8 and using "default:" when name has no entry.
+ * Appends the resulting addresses (qualified or not, duplicates dropped)
+ * to out.  Returns 1 when an alias applied, 0 when none did (out
+ * untouched), -1 with ERR_CONFIG when an entry cannot be used (not an
+ * address list, only pipes or files, a loop).
+ */
+int	 alias_expand(const struct alias_map *m, const char *name,
+	    struct strv *out, struct err *e);
+
+void	 alias_free(struct alias_map *m);
+
+#endif

@@ -1,0 +1,565 @@
+/*
+ * cli owns the command line: getopt_long over a table of sendmail's flags
+ * and posthorn's own, into struct cli.  It refuses what could never be
+ * right whatever the configuration says: unknown options (-X logfile, the
+ * PHPMailer route), options after the first recipient, malformed values,
+ * and CR, LF or other control characters in anything that ends up in a
+ * header or an SMTP command.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+#include "err.h"
+#include "hdr.h"
+#include "util/alloc.h"
+#include "util/str.h"
+
+enum {
+	OPT_HOST = 256,
+	OPT_PORT,
+	OPT_TLS,
+	OPT_USER,
+	OPT_AUTH,
+	OPT_BCC,
+	OPT_REPLY_TO,
+	OPT_BODY,
+	OPT_HTML,
+	OPT_INLINE,
+	OPT_SERVERINFO,
+	OPT_DRY_RUN,
+	OPT_JSON,
+	OPT_NOW,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+/*
+ * Short options: sendmail's (-b -B -C -f -F -G -h -i -I -L -m -n -N -o -O
+ * -q -r -R -t -U -v -V) and posthorn's (-a -A -c -H -s).  '+' stops at the
+ * first recipient so that no recipient is ever read as an option.
+ */
+static const char shortopts[] =
+    "+:a:A:b:B:c:C:f:F:GH:h:iIL:mnN:o:O:q::r:R:s:tUvV:";
+
+static const struct option longopts[] = {
+	{ "account",	required_argument,	NULL, 'A' },
+	{ "attach",	required_argument,	NULL, 'a' },
+	{ "auth",	required_argument,	NULL, OPT_AUTH },
+	{ "bcc",	required_argument,	NULL, OPT_BCC },
+	{ "body",	required_argument,	NULL, OPT_BODY },
+	{ "cc",		required_argument,	NULL, 'c' },
+	{ "config",	required_argument,	NULL, 'C' },
+	{ "dry-run",	no_argument,		NULL, OPT_DRY_RUN },
+	{ "from",	required_argument,	NULL, 'f' },
+	{ "header",	required_argument,	NULL, 'H' },
+	{ "help",	no_argument,		NULL, OPT_HELP },
+	{ "host",	required_argument,	NULL, OPT_HOST },
+	{ "html",	required_argument,	NULL, OPT_HTML },
+	{ "inline",	required_argument,	NULL, OPT_INLINE },
+	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ "now",	no_argument,		NULL, OPT_NOW },
+	{ "port",	required_argument,	NULL, OPT_PORT },
+	{ "read-recipients", no_argument,	NULL, 't' },
+	{ "reply-to",	required_argument,	NULL, OPT_REPLY_TO },
+	{ "serverinfo",	no_argument,		NULL, OPT_SERVERINFO },
+	{ "subject",	required_argument,	NULL, 's' },
+	{ "tls",	required_argument,	NULL, OPT_TLS },
+	{ "user",	required_argument,	NULL, OPT_USER },
+	{ "verbose",	no_argument,		NULL, 'v' },
+	{ "version",	no_argument,		NULL, OPT_VERSION },
+	{ NULL,		0,			NULL, 0 },
+};
+
+void
+cli_usage(FILE *out)
+{
+	fputs(
+"usage: posthorn [options] [--] [recipient ...]\n"
+"       sendmail [-t] [-i] [-f sender] [-F name] [recipient ...] < message\n"
+"       posthorn -s subject [-a file] [-c addr] recipient ... < body\n"
+"       posthorn -bp | mailq      posthorn -q\n"
+"\n"
+"Sending (sendmail compatible):\n"
+"  -t                 also take recipients from To, Cc, Bcc (or Resent-*)\n"
+"  -f, -r ADDR        envelope sender ('<>' for the null sender)\n"
+"  -F NAME            display name for a From header posthorn adds\n"
+"  -N DSN             NOTIFY: never, or success,failure,delay\n"
+"  -R full|hdrs       DSN RET   -V ENVID  DSN envelope id\n"
+"  -B 7BIT|8BITMIME   body type\n"
+"  -C FILE            configuration file\n"
+"  -v                 show the SMTP dialogue on stderr (secrets as ***)\n"
+"  -i, -oi            accepted: input is always read to its end\n"
+"  -bm                deliver (default)   -bp  list the queue (mailq)\n"
+"  -bs                speak SMTP on standard input and output\n"
+"  -bi, -I            nothing to rebuild (exit 0)\n"
+"  -q                 deliver the queue now (-qq or --now: ignore backoff)\n"
+"  -qI ID             deliver queued message ID now\n"
+"  ignored as Postfix does: -o* -G -h N -L TAG -U -m -n -O x=y\n"
+"\n"
+"Account:\n"
+"  -A, --account NAME use that account of the configuration\n"
+"  --host H  --port P  --tls on|off|starttls  --user U  --auth on|off|MECH\n"
+"\n"
+"Composing:\n"
+"  -s, --subject TEXT subject (selects compose mode)\n"
+"  -a, --attach FILE[:type/sub]  attach a file (repeatable)\n"
+"  -c, --cc ADDR      --bcc ADDR   --reply-to ADDR\n"
+"  -H, --header 'Name: value'     add a header (repeatable)\n"
+"  --body FILE        text body (default: standard input)\n"
+"  --html FILE        HTML alternative   --inline FILE  inline image (cid:)\n"
+"  --dry-run          print the envelope and message instead of sending\n"
+"\n"
+"Other:\n"
+"  --serverinfo       show the server's greeting, TLS, extensions, AUTH\n"
+"  --json             with -bp: one JSON object per message\n"
+"  --help, --version\n"
+"\n"
+"Exit status follows sysexits.h: 0 sent or queued, 64 usage, 65 bad\n"
+"message, 67 recipient rejected, 69 unavailable, 75 temporary failure,\n"
+"77 authentication failed, 78 configuration error; see posthorn(1).\n",
+	    out);
+}
+
+/* Refuses control characters in a value that reaches a header or command. */
+static int
+clean(const char *what, const char *v, struct err *e)
+{
+	if (str_has_ctl(v))
+		return err_set(e, ERR_USAGE,
+		    "%s contains a control character (CR, LF or similar)",
+		    what);
+	return 0;
+}
+
+static int
+set_once(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = xstrdup(v);
+	return 0;
+}
+
+/* -f/-r: strips one pair of angle brackets; "<>" and "" are the null sender. */
+static int
+parse_sender(struct cli *c, const char *v, struct err *e)
+{
+	const char *lt, *gt;
+
+	if (clean("sender (-f)", v, e) == -1)
+		return -1;
+	lt = strchr(v, '<');
+	gt = strrchr(v, '>');
+	if (lt != NULL && gt != NULL && gt > lt) {
+		free(c->sender);
+		c->sender = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+		str_trim(c->sender);
+	} else if (lt != NULL || gt != NULL) {
+		return err_set(e, ERR_USAGE, "invalid sender '%s'", v);
+	} else {
+		set_once(&c->sender, v);
+		str_trim(c->sender);
+	}
+	if (strchr(c->sender, ' ') != NULL && c->sender[0] != '"')
+		return err_set(e, ERR_USAGE, "invalid sender '%s'", v);
+	return 0;
+}
+
+/* -N: "never" alone, or a list of success, failure, delay. */
+static int
+parse_notify(struct cli *c, const char *v, struct err *e)
+{
+	char *copy, *tok, *save = NULL;
+	int seen_never = 0, seen_other = 0;
+	size_t i, o;
+
+	copy = xstrdup(v);
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		str_trim(tok);
+		if (strcasecmp(tok, "never") == 0)
+			seen_never = 1;
+		else if (strcasecmp(tok, "success") == 0 ||
+		    strcasecmp(tok, "failure") == 0 ||
+		    strcasecmp(tok, "delay") == 0)
+			seen_other = 1;
+		else {
+			err_set(e, ERR_USAGE, "invalid DSN notification '%s' "
+			    "for -N (never, or success,failure,delay)", tok);
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	if ((seen_never && seen_other) || (!seen_never && !seen_other))
+		return err_set(e, ERR_USAGE,
+		    "invalid -N '%s' (never, or success,failure,delay)", v);
+	/* Upper case, blanks removed: the form NOTIFY= takes. */
+	free(c->dsn_notify);
+	c->dsn_notify = xstrdup(v);
+	for (i = o = 0; v[i] != '\0'; i++) {
+		if (v[i] == ' ' || v[i] == '\t')
+			continue;
+		c->dsn_notify[o++] = (v[i] >= 'a' && v[i] <= 'z') ?
+		    (char)(v[i] - 'a' + 'A') : v[i];
+	}
+	c->dsn_notify[o] = '\0';
+	return 0;
+}
+
+static int
+parse_b(struct cli *c, const char *v, struct err *e)
+{
+	if (strcmp(v, "m") == 0)
+		c->mode = CLI_SEND;
+	else if (strcmp(v, "p") == 0)
+		c->mode = CLI_LIST;
+	else if (strcmp(v, "s") == 0)
+		c->mode = CLI_SMTP;
+	else if (strcmp(v, "i") == 0)
+		c->mode = CLI_NOOP;
+	else
+		return err_set(e, ERR_USAGE, "unsupported mode -b%s", v);
+	return 0;
+}
+
+/*
+ * -q alone flushes; -qq (or -q twice) ignores backoff; -qI ID delivers one
+ * message; -q with an interval (-q15m, as for a daemon) does nothing.
+ */
+static int
+parse_q(struct cli *c, const char *v, const char *next, int *used_next,
+    struct err *e)
+{
+	*used_next = 0;
+	if (v == NULL || *v == '\0') {
+		if (c->mode == CLI_FLUSH)
+			c->flush_now = 1;
+		c->mode = CLI_FLUSH;
+		return 0;
+	}
+	if (strcmp(v, "q") == 0) {
+		c->mode = CLI_FLUSH;
+		c->flush_now = 1;
+		return 0;
+	}
+	if (v[0] == 'I') {
+		const char *id = v[1] != '\0' ? v + 1 : next;
+
+		if (id == NULL || *id == '\0' || id[0] == '-')
+			return err_set(e, ERR_USAGE, "-qI needs a queue id");
+		if (strspn(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz.-_") != strlen(id))
+			return err_set(e, ERR_USAGE, "invalid queue id '%s'",
+			    id);
+		*used_next = v[1] == '\0';
+		set_once(&c->queue_id, id);
+		c->mode = CLI_FLUSH;
+		c->flush_now = 1;
+		return 0;
+	}
+	if (strspn(v, "0123456789smhdw") == strlen(v)) {
+		/* An interval: only a daemon would use it. */
+		if (c->mode == CLI_SEND)
+			c->mode = CLI_NOOP;
+		return 0;
+	}
+	return err_set(e, ERR_USAGE, "unsupported option -q%s", v);
+}
+
+static int
+parse_port(const char *v, int *port, struct err *e)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (*v == '\0' || *end != '\0' || n < 1 || n > 65535)
+		return err_set(e, ERR_USAGE, "invalid port '%s'", v);
+	*port = (int)n;
+	return 0;
+}
+
+static int
+parse_header_opt(struct cli *c, const char *v, struct err *e)
+{
+	size_t n;
+
+	if (clean("header (-H)", v, e) == -1)
+		return -1;
+	n = hdr_name_len(v, strlen(v));
+	if (n == 0)
+		return err_set(e, ERR_USAGE,
+		    "invalid header '%s' (expected 'Name: value')", v);
+	strv_add(&c->headers, v);
+	return 0;
+}
+
+static int
+parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
+    int argc, char **argv, struct err *e)
+{
+	int used = 0;
+
+	switch (opt) {
+	case 'a':
+		if (clean("attachment name (-a)", arg, e) == -1)
+			return -1;
+		strv_add(&c->attach, arg);
+		break;
+	case 'A':
+		if (clean("account name", arg, e) == -1)
+			return -1;
+		set_once(&c->account, arg);
+		break;
+	case 'b':
+		return parse_b(c, arg, e);
+	case 'B':
+		if (strcasecmp(arg, "7BIT") == 0)
+			c->body = CLI_BODY_7BIT;
+		else if (strcasecmp(arg, "8BITMIME") == 0)
+			c->body = CLI_BODY_8BITMIME;
+		else
+			return err_set(e, ERR_USAGE,
+			    "invalid body type '%s' for -B (7BIT or 8BITMIME)",
+			    arg);
+		break;
+	case 'c':
+		if (clean("address (-c)", arg, e) == -1)
+			return -1;
+		strv_add(&c->cc, arg);
+		break;
+	case 'C':
+		set_once(&c->config, arg);
+		break;
+	case 'f':
+	case 'r':
+		return parse_sender(c, arg, e);
+	case 'F':
+		if (clean("full name (-F)", arg, e) == -1)
+			return -1;
+		set_once(&c->full_name, arg);
+		break;
+	case 'H':
+		return parse_header_opt(c, arg, e);
+	case 'I':
+		c->mode = CLI_NOOP;
+		break;
+	case 'N':
+		return parse_notify(c, arg, e);
+	case 'q':
+		if (parse_q(c, arg, *optind_p < argc ? argv[*optind_p] : NULL,
+		    &used, e) == -1)
+			return -1;
+		*optind_p += used;
+		break;
+	case 'R':
+		if (strcasecmp(arg, "full") == 0)
+			set_once(&c->dsn_ret, "FULL");
+		else if (strcasecmp(arg, "hdrs") == 0 ||
+		    strcasecmp(arg, "headers") == 0)
+			set_once(&c->dsn_ret, "HDRS");
+		else
+			return err_set(e, ERR_USAGE,
+			    "invalid DSN return '%s' for -R (full or hdrs)",
+			    arg);
+		break;
+	case 's':
+		if (clean("subject (-s)", arg, e) == -1)
+			return -1;
+		set_once(&c->subject, arg);
+		c->compose = 1;
+		break;
+	case 't':
+		c->read_recipients = 1;
+		break;
+	case 'v':
+		c->verbose++;
+		break;
+	case 'V':
+		if (*arg == '\0' || strlen(arg) > 100 ||
+		    strspn(arg, "!\"#$%&'()*,-./0123456789:;<>?@"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+		    "abcdefghijklmnopqrstuvwxyz{|}~+=") != strlen(arg))
+			return err_set(e, ERR_USAGE,
+			    "invalid envelope id for -V (1 to 100 printable "
+			    "ASCII characters)");
+		set_once(&c->dsn_envid, arg);
+		break;
+	case 'G': case 'h': case 'i': case 'L': case 'm': case 'n':
+	case 'o': case 'O': case 'U':
+		/* Accepted and ignored, as Postfix does. */
+		break;
+	case OPT_HOST:
+		if (clean("host", arg, e) == -1)
+			return -1;
+		set_once(&c->host, arg);
+		break;
+	case OPT_PORT:
+		return parse_port(arg, &c->port, e);
+	case OPT_TLS:
+		if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0 &&
+		    strcmp(arg, "starttls") != 0)
+			return err_set(e, ERR_USAGE,
+			    "invalid --tls '%s' (on, off or starttls)", arg);
+		set_once(&c->tls, arg);
+		break;
+	case OPT_USER:
+		if (clean("user", arg, e) == -1)
+			return -1;
+		set_once(&c->user, arg);
+		break;
+	case OPT_AUTH:
+		if (clean("auth", arg, e) == -1 || *arg == '\0' ||
+		    strchr(arg, ' ') != NULL)
+			return err_set(e, ERR_USAGE, "invalid --auth value");
+		set_once(&c->auth, arg);
+		break;
+	case OPT_BCC:
+		if (clean("address (--bcc)", arg, e) == -1)
+			return -1;
+		strv_add(&c->bcc, arg);
+		break;
+	case OPT_REPLY_TO:
+		if (clean("address (--reply-to)", arg, e) == -1)
+			return -1;
+		strv_add(&c->reply_to, arg);
+		break;
+	case OPT_BODY:
+		set_once(&c->body_file, arg);
+		c->compose = 1;
+		break;
+	case OPT_HTML:
+		set_once(&c->html_file, arg);
+		c->compose = 1;
+		break;
+	case OPT_INLINE:
+		if (clean("inline file name", arg, e) == -1)
+			return -1;
+		strv_add(&c->inline_files, arg);
+		break;
+	case OPT_SERVERINFO:
+		c->mode = CLI_SERVERINFO;
+		break;
+	case OPT_DRY_RUN:
+		c->dry_run = 1;
+		break;
+	case OPT_JSON:
+		c->json = 1;
+		break;
+	case OPT_NOW:
+		c->flush_now = 1;
+		break;
+	case OPT_HELP:
+		c->mode = CLI_HELP;
+		break;
+	case OPT_VERSION:
+		c->mode = CLI_VERSION;
+		break;
+	default:
+		return err_set(e, ERR_SOFTWARE, "unhandled option %d", opt);
+	}
+	return 0;
+}
+
+int
+cli_parse(struct cli *c, int argc, char **argv, struct err *e)
+{
+	const char *base;
+	int opt, i, dashdash;
+
+	memset(c, 0, sizeof(*c));
+	base = argc > 0 && argv[0] != NULL ? argv[0] : "posthorn";
+	if (strrchr(base, '/') != NULL)
+		base = strrchr(base, '/') + 1;
+	c->progname = base;
+	if (strcmp(base, "mailq") == 0)
+		c->mode = CLI_LIST;
+	else if (strcmp(base, "newaliases") == 0)
+		c->mode = CLI_NOOP;
+
+	opterr = 0;
+	optind = 0;	/* glibc: full reinitialisation (unit tests parse twice) */
+	while ((opt = getopt_long(argc, argv, shortopts, longopts,
+	    NULL)) != -1) {
+		if (opt == '?') {
+			if (optopt != 0 && optopt < 256)
+				return err_set(e, ERR_USAGE,
+				    "unknown option '-%c' (see --help)",
+				    optopt);
+			return err_set(e, ERR_USAGE,
+			    "unknown option '%s' (see --help)",
+			    argv[optind - 1]);
+		}
+		if (opt == ':') {
+			if (optopt != 0 && optopt < 256)
+				return err_set(e, ERR_USAGE,
+				    "option '-%c' needs a value", optopt);
+			return err_set(e, ERR_USAGE,
+			    "option '%s' needs a value", argv[optind - 1]);
+		}
+		if (parse_one(c, opt, optarg, &optind, argc, argv, e) == -1)
+			return -1;
+	}
+
+	dashdash = optind > 0 && optind <= argc &&
+	    strcmp(argv[optind - 1], "--") == 0;
+	for (i = optind; i < argc; i++) {
+		if (!dashdash && argv[i][0] == '-')
+			return err_set(e, ERR_USAGE,
+			    "option '%s' after the first recipient (options "
+			    "come first; use -- before recipients)", argv[i]);
+		if (clean("recipient", argv[i], e) == -1)
+			return -1;
+		strv_add(&c->rcpts, argv[i]);
+	}
+
+	if (c->json && c->mode != CLI_LIST)
+		return err_set(e, ERR_USAGE, "--json works only with -bp");
+	if (c->compose && c->mode != CLI_SEND)
+		return err_set(e, ERR_USAGE,
+		    "compose options (-s, --body, --html) only when sending");
+	if (!c->compose && (c->html_file == NULL && c->inline_files.n > 0))
+		return err_set(e, ERR_USAGE, "--inline needs --html");
+	if (c->compose && c->read_recipients)
+		return err_set(e, ERR_USAGE,
+		    "-t reads a message; it does not go with -s, --body or "
+		    "--html");
+	if (!c->compose && (c->cc.n > 0 || c->bcc.n > 0 ||
+	    c->reply_to.n > 0 || c->headers.n > 0))
+		return err_set(e, ERR_USAGE,
+		    "-c, --bcc, --reply-to and -H need compose mode "
+		    "(-s, --body or --html)");
+	return 0;
+}
+
+void
+cli_release(struct cli *c)
+{
+	free(c->sender);
+	free(c->full_name);
+	free(c->dsn_notify);
+	free(c->dsn_ret);
+	free(c->dsn_envid);
+	free(c->config);
+	free(c->account);
+	free(c->host);
+	free(c->tls);
+	free(c->user);
+	free(c->auth);
+	free(c->subject);
+	strv_free(&c->attach);
+	strv_free(&c->cc);
+	strv_free(&c->bcc);
+	strv_free(&c->reply_to);
+	strv_free(&c->headers);
+	free(c->body_file);
+	free(c->html_file);
+	strv_free(&c->inline_files);
+	free(c->queue_id);
+	strv_free(&c->rcpts);
+	memset(c, 0, sizeof(*c));
+}

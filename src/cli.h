@@ -1,0 +1,80 @@
+/*
+ * cli: the command line into a plain struct.  Sendmail's flags (Postfix's
+ * sendmail(1) is the reference) and posthorn's own; checks that need no
+ * file system (values well formed, no CR/LF that could inject a header or
+ * an SMTP command, no option after the first recipient).  Reading files,
+ * resolving accounts and addresses happens later, elsewhere.
+ */
+#ifndef POSTHORN_CLI_H
+#define POSTHORN_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util/strv.h"
+
+struct err;
+
+enum cli_mode {
+	CLI_SEND = 0,	/* -bm, the default */
+	CLI_LIST,	/* -bp, mailq */
+	CLI_SMTP,	/* -bs */
+	CLI_NOOP,	/* -bi, -I, newaliases, -q with an interval */
+	CLI_FLUSH,	/* -q, -qI ID */
+	CLI_SERVERINFO,	/* --serverinfo */
+	CLI_HELP,
+	CLI_VERSION,
+};
+
+enum cli_body { CLI_BODY_UNSET = 0, CLI_BODY_7BIT, CLI_BODY_8BITMIME };
+
+struct cli {
+	enum cli_mode	 mode;
+	const char	*progname;	/* basename of argv[0] */
+	int		 read_recipients;	/* -t */
+	char		*sender;	/* -f/-r without <>; "" = null sender */
+	char		*full_name;	/* -F */
+	char		*dsn_notify;	/* -N: "NEVER" or "SUCCESS,FAILURE,DELAY" subset */
+	char		*dsn_ret;	/* -R: "FULL" or "HDRS" */
+	char		*dsn_envid;	/* -V */
+	enum cli_body	 body;		/* -B */
+	char		*config;	/* -C */
+	int		 verbose;	/* -v count */
+	char		*account;	/* -A, --account */
+	char		*host;		/* --host */
+	int		 port;		/* --port, 0 = unset */
+	char		*tls;		/* --tls on|off|starttls */
+	char		*user;		/* --user */
+	char		*auth;		/* --auth on|off|MECH */
+
+	int		 compose;	/* -s, --body or --html given */
+	char		*subject;	/* -s */
+	struct strv	 attach;	/* -a FILE[:type/sub], as given */
+	struct strv	 cc;		/* -c, --cc */
+	struct strv	 bcc;		/* --bcc */
+	struct strv	 reply_to;	/* --reply-to */
+	struct strv	 headers;	/* -H 'Name: value' */
+	char		*body_file;	/* --body */
+	char		*html_file;	/* --html */
+	struct strv	 inline_files;	/* --inline */
+	int		 dry_run;	/* --dry-run */
+
+	int		 json;		/* --json (with -bp) */
+	int		 flush_now;	/* -q twice, or --now: ignore backoff */
+	char		*queue_id;	/* -qI ID */
+
+	struct strv	 rcpts;		/* recipient words from argv, as given */
+};
+
+/*
+ * Parses argv into c (zeroed first).  The basename of argv[0] selects the
+ * personality: "mailq" lists the queue, "newaliases" does nothing,
+ * "sendmail" and anything else send.  0 on success; -1 with ERR_USAGE and
+ * a one-line message otherwise.
+ */
+int	 cli_parse(struct cli *c, int argc, char **argv, struct err *e);
+void	 cli_release(struct cli *c);
+/* Writes the --help text. */
+void	 cli_usage(FILE *out);
+
+#endif

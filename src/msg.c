@@ -1,0 +1,856 @@
+/*
+ * msg owns the way a caller's message becomes posthorn's stored message
+ * and its envelope.  Input is read in blocks; the header section goes line
+ * by line through the header reader (lines capped at 998 octets, fields at
+ * MSG_FIELD_MAX), the body is streamed byte runs at a time with line ends
+ * made CRLF.  Headers are rewritten only where they must be: Bcc,
+ * Return-Path, Content-Length and a leading mbox "From " line dropped;
+ * From, Date, Message-ID added when missing; unqualified addresses in
+ * address fields qualified in place, comments and display names kept.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "alias.h"
+#include "conf.h"
+#include "err.h"
+#include "hdr.h"
+#include "msg.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/fsio.h"
+#include "util/rand.h"
+#include "util/str.h"
+
+#define MSG_READ_BLOCK	65536
+
+/* What a header field means to msg. */
+enum {
+	F_ADDR		= 1 << 0,	/* holds addresses: qualify them */
+	F_RCPT		= 1 << 1,	/* recipients for -t */
+	F_BCC		= 1 << 2,	/* removed before sending */
+	F_SENDER	= 1 << 3,	/* sender-like: aliases may rename */
+	F_FROM		= 1 << 4,
+	F_DATE		= 1 << 5,
+	F_MSGID		= 1 << 6,
+	F_DROP		= 1 << 7,	/* always removed */
+	F_RESENT	= 1 << 8,
+	F_TOCC		= 1 << 9,	/* To or Cc (undisclosed_recipients) */
+};
+
+static const struct {
+	const char	*name;
+	unsigned	 flags;
+} fields[] = {
+	{ "from",		F_ADDR | F_SENDER | F_FROM },
+	{ "sender",		F_ADDR | F_SENDER },
+	{ "reply-to",		F_ADDR },
+	{ "to",			F_ADDR | F_RCPT | F_TOCC },
+	{ "cc",			F_ADDR | F_RCPT | F_TOCC },
+	{ "bcc",		F_ADDR | F_RCPT | F_BCC },
+	{ "resent-from",	F_ADDR | F_SENDER | F_RESENT },
+	{ "resent-sender",	F_ADDR | F_SENDER | F_RESENT },
+	{ "resent-to",		F_ADDR | F_RCPT | F_RESENT },
+	{ "resent-cc",		F_ADDR | F_RCPT | F_RESENT },
+	{ "resent-bcc",		F_ADDR | F_RCPT | F_BCC | F_RESENT },
+	{ "resent-date",	F_RESENT },
+	{ "resent-message-id",	F_RESENT },
+	{ "date",		F_DATE },
+	{ "message-id",		F_MSGID },
+	{ "return-path",	F_DROP },
+	{ "content-length",	F_DROP },
+};
+
+enum phase { PH_FIRST, PH_HEADERS, PH_BODY };
+enum resent { RS_NONE, RS_FIRST, RS_CLOSED };
+
+struct writer {
+	int	 fd;
+	char	*buf;
+	size_t	 len;
+	off_t	 total;
+};
+
+struct reader {
+	const struct msg_params	*p;
+	struct envelope		*env;
+	struct err		*e;
+	struct writer		 w;
+	struct hdr_reader	 hr;
+	struct buf		 line;		/* header-phase line */
+	enum phase		 phase;
+	int			 cr;		/* last byte was CR */
+	unsigned long		 lineno;
+	size_t			 body_linelen;
+	unsigned char		 body_hi;	/* OR of every body byte */
+	unsigned char		 hdr_hi;	/* OR of every header byte */
+	int			 seen_from, seen_date, seen_msgid;
+	char			*from_addr;	/* first From address, resolved */
+	struct strv		 hdr_rcpt;	/* To, Cc, Bcc (-t) */
+	struct strv		 resent_rcpt;	/* first Resent- block (-t) */
+	enum resent		 resent;
+	int			 pushed;	/* lines given to the header reader */
+};
+
+/* ------------------------------------------------------------ output */
+
+static int
+w_flush(struct reader *r)
+{
+	if (r->w.len == 0)
+		return 0;
+	if (fsio_write_all(r->w.fd, r->w.buf, r->w.len) == -1)
+		return err_set(r->e, ERR_CANTCREAT,
+		    "cannot write the queue file: %s", strerror(errno));
+	r->w.len = 0;
+	return 0;
+}
+
+static int
+w_add(struct reader *r, const void *p, size_t n)
+{
+	r->w.total += (off_t)n;
+	if (r->w.len + n > MSG_READ_BLOCK) {
+		if (w_flush(r) == -1)
+			return -1;
+		if (n >= MSG_READ_BLOCK) {
+			if (fsio_write_all(r->w.fd, p, n) == -1)
+				return err_set(r->e, ERR_CANTCREAT,
+				    "cannot write the queue file: %s",
+				    strerror(errno));
+			return 0;
+		}
+	}
+	memcpy(r->w.buf + r->w.len, p, n);
+	r->w.len += n;
+	return 0;
+}
+
+static int
+w_adds(struct reader *r, const char *s)
+{
+	return w_add(r, s, strlen(s));
+}
+
+/* ------------------------------------------------------- addresses */
+
+const char *
+msg_domain(const struct msg_params *p)
+{
+	const char *at;
+
+	if (p->acct != NULL && p->acct->from != NULL &&
+	    (at = strrchr(p->acct->from, '@')) != NULL && at[1] != '\0' &&
+	    strpbrk(at, "*?[") == NULL)
+		return at + 1;
+	return p->domain != NULL ? p->domain : "localhost";
+}
+
+int
+msg_resolve(const struct msg_params *p, const char *addr, int single,
+    struct strv *out, struct err *e)
+{
+	struct strv exp = { NULL, 0 };
+	const char *domain = msg_domain(p);
+	size_t i;
+	int r;
+
+	if (*addr == '\0' || strchr(addr, '@') != NULL) {
+		strv_add(out, addr);
+		return 0;
+	}
+	r = p->aliases != NULL ? alias_expand(p->aliases, addr, &exp, e) : 0;
+	if (r == -1)
+		return -1;
+	if (r == 0 || (single && exp.n != 1)) {
+		strv_take(out, xasprintf("%s@%s", addr, domain));
+		strv_free(&exp);
+		return 0;
+	}
+	for (i = 0; i < exp.n; i++) {
+		if (strchr(exp.v[i], '@') != NULL)
+			strv_add(out, exp.v[i]);
+		else
+			strv_take(out, xasprintf("%s@%s", exp.v[i], domain));
+	}
+	strv_free(&exp);
+	return 0;
+}
+
+/*
+ * Rewrites an address field's value so that every unqualified address is
+ * qualified (sender-like fields go through the aliases first).  Returns
+ * 1 and fills out when something changed, 0 when the value stays, -1 on a
+ * broken alias.  A value that does not parse is left alone: it is not
+ * posthorn's to repair, and -t reports it separately.
+ */
+static int
+qualify_field(struct reader *r, const char *value, size_t len,
+    unsigned flags, struct buf *out)
+{
+	struct addr_list l;
+	struct err ignore;
+	size_t i, pos = 0;
+	int changed = 0;
+
+	addr_list_init(&l);
+	if (addr_parse_list(value, len, &l, &ignore) == -1) {
+		addr_list_release(&l);
+		return 0;
+	}
+	for (i = 0; i < l.n; i++) {
+		struct addr *a = &l.v[i];
+		struct strv res = { NULL, 0 };
+		char *spec;
+
+		if (a->domain != NULL || a->local[0] == '\0')
+			continue;
+		spec = addr_spec(a);
+		if ((flags & F_SENDER) &&
+		    msg_resolve(r->p, spec, 1, &res, r->e) == -1) {
+			free(spec);
+			addr_list_release(&l);
+			return -1;
+		}
+		free(spec);
+		if (res.n == 1) {
+			buf_add(out, value + pos, a->spec_start - pos);
+			buf_adds(out, res.v[0]);
+			pos = a->spec_end;
+		} else {
+			buf_add(out, value + pos, a->local_end - pos);
+			buf_printf(out, "@%s", msg_domain(r->p));
+			pos = a->local_end;
+		}
+		strv_free(&res);
+		changed = 1;
+	}
+	if (changed)
+		buf_add(out, value + pos, len - pos);
+	addr_list_release(&l);
+	return changed;
+}
+
+/* Collects the recipients of a To/Cc/Bcc field for -t. */
+static int
+collect_rcpts(struct reader *r, const struct hdr_field *f, struct strv *to)
+{
+	struct addr_list l;
+	size_t i;
+
+	addr_list_init(&l);
+	if (addr_parse_list(f->value, f->valuelen, &l, r->e) == -1) {
+		addr_list_release(&l);
+		return err_prefix(r->e, "%.*s header: ", (int)f->namelen,
+		    f->name);
+	}
+	for (i = 0; i < l.n; i++)
+		if (l.v[i].local[0] != '\0')
+			strv_take(to, addr_spec(&l.v[i]));
+	addr_list_release(&l);
+	return 0;
+}
+
+/* The first address of a From field, resolved, for the envelope sender. */
+static void
+remember_from(struct reader *r, const struct hdr_field *f)
+{
+	struct addr_list l;
+	struct strv res = { NULL, 0 };
+	struct err ignore;
+	char *spec;
+
+	if (r->from_addr != NULL)
+		return;
+	addr_list_init(&l);
+	if (addr_parse_list(f->value, f->valuelen, &l, &ignore) == 0 &&
+	    l.n > 0 && l.v[0].local[0] != '\0') {
+		spec = addr_spec(&l.v[0]);
+		if (msg_resolve(r->p, spec, 1, &res, &ignore) == 0 &&
+		    res.n == 1)
+			r->from_addr = xstrdup(res.v[0]);
+		free(spec);
+		strv_free(&res);
+	}
+	addr_list_release(&l);
+}
+
+/* ---------------------------------------------------------- headers */
+
+static unsigned
+field_flags(const struct hdr_field *f)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (str_caseeqn(f->name, f->namelen, fields[i].name))
+			return fields[i].flags;
+	if (f->namelen > 7 && strncasecmp(f->name, "resent-", 7) == 0)
+		return F_RESENT;
+	return 0;
+}
+
+static int
+handle_field(struct reader *r, const struct hdr_field *f)
+{
+	const struct account *a = r->p->acct;
+	unsigned flags = field_flags(f);
+	struct buf nv;
+	int q;
+
+	/* Resent- fields: only the first (newest) block names recipients. */
+	if (flags & F_RESENT) {
+		if (r->resent == RS_NONE)
+			r->resent = RS_FIRST;
+	} else if (r->resent == RS_FIRST)
+		r->resent = RS_CLOSED;
+
+	if ((flags & F_RCPT) && r->p->read_recipients) {
+		if (!(flags & F_RESENT)) {
+			if (collect_rcpts(r, f, &r->hdr_rcpt) == -1)
+				return -1;
+		} else if (r->resent == RS_FIRST) {
+			if (collect_rcpts(r, f, &r->resent_rcpt) == -1)
+				return -1;
+		}
+	}
+	if (flags & F_FROM) {
+		r->seen_from = 1;
+		remember_from(r, f);
+		if (a != NULL && a->set_from_header == SETFROM_ON)
+			return 0;
+	}
+	if (flags & F_DATE)
+		r->seen_date = 1;
+	if (flags & F_MSGID)
+		r->seen_msgid = 1;
+	if (flags & F_DROP)
+		return 0;
+	if ((flags & F_BCC) && (a == NULL || a->remove_bcc_headers ||
+	    r->p->remove_bcc))
+		return 0;
+	if ((flags & (F_TOCC | F_BCC)) && !(flags & F_RESENT) && a != NULL &&
+	    a->undisclosed_recipients)
+		return 0;
+
+	if (!str_is_ascii(f->raw, f->rawlen))
+		r->hdr_hi = 0x80;
+	if (flags & F_ADDR) {
+		buf_init(&nv, 2 * MSG_FIELD_MAX);
+		q = qualify_field(r, f->value, f->valuelen, flags, &nv);
+		if (q == -1) {
+			buf_release(&nv);
+			return -1;
+		}
+		if (q == 1) {
+			size_t head = (size_t)(f->value - f->raw);
+
+			if (w_add(r, f->raw, head) == -1 ||
+			    w_add(r, nv.data, nv.len) == -1 ||
+			    w_add(r, "\r\n", 2) == -1) {
+				buf_release(&nv);
+				return -1;
+			}
+			buf_release(&nv);
+			return 0;
+		}
+		buf_release(&nv);
+	}
+	if (w_add(r, f->raw, f->rawlen) == -1 || w_add(r, "\r\n", 2) == -1)
+		return -1;
+	return 0;
+}
+
+/* The envelope sender: -f, else the account's from, else From:, else
+   user@domain. */
+static int
+decide_sender(struct reader *r)
+{
+	const struct msg_params *p = r->p;
+	const struct account *a = p->acct;
+	struct strv res = { NULL, 0 };
+	int fixed = a != NULL && a->from != NULL && !a->allow_from_override;
+
+	if (p->sender != NULL && !fixed) {
+		if (msg_resolve(p, p->sender, 1, &res, r->e) == -1)
+			return -1;
+		envelope_set(&r->env->sender, res.v[0]);
+		strv_free(&res);
+	} else if (a != NULL && a->from != NULL &&
+	    strpbrk(a->from, "*?[") == NULL) {
+		envelope_set(&r->env->sender, a->from);
+	} else if (r->from_addr != NULL) {
+		envelope_set(&r->env->sender, r->from_addr);
+	} else {
+		r->env->sender = xasprintf("%s@%s",
+		    p->user != NULL ? p->user : "root", msg_domain(p));
+	}
+	if (r->env->sender[0] != '\0' && !addr_valid_spec(r->env->sender, 0))
+		return err_set(r->e, p->sender != NULL ? ERR_USAGE : ERR_DATA,
+		    "invalid sender address '%s'", r->env->sender);
+	return 0;
+}
+
+static int
+add_date(struct reader *r)
+{
+	char date[64];
+	struct tm tm;
+	time_t now = r->p->now ? r->p->now : time(NULL);
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	return w_adds(r, "Date: ") == -1 || w_adds(r, date) == -1 ||
+	    w_adds(r, "\r\n") == -1 ? -1 : 0;
+}
+
+static int
+add_message_id(struct reader *r)
+{
+	char rnd[17], *id;
+	time_t now = r->p->now ? r->p->now : time(NULL);
+	int rv;
+
+	if (rand_alnum(rnd, 16) == -1)
+		return err_set(r->e, ERR_SOFTWARE, "no random numbers: %s",
+		    strerror(errno));
+	id = xasprintf("Message-ID: <%llx.%s@%s>\r\n", (long long)now, rnd,
+	    msg_domain(r->p));
+	rv = w_adds(r, id);
+	free(id);
+	return rv;
+}
+
+static int
+add_from(struct reader *r)
+{
+	const struct msg_params *p = r->p;
+	const char *name = p->full_name;
+	const char *addr = r->env->sender;
+	char *fallback = NULL;
+	struct buf b;
+	int rv;
+
+	if (name == NULL && p->acct != NULL)
+		name = p->acct->from_full_name;
+	if (addr[0] == '\0') {
+		if (p->acct != NULL && p->acct->from != NULL &&
+		    strpbrk(p->acct->from, "*?[") == NULL)
+			addr = p->acct->from;
+		else
+			addr = NULL;
+	}
+	buf_init(&b, MSG_FIELD_MAX);
+	buf_adds(&b, "From: ");
+	if (name != NULL && *name != '\0') {
+		if (hdr_write_phrase(&b, name) == -1) {
+			buf_release(&b);
+			return err_set(r->e, ERR_USAGE,
+			    "the full name is not valid UTF-8");
+		}
+		buf_adds(&b, " ");
+	}
+	if (addr == NULL)
+		addr = fallback = xasprintf("%s@%s", p->user ? p->user : "root",
+		    msg_domain(p));
+	if (name != NULL && *name != '\0')
+		buf_printf(&b, "<%s>\r\n", addr);
+	else
+		buf_printf(&b, "%s\r\n", addr);
+	free(fallback);
+	rv = w_add(r, b.data, b.len);
+	buf_release(&b);
+	return rv;
+}
+
+/* Called once, when the header section ends (or input ends inside it). */
+static int
+finish_headers(struct reader *r)
+{
+	const struct account *a = r->p->acct;
+
+	if (decide_sender(r) == -1)
+		return -1;
+	if ((!r->seen_from && (a == NULL ||
+	    a->set_from_header != SETFROM_OFF)) ||
+	    (a != NULL && a->set_from_header == SETFROM_ON))
+		if (add_from(r) == -1)
+			return -1;
+	if (!r->seen_date && (a == NULL || a->set_date_header))
+		if (add_date(r) == -1)
+			return -1;
+	if (!r->seen_msgid && add_message_id(r) == -1)
+		return -1;
+	if (a != NULL && a->undisclosed_recipients &&
+	    w_adds(r, "To: undisclosed-recipients:;\r\n") == -1)
+		return -1;
+	return 0;
+}
+
+static int
+body_line(struct reader *r, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		r->body_hi |= (unsigned char)s[i];
+	if (n > MSG_LINE_MAX)
+		r->env->long_lines = 1;
+	if (w_add(r, s, n) == -1 || w_add(r, "\r\n", 2) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+to_body(struct reader *r)
+{
+	if (finish_headers(r) == -1 || w_add(r, "\r\n", 2) == -1)
+		return -1;
+	r->phase = PH_BODY;
+	return 0;
+}
+
+/* One complete line of the header section (without its line end). */
+static int
+header_line(struct reader *r, const char *s, size_t n)
+{
+	struct hdr_field f;
+	enum hdr_event ev;
+
+	if (r->phase == PH_FIRST) {
+		r->phase = PH_HEADERS;
+		if (n >= 5 && memcmp(s, "From ", 5) == 0)
+			return 0;
+	}
+	r->pushed++;
+	if (hdr_reader_push(&r->hr, s, n, r->e) == -1)
+		return -1;
+	while ((ev = hdr_reader_pull(&r->hr, &f)) != HDR_NONE) {
+		switch (ev) {
+		case HDR_FIELD:
+			if (handle_field(r, &f) == -1)
+				return -1;
+			break;
+		case HDR_END:
+			return to_body(r);
+		case HDR_BODY:
+			if (to_body(r) == -1)
+				return -1;
+			return body_line(r, s, n);
+		case HDR_NONE:
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A header-phase line grew past 998 octets.  If it is a header field (or
+ * a continuation) that is malformed input; otherwise the message simply
+ * has no header section and this is a long first body line.
+ */
+static int
+header_overflow(struct reader *r)
+{
+	const char *s = r->line.data;
+	size_t n = r->line.len;
+
+	if (r->phase == PH_FIRST && n >= 5 && memcmp(s, "From ", 5) == 0)
+		goto bad;
+	if (hdr_name_len(s, n) > 0 || s[0] == ' ' || s[0] == '\t')
+		goto bad;
+	if (r->pushed > 0)
+		goto bad;
+	if (r->phase == PH_FIRST)
+		r->phase = PH_HEADERS;
+	if (to_body(r) == -1)
+		return -1;
+	r->body_hi = 0;
+	for (size_t i = 0; i < n; i++)
+		r->body_hi |= (unsigned char)s[i];
+	r->body_linelen = n;
+	if (w_add(r, s, n) == -1)
+		return -1;
+	buf_reset(&r->line);
+	return 0;
+bad:
+	return err_set(r->e, ERR_DATA,
+	    "header line %lu is longer than %d octets", r->lineno + 1,
+	    MSG_LINE_MAX);
+}
+
+static int
+feed(struct reader *r, const char *p, size_t n)
+{
+	size_t i = 0, j;
+	unsigned char c, acc;
+
+	while (i < n) {
+		if (r->cr) {
+			r->cr = 0;
+			if (p[i] == '\n') {
+				i++;
+				continue;
+			}
+		}
+		/* The run up to the next CR, LF or NUL. */
+		acc = 0;
+		for (j = i; j < n; j++) {
+			c = (unsigned char)p[j];
+			if (c <= '\r' && (c == '\r' || c == '\n' || c == '\0'))
+				break;
+			acc |= c;
+		}
+		if (r->phase == PH_BODY) {
+			r->body_hi |= acc;
+			r->body_linelen += j - i;
+			if (j > i && w_add(r, p + i, j - i) == -1)
+				return -1;
+		} else if (j > i) {
+			if (buf_add(&r->line, p + i, j - i) == -1) {
+				/* Over the cap: keep what fits, then judge. */
+				size_t room = r->line.max - r->line.len;
+
+				buf_add(&r->line, p + i, room);
+				if (header_overflow(r) == -1)
+					return -1;
+				r->body_linelen += (j - i) - room;
+				for (size_t k = i + room; k < j; k++)
+					r->body_hi |= (unsigned char)p[k];
+				if (w_add(r, p + i + room, j - i - room) == -1)
+					return -1;
+			}
+		}
+		if (j == n)
+			break;
+		c = (unsigned char)p[j];
+		if (c == '\0')
+			return err_set(r->e, ERR_DATA,
+			    "the message has a NUL byte (line %lu)",
+			    r->lineno + 1);
+		r->lineno++;
+		if (r->phase == PH_BODY) {
+			if (r->body_linelen > MSG_LINE_MAX)
+				r->env->long_lines = 1;
+			r->body_linelen = 0;
+			if (w_add(r, "\r\n", 2) == -1)
+				return -1;
+		} else {
+			if (header_line(r, r->line.data ? r->line.data : "",
+			    r->line.len) == -1)
+				return -1;
+			buf_reset(&r->line);
+		}
+		if (c == '\r')
+			r->cr = 1;
+		i = j + 1;
+	}
+	return 0;
+}
+
+/* Input ended. */
+static int
+finish_input(struct reader *r)
+{
+	struct hdr_field f;
+	enum hdr_event ev;
+
+	if (r->phase != PH_BODY && r->line.len > 0) {
+		if (header_line(r, r->line.data, r->line.len) == -1)
+			return -1;
+		buf_reset(&r->line);
+	}
+	if (r->phase != PH_BODY) {
+		hdr_reader_finish(&r->hr);
+		while ((ev = hdr_reader_pull(&r->hr, &f)) != HDR_NONE) {
+			if (ev == HDR_FIELD && handle_field(r, &f) == -1)
+				return -1;
+		}
+		if (finish_headers(r) == -1)
+			return -1;
+	} else if (r->body_linelen > 0) {
+		if (r->body_linelen > MSG_LINE_MAX)
+			r->env->long_lines = 1;
+		if (w_add(r, "\r\n", 2) == -1)
+			return -1;
+	}
+	return w_flush(r);
+}
+
+/* ------------------------------------------------------- recipients */
+
+static int
+add_rcpt_words(struct reader *r, const char *word, enum err_kind bad)
+{
+	const struct msg_params *p = r->p;
+	const char *notify = p->dsn_notify;
+	struct addr_list l;
+	struct strv res = { NULL, 0 };
+	size_t i, k;
+
+	if (notify == NULL && p->acct != NULL && p->acct->dsn_notify != NULL)
+		notify = p->acct->dsn_notify;
+	addr_list_init(&l);
+	if (addr_parse_list(word, strlen(word), &l, r->e) == -1) {
+		addr_list_release(&l);
+		r->e->kind = bad;
+		return err_prefix(r->e, "recipient '%s': ", word);
+	}
+	for (i = 0; i < l.n; i++) {
+		char *spec = addr_spec(&l.v[i]);
+
+		if (spec[0] == '\0') {
+			free(spec);
+			continue;
+		}
+		if (msg_resolve(p, spec, 0, &res, r->e) == -1) {
+			free(spec);
+			goto fail;
+		}
+		for (k = 0; k < res.n; k++) {
+			struct rcpt *rc;
+
+			if (!addr_valid_spec(res.v[k], 0)) {
+				err_set(r->e, bad, "invalid recipient "
+				    "address '%s'", res.v[k]);
+				free(spec);
+				goto fail;
+			}
+			rc = envelope_add_rcpt(r->env, res.v[k]);
+			if (rc == NULL)
+				continue;
+			if (notify != NULL && strcasecmp(notify, "off") != 0)
+				rc->notify = xstrdup(notify);
+			if (strcmp(res.v[k], spec) != 0 &&
+			    strchr(spec, '@') != NULL)
+				rc->orcpt = xstrdup(spec);
+		}
+		strv_free(&res);
+		free(spec);
+	}
+	addr_list_release(&l);
+	return 0;
+fail:
+	strv_free(&res);
+	addr_list_release(&l);
+	return -1;
+}
+
+static int
+decide_recipients(struct reader *r)
+{
+	const struct msg_params *p = r->p;
+	const struct strv *hdr;
+	size_t i;
+
+	for (i = 0; p->rcpts != NULL && i < p->rcpts->n; i++)
+		if (add_rcpt_words(r, p->rcpts->v[i], ERR_USAGE) == -1)
+			return -1;
+	if (p->read_recipients) {
+		hdr = r->resent != RS_NONE ? &r->resent_rcpt : &r->hdr_rcpt;
+		for (i = 0; i < hdr->n; i++)
+			if (add_rcpt_words(r, hdr->v[i], ERR_DATA) == -1)
+				return -1;
+	}
+	if (r->env->nrcpt == 0)
+		return err_set(r->e, ERR_DATA, "no recipients%s",
+		    p->read_recipients ? " (none on the command line, none "
+		    "in the To, Cc or Bcc headers)" : " given (name them on "
+		    "the command line or use -t)");
+	return 0;
+}
+
+/* ------------------------------------------------------------- main */
+
+/* The plain source: a file descriptor. */
+static long
+fd_read(void *arg, char *buf, size_t n, struct err *e)
+{
+	ssize_t r = fsio_read(*(int *)arg, buf, n);
+
+	if (r == -1)
+		return err_set(e, ERR_IO, "cannot read the message: %s",
+		    strerror(errno));
+	return (long)r;
+}
+
+int
+msg_read(int in, const struct msg_params *p, int out, struct envelope *env,
+    struct err *e)
+{
+	struct msg_source src = { fd_read, &in };
+
+	return msg_read_source(&src, p, out, env, e);
+}
+
+int
+msg_read_source(const struct msg_source *src, const struct msg_params *p,
+    int out, struct envelope *env, struct err *e)
+{
+	struct reader r;
+	char *block;
+	long n;
+	size_t i;
+	int rv = -1;
+
+	memset(&r, 0, sizeof(r));
+	r.p = p;
+	r.env = env;
+	r.e = e;
+	r.w.fd = out;
+	r.w.buf = xmalloc(MSG_READ_BLOCK);
+	hdr_reader_init(&r.hr, MSG_FIELD_MAX);
+	buf_init(&r.line, MSG_LINE_MAX);
+	block = xmalloc(MSG_READ_BLOCK);
+	env->created = p->now ? p->now : time(NULL);
+
+	for (;;) {
+		n = src->read(src->arg, block, MSG_READ_BLOCK, e);
+		if (n == -1)
+			goto out;
+		if (n == 0)
+			break;
+		if (feed(&r, block, (size_t)n) == -1)
+			goto out;
+	}
+	if (finish_input(&r) == -1 || decide_recipients(&r) == -1)
+		goto out;
+
+	env->size = r.w.total;
+	env->body = (r.body_hi & 0x80) ? BODY_8BITMIME : BODY_7BIT;
+	if (p->body_forced) {
+		env->body_forced = 1;
+		if (p->body == BODY_8BITMIME)
+			env->body = BODY_8BITMIME;
+	}
+	env->smtputf8 = (r.hdr_hi & 0x80) != 0 ||
+	    addr_is_utf8(env->sender);
+	for (i = 0; i < env->nrcpt; i++)
+		if (addr_is_utf8(env->rcpt[i].addr))
+			env->smtputf8 = 1;
+	envelope_set(&env->dsn_ret, p->dsn_ret);
+	if (env->dsn_ret == NULL && p->acct != NULL &&
+	    p->acct->dsn_return != NULL &&
+	    strcasecmp(p->acct->dsn_return, "off") != 0)
+		env->dsn_ret = xstrdup(strcasecmp(p->acct->dsn_return,
+		    "headers") == 0 ? "HDRS" : "FULL");
+	envelope_set(&env->dsn_envid, p->dsn_envid);
+	rv = 0;
+out:
+	free(block);
+	free(r.w.buf);
+	free(r.from_addr);
+	hdr_reader_release(&r.hr);
+	buf_release(&r.line);
+	strv_free(&r.hdr_rcpt);
+	strv_free(&r.resent_rcpt);
+	return rv;
+}

@@ -1,0 +1,473 @@
+/*
+ * test_msg: messages in, stored message and envelope out.  Each row gives
+ * the input, the options, the exact stored form (CRLF shown as "\n", the
+ * random Message-ID shown as "<ID>") and the envelope.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alias.h"
+#include "conf.h"
+#include "envelope.h"
+#include "err.h"
+#include "msg.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/strv.h"
+#include "t.h"
+
+#define N(a)	(sizeof(a) / sizeof((a)[0]))
+#define NOW	1795435200	/* Mon, 23 Nov 2026 12:00:00 +0000 */
+#define DATE	"Date: Mon, 23 Nov 2026 12:00:00 +0000\n"
+#define MID	"Message-ID: <ID>\n"
+#define FROM	"From: alice@example.org\n"
+
+enum {
+	O_T = 1 << 0,		/* -t */
+	O_SETFROM_ON = 1 << 1,
+	O_SETFROM_OFF = 1 << 2,
+	O_NODATE = 1 << 3,
+	O_KEEPBCC = 1 << 4,
+	O_UNDISCLOSED = 1 << 5,
+	O_NOOVERRIDE = 1 << 6,
+	O_ALIASES = 1 << 7,
+	O_NOFROM = 1 << 8,	/* account without from */
+};
+
+static const struct row {
+	const char	*name;
+	const char	*in;
+	size_t		 inlen;		/* 0: strlen(in) */
+	unsigned	 opts;
+	const char	*argv;		/* recipient words, space separated */
+	const char	*sender;	/* -f */
+	const char	*out;		/* NULL: must fail */
+	const char	*env;		/* "sender > rcpt rcpt"; or the error
+					   kind and text fragment */
+	int		 body8;
+	int		 utf8;
+	int		 longlines;
+} rows[] = {
+	{ "plain -t", "To: bob@x.org\nSubject: s\n\nbody\n", 0, O_T, "", NULL,
+	  "To: bob@x.org\nSubject: s\n" FROM DATE MID "\nbody\n",
+	  "alice@example.org > bob@x.org", 0, 0, 0 },
+	{ "argv recipients, comma list", "Subject: s\n\nb\n", 0, 0,
+	  "a@x.org,b@y.org c@z.org", NULL,
+	  "Subject: s\n" FROM DATE MID "\nb\n",
+	  "alice@example.org > a@x.org b@y.org c@z.org", 0, 0, 0 },
+	{ "-t adds to argv, no duplicates", "To: a@x.org, b@y.org\n\n", 0,
+	  O_T, "a@x.org", NULL,
+	  "To: a@x.org, b@y.org\n" FROM DATE MID "\n",
+	  "alice@example.org > a@x.org b@y.org", 0, 0, 0 },
+	{ "Bcc collected and removed", "To: a@x.org\nBcc: hidden@y.org\n"
+	  "Subject: s\n\nhi", 0, O_T, "", NULL,
+	  "To: a@x.org\nSubject: s\n" FROM DATE MID "\nhi\n",
+	  "alice@example.org > a@x.org hidden@y.org", 0, 0, 0 },
+	{ "Bcc removed without -t too", "To: a@x.org\nBcc: h@y.org\n\nhi\n",
+	  0, 0, "a@x.org", NULL,
+	  "To: a@x.org\n" FROM DATE MID "\nhi\n",
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "remove_bcc_headers off keeps it", "To: a@x.org\nBcc: h@y.org\n\n",
+	  0, O_KEEPBCC, "a@x.org", NULL,
+	  "To: a@x.org\nBcc: h@y.org\n" FROM DATE MID "\n",
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "folded Cc with comments and groups",
+	  "To: Team: a@x.org, \"Doe, J\" <j@x.org>;\nCc: c@x.org (see),\n"
+	  "\tdd@x.org\n\n", 0, O_T, "", NULL,
+	  "To: Team: a@x.org, \"Doe, J\" <j@x.org>;\nCc: c@x.org (see),\n"
+	  "\tdd@x.org\n" FROM DATE MID "\n",
+	  "alice@example.org > a@x.org j@x.org c@x.org dd@x.org", 0, 0, 0 },
+	{ "Resent- block wins under -t",
+	  "Resent-To: r@x.org\nResent-Bcc: rb@x.org\nResent-From: f@x.org\n"
+	  "To: orig@x.org\nResent-To: older@x.org\n\n", 0, O_T, "", NULL,
+	  "Resent-To: r@x.org\nResent-From: f@x.org\nTo: orig@x.org\n"
+	  "Resent-To: older@x.org\n" FROM DATE MID "\n",
+	  "alice@example.org > r@x.org rb@x.org", 0, 0, 0 },
+	{ "mbox From_, Return-Path, Content-Length dropped",
+	  "From alice Mon Nov 23 12:00:00 2026\nReturn-Path: <x@y>\n"
+	  "Content-Length: 5\nTo: a@x.org\n\nhello\n", 0, O_T, "", NULL,
+	  "To: a@x.org\n" FROM DATE MID "\nhello\n",
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "From, Date, Message-ID kept when present",
+	  "From: Bob <bob@x.org>\nDate: Tue, 1 Jan 2030 00:00:00 +0000\n"
+	  "Message-ID: <keep@x.org>\n\nb\n", 0, 0, "a@x.org", NULL,
+	  "From: Bob <bob@x.org>\nDate: Tue, 1 Jan 2030 00:00:00 +0000\n"
+	  "Message-ID: <keep@x.org>\n\nb\n",
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "set_from_header on replaces From", "From: Bob <bob@x.org>\n\nb\n",
+	  0, O_SETFROM_ON, "a@x.org", NULL,
+	  FROM DATE MID "\nb\n", "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "set_from_header off adds none", "Subject: s\n\nb\n", 0,
+	  O_SETFROM_OFF, "a@x.org", NULL,
+	  "Subject: s\n" DATE MID "\nb\n",
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "set_date_header off", "Subject: s\n\nb\n", 0, O_NODATE, "a@x.org",
+	  NULL, "Subject: s\n" FROM MID "\nb\n",
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "-f sets the envelope and the added From", "Subject: s\n\n", 0, 0,
+	  "a@x.org", "cron@x.org",
+	  "Subject: s\nFrom: cron@x.org\n" DATE MID "\n",
+	  "cron@x.org > a@x.org", 0, 0, 0 },
+	{ "-f <> is the null sender; From from the account", "S: s\n\n", 0,
+	  0, "a@x.org", "",
+	  "S: s\n" FROM DATE MID "\n", " > a@x.org", 0, 0, 0 },
+	{ "allow_from_override off ignores -f", "S: s\n\n", 0, O_NOOVERRIDE,
+	  "a@x.org", "evil@x.org",
+	  "S: s\n" FROM DATE MID "\n", "alice@example.org > a@x.org", 0, 0,
+	  0 },
+	{ "unqualified names get the from domain",
+	  "From: root (Cron Daemon)\nTo: root\n\nb\n", 0, O_T, "", NULL,
+	  "From: root@example.org (Cron Daemon)\nTo: root@example.org\n"
+	  DATE MID "\nb\n",
+	  "alice@example.org > root@example.org", 0, 0, 0 },
+	{ "aliases for recipients and sender-like fields",
+	  "From: root (Cron Daemon)\nTo: root, <team>\n\nb\n", 0,
+	  O_T | O_ALIASES, "", "root",
+	  "From: admin@example.org (Cron Daemon)\n"
+	  "To: root@example.org, <team@example.org>\n" DATE MID "\nb\n",
+	  "admin@example.org > admin@example.org t1@x.org t2@y.org", 0, 0,
+	  0 },
+	{ "no from in the account: user@domain", "S: s\n\n", 0, O_NOFROM,
+	  "a@x.org", NULL,
+	  "S: s\nFrom: tester@mail.example.net\n" DATE
+	  "Message-ID: <ID>\n\n",
+	  "tester@mail.example.net > a@x.org", 0, 0, 0 },
+	{ "no from in the account: From header's address", "From: f@x.org\n"
+	  "\n", 0, O_NOFROM, "a@x.org", NULL,
+	  "From: f@x.org\n" DATE MID "\n", "f@x.org > a@x.org", 0, 0, 0 },
+	{ "mixed LF, CRLF, bare CR; no final newline",
+	  "To: a@x.org\r\nSubject: s\n\r\nl1\r\nl2\nl3\rl4", 0, O_T, "", NULL,
+	  "To: a@x.org\nSubject: s\n" FROM DATE MID "\nl1\nl2\nl3\nl4\n",
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "a body line that is only a dot stays (stuffing is later)",
+	  "S: s\n\n.\n..\n.x\n", 0, 0, "a@x.org", NULL,
+	  "S: s\n" FROM DATE MID "\n.\n..\n.x\n",
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "first line is not a header: blank line inserted",
+	  "hello there\nsecond\n", 0, 0, "a@x.org", NULL,
+	  FROM DATE MID "\nhello there\nsecond\n",
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "headers then a non-header line", "Subject: s\nnot a header\n", 0,
+	  0, "a@x.org", NULL,
+	  "Subject: s\n" FROM DATE MID "\nnot a header\n",
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "headers only, no blank line, no final newline", "Subject: s", 0, 0,
+	  "a@x.org", NULL, "Subject: s\n" FROM DATE MID,
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "empty input", "", 0, 0, "a@x.org", NULL, FROM DATE MID,
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+	{ "8-bit body", "S: s\n\ncaf\xc3\xa9\n", 0, 0, "a@x.org", NULL,
+	  "S: s\n" FROM DATE MID "\ncaf\xc3\xa9\n",
+	  "alice@example.org > a@x.org", 1, 0, 0 },
+	{ "8-bit header needs SMTPUTF8", "Subject: caf\xc3\xa9\n\nb\n", 0, 0,
+	  "a@x.org", NULL,
+	  "Subject: caf\xc3\xa9\n" FROM DATE MID "\nb\n",
+	  "alice@example.org > a@x.org", 0, 1, 0 },
+	{ "undisclosed_recipients", "To: a@x.org\nCc: b@x.org\nS: s\n\n", 0,
+	  O_T | O_UNDISCLOSED, "", NULL,
+	  "S: s\n" FROM DATE MID "To: undisclosed-recipients:;\n\n",
+	  "alice@example.org > a@x.org b@x.org", 0, 0, 0 },
+	{ "empty group To under -t with argv", "To: undisclosed-recipients:;\n"
+	  "\n", 0, O_T, "a@x.org", NULL,
+	  "To: undisclosed-recipients:;\n" FROM DATE MID "\n",
+	  "alice@example.org > a@x.org", 0, 0, 0 },
+
+	/* Errors. */
+	{ "NUL byte", "S: s\n\nab\0cd\n", 12, 0, "a@x.org", NULL, NULL,
+	  "65 NUL byte (line 3)", 0, 0, 0 },
+	{ "NUL in a header", "S: a\0b\n\n", 8, 0, "a@x.org", NULL, NULL,
+	  "65 NUL byte (line 1)", 0, 0, 0 },
+	{ "no recipients", "Subject: s\n\n", 0, 0, "", NULL, NULL,
+	  "65 no recipients", 0, 0, 0 },
+	{ "no recipients under -t", "Subject: s\n\n", 0, O_T, "", NULL, NULL,
+	  "65 no recipients", 0, 0, 0 },
+	{ "a broken To under -t", "To: <a@x.org\n\n", 0, O_T, "", NULL, NULL,
+	  "65 To header", 0, 0, 0 },
+	{ "a broken argv recipient", "S: s\n\n", 0, 0, "a@x.org\"b", NULL,
+	  NULL, "64 recipient", 0, 0, 0 },
+};
+
+static struct account *
+account(unsigned opts)
+{
+	struct account *a = conf_account_new("test");
+
+	if (!(opts & O_NOFROM))
+		a->from = xstrdup("alice@example.org");
+	if (opts & O_SETFROM_ON)
+		a->set_from_header = SETFROM_ON;
+	if (opts & O_SETFROM_OFF)
+		a->set_from_header = SETFROM_OFF;
+	if (opts & O_NODATE)
+		a->set_date_header = 0;
+	if (opts & O_KEEPBCC)
+		a->remove_bcc_headers = 0;
+	if (opts & O_UNDISCLOSED)
+		a->undisclosed_recipients = 1;
+	if (opts & O_NOOVERRIDE)
+		a->allow_from_override = 0;
+	return a;
+}
+
+/* 1 if s starts a Message-ID of msg's making: <hex.16alnum@ */
+static int
+generated_id(const char *s)
+{
+	size_t h = strspn(s, "0123456789abcdef");
+
+	return h > 0 && s[h] == '.' && strspn(s + h + 1,
+	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+	    == 16 && s[h + 17] == '@';
+}
+
+/* The stored form with CRLF as "\n" and a generated Message-ID "<ID>". */
+static char *
+normalise(const char *s, size_t n)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 0);
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
+			continue;
+		if (strncmp(s + i, "Message-ID: <", 13) == 0 &&
+		    (i == 0 || s[i - 1] == '\n') && generated_id(s + i + 13)) {
+			const char *gt = memchr(s + i, '>', n - i);
+
+			if (gt != NULL) {
+				buf_adds(&b, "Message-ID: <ID>");
+				i = (size_t)(gt - s);
+				continue;
+			}
+		}
+		buf_addc(&b, s[i]);
+	}
+	return buf_detach(&b);
+}
+
+static char *
+envelope_text(const struct envelope *env)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "%s >", env->sender);
+	for (i = 0; i < env->nrcpt; i++)
+		buf_printf(&b, " %s", env->rcpt[i].addr);
+	return buf_detach(&b);
+}
+
+static int
+run(const char *in, size_t inlen, struct msg_params *p, struct envelope *env,
+    char **out, size_t *outlen, struct err *e)
+{
+	FILE *fin = tmpfile(), *fout = tmpfile();
+	int r;
+
+	fwrite(in, 1, inlen, fin);
+	fflush(fin);
+	rewind(fin);
+	envelope_init(env);
+	err_clear(e);
+	r = msg_read(fileno(fin), p, fileno(fout), env, e);
+	*outlen = (size_t)lseek(fileno(fout), 0, SEEK_END);
+	*out = xmalloc(*outlen + 1);
+	if (pread(fileno(fout), *out, *outlen, 0) != (ssize_t)*outlen)
+		*outlen = 0;
+	(*out)[*outlen] = '\0';
+	fclose(fin);
+	fclose(fout);
+	return r;
+}
+
+static void
+test_rows(void)
+{
+	static const char aliases[] =
+	    "root: admin@example.org\nteam: t1@x.org, t2@y.org\n";
+	struct alias_map am;
+	struct err e;
+	size_t i;
+
+	alias_parse(&am, aliases, sizeof(aliases) - 1, "aliases", &e);
+	for (i = 0; i < N(rows); i++) {
+		const struct row *w = &rows[i];
+		struct account *a = account(w->opts);
+		struct strv rc = { NULL, 0 };
+		struct msg_params p;
+		struct envelope env;
+		char *copy, *tok, *save = NULL, *out, *got;
+		size_t outlen;
+		int r;
+
+		copy = xstrdup(w->argv);
+		for (tok = strtok_r(copy, " ", &save); tok;
+		    tok = strtok_r(NULL, " ", &save))
+			strv_add(&rc, tok);
+		free(copy);
+		memset(&p, 0, sizeof(p));
+		p.acct = a;
+		p.aliases = (w->opts & O_ALIASES) ? &am : NULL;
+		p.sender = w->sender;
+		p.read_recipients = (w->opts & O_T) != 0;
+		p.rcpts = &rc;
+		p.user = "tester";
+		p.domain = "mail.example.net";
+		p.now = NOW;
+		r = run(w->in, w->inlen ? w->inlen : strlen(w->in), &p, &env,
+		    &out, &outlen, &e);
+		if (w->out == NULL) {
+			char want[8];
+
+			snprintf(want, sizeof(want), "%d", err_exitcode(&e));
+			t_ok(r == -1 && strncmp(w->env, want, 2) == 0 &&
+			    strstr(e.text, w->env + 3) != NULL,
+			    "%s: fails with %.2s", w->name, w->env);
+			if (r != -1 || strstr(e.text, w->env + 3) == NULL)
+				t_diag("exit %d: %s", err_exitcode(&e),
+				    e.text);
+		} else {
+			t_ok(r == 0, "%s: accepted", w->name);
+			if (r != 0)
+				t_diag("error: %s", e.text);
+			got = normalise(out, outlen);
+			t_streq(got, w->out, "%s: stored form", w->name);
+			free(got);
+			got = envelope_text(&env);
+			t_streq(got, w->env, "%s: envelope", w->name);
+			free(got);
+			t_ok(env.size == (off_t)outlen, "%s: size recorded",
+			    w->name);
+			t_ok((env.body == BODY_8BITMIME) == w->body8 &&
+			    env.smtputf8 == w->utf8 &&
+			    env.long_lines == w->longlines,
+			    "%s: body type, SMTPUTF8, long lines", w->name);
+		}
+		free(out);
+		envelope_release(&env);
+		strv_free(&rc);
+		conf_account_free(a);
+	}
+	alias_free(&am);
+}
+
+/* Line-length rules: 998 octets in a header is fine, 999 is not; long
+   body lines are fine but flagged; a long first line without headers is
+   body. */
+static void
+test_lengths(void)
+{
+	static const struct {
+		const char	*name;
+		size_t		 hdr, body, first;
+		int		 ok, flag;
+	} rows2[] = {
+		{ "header line of 998 octets", 998, 0, 0, 1, 0 },
+		{ "header line of 999 octets", 999, 0, 0, 0, 0 },
+		{ "body line of 5000 octets", 0, 5000, 0, 1, 1 },
+		{ "body line of 998 octets", 0, 998, 0, 1, 0 },
+		{ "first line of 3000 octets, no headers", 0, 0, 3000, 1, 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < N(rows2); i++) {
+		struct account *a = account(0);
+		struct strv rc = { NULL, 0 };
+		struct msg_params p;
+		struct envelope env;
+		struct buf in;
+		struct err e;
+		char *out;
+		size_t outlen, k;
+		int r;
+
+		buf_init(&in, 0);
+		if (rows2[i].hdr) {
+			buf_adds(&in, "X-Long: ");
+			for (k = 8; k < rows2[i].hdr; k++)
+				buf_addc(&in, 'h');
+			buf_adds(&in, "\n\nb\n");
+		} else if (rows2[i].body) {
+			buf_adds(&in, "S: s\n\n");
+			for (k = 0; k < rows2[i].body; k++)
+				buf_addc(&in, 'b');
+			buf_adds(&in, "\n");
+		} else {
+			for (k = 0; k < rows2[i].first; k++)
+				buf_addc(&in, 'w');
+			buf_adds(&in, "\nmore\n");
+		}
+		strv_add(&rc, "a@x.org");
+		memset(&p, 0, sizeof(p));
+		p.acct = a;
+		p.rcpts = &rc;
+		p.now = NOW;
+		r = run(in.data, in.len, &p, &env, &out, &outlen, &e);
+		t_ok((r == 0) == rows2[i].ok, "%s: %s", rows2[i].name,
+		    rows2[i].ok ? "accepted" : "refused");
+		if (!rows2[i].ok)
+			t_ok(err_exitcode(&e) == 65 &&
+			    strstr(e.text, "longer than 998") != NULL,
+			    "%s: exit 65 naming the limit", rows2[i].name);
+		else
+			t_ok(env.long_lines == rows2[i].flag &&
+			    (rows2[i].first == 0 || strstr(out, "\r\n\r\nwww")),
+			    "%s: flagged as long, body kept", rows2[i].name);
+		free(out);
+		buf_release(&in);
+		envelope_release(&env);
+		strv_free(&rc);
+		conf_account_free(a);
+	}
+}
+
+/* A large body streams: the stored size equals input plus CRs. */
+static void
+test_stream(void)
+{
+	struct account *a = account(0);
+	struct strv rc = { NULL, 0 };
+	struct msg_params p;
+	struct envelope env;
+	struct buf in;
+	struct err e;
+	char *out;
+	size_t outlen, k, lines = 0;
+
+	buf_init(&in, 0);
+	buf_adds(&in, "Subject: big\n\n");
+	for (k = 0; k < 200000; k++) {
+		buf_adds(&in, "line of body text\n");
+		lines++;
+	}
+	strv_add(&rc, "a@x.org");
+	memset(&p, 0, sizeof(p));
+	p.acct = a;
+	p.rcpts = &rc;
+	p.now = NOW;
+	t_ok(run(in.data, in.len, &p, &env, &out, &outlen, &e) == 0,
+	    "3.6 MB body accepted");
+	t_ok(memcmp(out + outlen - 19, "line of body text\r\n", 19) == 0,
+	    "the last line is intact and CRLF");
+	free(out);
+	buf_release(&in);
+	envelope_release(&env);
+	strv_free(&rc);
+	conf_account_free(a);
+}
+
+int
+main(void)
+{
+	setenv("TZ", "UTC", 1);
+	test_rows();
+	test_lengths();
+	test_stream();
+	return t_done();
+}
