@@ -89,6 +89,7 @@ enum conf_k {
 	CONF_K_ALLOW_FROM_OVERRIDE,
 	CONF_K_QUEUE,
 	CONF_K_QUEUE_DIR,
+	CONF_K_QUEUE_LIFETIME,
 	CONF_K_PROTOCOL,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
@@ -163,6 +164,7 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	    F(FT_INT, allow_from_override, SUB_NONE, 0),
 	[CONF_K_QUEUE] =	F(FT_INT, queue, SUB_NONE, 0),
 	[CONF_K_QUEUE_DIR] =	F(FT_STR, queue_dir, SUB_TILDE, 0),
+	[CONF_K_QUEUE_LIFETIME] = F(FT_INT, queue_lifetime, SUB_NONE, 0),
 	[CONF_K_PROTOCOL] =	{ FT_NONE, 0, SUB_NONE, 0 },
 };
 
@@ -227,6 +229,8 @@ static int	conf_k_nostarttls(struct conf_parser *,
 static int	conf_k_timeout(struct conf_parser *, const struct conf_key *,
 		    const char *);
 static int	conf_k_source_ip(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_lifetime(struct conf_parser *,
 		    const struct conf_key *, const char *);
 static int	conf_k_dsn_notify(struct conf_parser *,
 		    const struct conf_key *, const char *);
@@ -293,6 +297,7 @@ static const struct conf_key conf_keys[] = {
 	K_BOOL("allow_from_override", CONF_K_ALLOW_FROM_OVERRIDE),
 	K_BOOL("queue", CONF_K_QUEUE),
 	K_PATH("queue_dir", CONF_K_QUEUE_DIR),
+	K_FN("queue_lifetime", CONF_K_QUEUE_LIFETIME, 1, conf_k_lifetime),
 	K_FN("protocol", CONF_K_PROTOCOL, 1, conf_k_protocol),
 
 	/* Old msmtp spellings still found in the wild. */
@@ -454,6 +459,7 @@ conf_account_defaults(struct account *a)
 	a->remove_bcc_headers = 1;
 	a->allow_from_override = 1;
 	a->queue = 1;
+	a->queue_lifetime = 5 * 86400;
 }
 
 /* Frees what a holds, wiping secrets, and zeroes it. */
@@ -936,6 +942,42 @@ conf_k_timeout(struct conf_parser *p, const struct conf_key *k,
 	if ((n = conf_number(v, 1, CONF_TIMEOUT_MAX)) == -1)
 		return conf_bad(p, k, v, "not off or a number of seconds");
 	p->cur->timeout = (int)n;
+	return 0;
+}
+
+/*
+ * queue_lifetime: how long a queued message is retried before it fails:
+ * a number with an optional unit s, m, h, d (seconds without one).
+ */
+static int
+conf_k_lifetime(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	static const struct {
+		char	unit;
+		long	seconds;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	char *end;
+	long n, mult = 1;
+	size_t i;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (end != v && *end != '\0' && end[1] == '\0') {
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (*end == units[i].unit)
+				break;
+		if (i == sizeof(units) / sizeof(units[0]))
+			return conf_bad(p, k, v, "not a duration like 5d, "
+			    "12h, 30m or 3600");
+		mult = units[i].seconds;
+		end++;
+	}
+	if (end == v || *end != '\0' || errno != 0 || n < 1 ||
+	    n > INT_MAX / mult)
+		return conf_bad(p, k, v, "not a duration like 5d, 12h, 30m "
+		    "or 3600");
+	p->cur->queue_lifetime = (int)(n * mult);
 	return 0;
 }
 

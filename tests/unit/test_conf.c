@@ -56,7 +56,8 @@ static const struct {
 	FS(dsn_return), FS(logfile), FS(logfile_time_format), FS(syslog),
 	FS(aliases), FI(set_from_header), FI(set_date_header),
 	FI(remove_bcc_headers), FI(undisclosed_recipients),
-	FI(allow_from_override), FI(queue), FS(queue_dir), FI(line),
+	FI(allow_from_override), FI(queue), FS(queue_dir), FI(queue_lifetime),
+	FI(line),
 #undef FS
 #undef FI
 };
@@ -164,6 +165,7 @@ static const struct {
 	{ "", "undisclosed_recipients", "0" },
 	{ "", "allow_from_override", "1" },
 	{ "", "queue", "1" },
+	{ "", "queue_lifetime", "432000" },
 	{ "", "port", "0" },
 	{ "", "timeout", "0" },
 	{ "", "syslog", "(null)" },
@@ -207,6 +209,10 @@ static const struct {
 	{ "port 1\n", "port", "1" },
 	{ "port 65535\n", "port", "65535" },
 	{ "timeout 30\n", "timeout", "30" },
+	{ "queue_lifetime 3600\n", "queue_lifetime", "3600" },
+	{ "queue_lifetime 12h\n", "queue_lifetime", "43200" },
+	{ "queue_lifetime 2d\n", "queue_lifetime", "172800" },
+	{ "queue_lifetime 90m\n", "queue_lifetime", "5400" },
 	{ "timeout off\n", "timeout", "0" },
 	{ "timeout 30\ntimeout off\n", "timeout", "0" },
 	{ "connect_timeout 12\n", "timeout", "12" },
@@ -330,6 +336,10 @@ static const struct {
 	{ "port 587 # submission\n", "t.conf:2: invalid value '587 # "
 	    "submission' for key 'port': not a port number from 1 to 65535" },
 	{ "timeout\n", "t.conf:2: key 'timeout' needs a value" },
+	{ "queue_lifetime 5w\n", "t.conf:2: invalid value '5w' for key "
+	    "'queue_lifetime': not a duration like 5d, 12h, 30m or 3600" },
+	{ "queue_lifetime 0\n", "t.conf:2: invalid value '0' for key "
+	    "'queue_lifetime': not a duration like 5d, 12h, 30m or 3600" },
 	{ "timeout 0\n", "t.conf:2: invalid value '0' for key 'timeout': "
 	    "not off or a number of seconds" },
 	{ "timeout 99999999999\n", "t.conf:2: invalid value '99999999999' "
@@ -1123,8 +1133,11 @@ test_env(void)
 	setenv("HOME", "/tmp/test-conf-home", 1);
 	conf_env_init(&env);
 	t_ok(env.host != NULL && *env.host != '\0', "env: host name");
-	t_ok(env.canon != NULL, "env: canonical name (or the host name)");
-	t_ok(env.mailname != NULL, "env: mail name");
+	t_ok(env.canon == NULL && !env.looked_up,
+	    "env: no DNS lookup until a value needs it");
+	t_ok(conf_env_canon(&env) != NULL,
+	    "env: canonical name (or the host name) on demand");
+	t_ok(conf_env_mailname(&env) != NULL, "env: mail name on demand");
 	t_streq(env.home, "/tmp/test-conf-home", "env: home from $HOME");
 	t_ok(env.user == NULL || strchr(env.user, ' ') == NULL,
 	    "env: user is one word");

@@ -1,0 +1,402 @@
+/*
+ * deliver owns the life of a queue entry from the moment it is locked to
+ * its outcome, and the SMTP session that carries it.  One rule decides
+ * every outcome (settle): the server took the data for every recipient,
+ * the entry goes; something temporary, it is deferred (queue on) or
+ * dropped with exit 75 for the caller to retry (queue off); something
+ * permanent, it moves to failed/.  A session stays open across entries
+ * of the same account, so a fresh message and whatever is due for its
+ * account cost one connection.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "conf.h"
+#include "deliver.h"
+#include "envelope.h"
+#include "err.h"
+#include "log.h"
+#include "smtp.h"
+#include "spool.h"
+#include "util/alloc.h"
+#include "util/sig.h"
+
+static void __attribute__((format(printf, 1, 2)))
+say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("posthorn: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+log_it(const struct account *a, const struct smtp *s,
+    const struct spool_entry *ent, const char *outcome, const char *error,
+    int code)
+{
+	struct log_outcome o;
+	char one[768];
+
+	memset(&o, 0, sizeof(o));
+	o.host = a->host;
+	o.tls = s != NULL && s->tls;
+	o.auth = s != NULL ? s->auth_mech : NULL;
+	o.env = &ent->env;
+	o.queue_id = ent->id;
+	o.outcome = outcome;
+	if (s != NULL && s->reply.code != 0) {
+		o.code = s->reply.code;
+		smtp_reply_oneline(&s->reply, one, sizeof(one));
+		o.reply = one;
+	}
+	o.error = error;
+	o.exitcode = code;
+	log_outcome(a, &o);
+}
+
+/* "5 days", "12 hours", "30 minutes" for the give-up message. */
+static const char *
+lifetime_text(int seconds)
+{
+	static char text[64];
+
+	if (seconds % 86400 == 0)
+		snprintf(text, sizeof(text), "%d day%s", seconds / 86400,
+		    seconds == 86400 ? "" : "s");
+	else if (seconds % 3600 == 0)
+		snprintf(text, sizeof(text), "%d hour%s", seconds / 3600,
+		    seconds == 3600 ? "" : "s");
+	else if (seconds % 60 == 0)
+		snprintf(text, sizeof(text), "%d minute%s", seconds / 60,
+		    seconds == 60 ? "" : "s");
+	else
+		snprintf(text, sizeof(text), "%d seconds", seconds);
+	return text;
+}
+
+/* Session-level failures: the message itself was never judged. */
+static int
+session_level(const struct err *e)
+{
+	return e->phase != 0 && e->phase <= SMTP_AUTH + 1;
+}
+
+/*
+ * Records one attempt's outcome for ent and returns the exit status it
+ * means.  fresh: the caller is waiting for this message (print its line);
+ * otherwise this is a queue run (print permanent failures only, keep
+ * session-level permanent failures queued: a fixed password must not
+ * find its mail already failed).
+ */
+static int
+settle(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a, struct smtp *s, int rc, struct err *e,
+    int fresh)
+{
+	struct envelope *env = &ent->env;
+	struct err se;
+	size_t i, failed, pending;
+	const char *why = NULL;
+	int code;
+
+	if (rc == 0) {
+		failed = envelope_count(env, RCPT_FAILED);
+		pending = envelope_count(env, RCPT_PENDING);
+		for (i = 0; i < env->nrcpt; i++) {
+			const struct rcpt *r = &env->rcpt[i];
+
+			if (r->state == RCPT_DONE || r->code == 0)
+				continue;
+			if (r->state == RCPT_FAILED && (fresh || d->verbose ||
+			    r->code / 100 == 5))
+				say("recipient <%s> rejected by %s: %s",
+				    r->addr, a->host, r->reply ? r->reply : "");
+			else if (r->state == RCPT_PENDING && (fresh ||
+			    d->verbose))
+				say("recipient <%s> deferred by %s: %s",
+				    r->addr, a->host, r->reply ? r->reply : "");
+			if (why == NULL)
+				why = r->reply;
+		}
+		if (pending == 0 && failed == 0) {
+			log_it(a, s, ent, "sent", NULL, 0);
+			if (d->verbose)
+				say("%s: delivered", ent->id);
+			spool_done(d->spool, ent);
+			return 0;
+		}
+		code = failed > 0 ? 67 : 0;
+		if (pending == 0 || !a->queue) {
+			if (failed > 0) {
+				if (spool_fail(d->spool, ent, why, &se) == -1)
+					say("%s", se.text);
+			} else
+				spool_done(d->spool, ent);
+			if (pending > 0)
+				code = failed > 0 ? 67 : 75;
+			log_it(a, s, ent, "partial", why, code);
+			return code;
+		}
+		if (spool_defer(d->spool, ent, why, d->now, &se) == -1) {
+			say("%s", se.text);
+			return err_exitcode(&se);
+		}
+		log_it(a, s, ent, "partial", why, code);
+		if (fresh)
+			say("queued as %s for the deferred recipients", ent->id);
+		return code;
+	}
+
+	/* Nothing was delivered. */
+	if (err_is_temporary(e) || (!fresh && session_level(e))) {
+		if (a->queue_lifetime > 0 &&
+		    env->created + a->queue_lifetime <= d->now) {
+			char *msg = xasprintf("gave up after %s: %s",
+			    lifetime_text(a->queue_lifetime), e->text);
+
+			if (spool_fail(d->spool, ent, msg, &se) == -1)
+				say("%s", se.text);
+			say("%s: %s", ent->id, msg);
+			log_it(a, s, ent, "failed", msg, 75);
+			free(msg);
+			return 75;
+		}
+		if (a->queue || !fresh) {
+			if (spool_defer(d->spool, ent, e->text, d->now,
+			    &se) == -1) {
+				say("%s; and %s", e->text, se.text);
+				return err_exitcode(&se);
+			}
+			log_it(a, s, ent, "queued", e->text, 0);
+			if (fresh)
+				say("message queued as %s (will retry): %s",
+				    ent->id, e->text);
+			else if (d->verbose || !err_is_temporary(e))
+				say("%s: still queued: %s", ent->id, e->text);
+			return 0;
+		}
+		spool_done(d->spool, ent);
+		log_it(a, s, ent, "failed", e->text, err_exitcode(e));
+		say("%s", e->text);
+		return err_exitcode(e);
+	}
+	code = err_exitcode(e);
+	if (spool_fail(d->spool, ent, e->text, &se) == -1)
+		say("%s; and %s", e->text, se.text);
+	log_it(a, s, ent, "failed", e->text, code);
+	if (fresh)
+		say("%s", e->text);
+	else
+		say("%s: failed: %s", ent->id, e->text);
+	return code;
+}
+
+/* ------------------------------------------------------- grouping */
+
+static int
+same_str(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Same account and same command-line overrides: same session. */
+static int
+same_route(const struct envelope *x, const struct envelope *y)
+{
+	return same_str(x->account, y->account) && same_str(x->host, y->host) &&
+	    x->port == y->port && same_str(x->tls, y->tls) &&
+	    same_str(x->user, y->user) && same_str(x->auth, y->auth);
+}
+
+struct due {
+	char	(*ids)[SPOOL_ID_MAX];
+	size_t	  n;
+};
+
+/*
+ * The queue entries due now with the same route as env (all of them when
+ * env is NULL), oldest first.
+ */
+static void
+find_due(struct deliver_ctx *d, const struct envelope *env,
+    const char *only_id, struct due *out)
+{
+	char (*ids)[SPOOL_ID_MAX];
+	struct envelope pe;
+	struct err e;
+	size_t n, i;
+
+	out->ids = NULL;
+	out->n = 0;
+	if (spool_list(d->spool, SPOOL_QUEUE, &ids, &n, &e) == -1) {
+		say("%s", e.text);
+		return;
+	}
+	out->ids = xreallocarray(NULL, n ? n : 1, SPOOL_ID_MAX);
+	for (i = 0; i < n; i++) {
+		if (only_id != NULL && strcmp(ids[i], only_id) != 0)
+			continue;
+		if (spool_peek(d->spool, SPOOL_QUEUE, ids[i], &pe, &e) == -1)
+			continue;
+		if ((env == NULL || same_route(env, &pe)) &&
+		    (d->flush_now || only_id != NULL ||
+		    pe.next_attempt <= d->now))
+			memcpy(out->ids[out->n++], ids[i], SPOOL_ID_MAX);
+		envelope_release(&pe);
+	}
+	free(ids);
+}
+
+/*
+ * Sends the due entries ids[from..] of one route over session s (opened
+ * here when needed).  A session that cannot be opened defers every entry
+ * of the route with the same error, so a dead server costs one attempt.
+ */
+static void
+run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
+    struct due *due, size_t from)
+{
+	struct spool_entry ent;
+	struct err e, open_err;
+	size_t i;
+	int r, opened_failed = 0;
+
+	for (i = from; i < due->n && !sig_caught; i++) {
+		r = spool_lock(d->spool, SPOOL_QUEUE, due->ids[i], &ent, &e);
+		if (r == -1) {
+			say("%s", e.text);
+			spool_release(&ent);
+			continue;
+		}
+		if (r == 0)
+			continue;
+		if (!d->flush_now && ent.env.next_attempt > d->now &&
+		    due->n > 1) {
+			spool_release(&ent);
+			continue;
+		}
+		if (opened_failed) {
+			settle(d, &ent, a, NULL, -1, &open_err, 0);
+			spool_release(&ent);
+			continue;
+		}
+		if (!s->open && s->conn.fd != -1)
+			smtp_close(s);
+		if (!s->open && smtp_open(s, a, d->verbose, &open_err) == -1) {
+			opened_failed = 1;
+			settle(d, &ent, a, NULL, -1, &open_err, 0);
+			spool_release(&ent);
+			continue;
+		}
+		if (d->verbose)
+			say("delivering %s", ent.id);
+		r = smtp_send(s, &ent.env, ent.fd, i + 1 == due->n, &e);
+		settle(d, &ent, a, s, r, &e, 0);
+		spool_release(&ent);
+	}
+}
+
+/* --------------------------------------------------------- public */
+
+int
+deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a)
+{
+	struct smtp s;
+	struct due due;
+	struct err e;
+	int r, code;
+
+	find_due(d, &ent->env, NULL, &due);
+	if (smtp_open(&s, a, d->verbose, &e) == -1) {
+		code = settle(d, ent, a, NULL, -1, &e, 1);
+		free(due.ids);
+		return code;
+	}
+	r = smtp_send(&s, &ent->env, ent->fd, due.n == 0, &e);
+	code = settle(d, ent, a, &s, r, &e, 1);
+	if (r == 0 && s.open && due.n > 0 && !sig_caught)
+		run_route(d, a, &s, &due, 0);
+	smtp_close(&s);
+	free(due.ids);
+	return code;
+}
+
+int
+deliver_queue(struct deliver_ctx *d, const char *only_id)
+{
+	struct due due, route;
+	struct envelope first;
+	struct account *a;
+	struct smtp s;
+	struct err e;
+	size_t i, j;
+	char *done;
+
+	find_due(d, NULL, only_id, &due);
+	if (only_id != NULL && due.n == 0) {
+		free(due.ids);
+		say("no queued message %s (see posthorn -bp)", only_id);
+		return 67;
+	}
+	done = xcalloc(due.n ? due.n : 1, 1);
+	for (i = 0; i < due.n && !sig_caught; i++) {
+		if (done[i])
+			continue;
+		/* The route of this entry: every due entry that shares it. */
+		if (spool_peek(d->spool, SPOOL_QUEUE, due.ids[i], &first, &e)
+		    == -1) {
+			done[i] = 1;
+			continue;
+		}
+		route.ids = xreallocarray(NULL, due.n, SPOOL_ID_MAX);
+		route.n = 0;
+		for (j = i; j < due.n; j++) {
+			struct envelope pe;
+
+			if (done[j])
+				continue;
+			if (j != i && spool_peek(d->spool, SPOOL_QUEUE,
+			    due.ids[j], &pe, &e) == -1) {
+				done[j] = 1;
+				continue;
+			}
+			if (j == i || same_route(&first, &pe)) {
+				memcpy(route.ids[route.n++], due.ids[j],
+				    SPOOL_ID_MAX);
+				done[j] = 1;
+			}
+			if (j != i)
+				envelope_release(&pe);
+		}
+		a = d->account_for(d, &first, &e);
+		envelope_release(&first);
+		if (a == NULL) {
+			say("%s", e.text);
+			free(route.ids);
+			continue;
+		}
+		memset(&s, 0, sizeof(s));
+		s.conn.fd = -1;
+		run_route(d, a, &s, &route, 0);
+		if (s.conn.fd != -1)
+			smtp_close(&s);
+		conf_account_free(a);
+		free(route.ids);
+	}
+	free(done);
+	free(due.ids);
+	return 0;
+}
