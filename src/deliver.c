@@ -349,7 +349,7 @@ deliver_queue(struct deliver_ctx *d, const char *only_id)
 	if (only_id != NULL && due.n == 0) {
 		free(due.ids);
 		say("no queued message %s (see posthorn -bp)", only_id);
-		return 67;
+		return 66;
 	}
 	done = xcalloc(due.n ? due.n : 1, 1);
 	for (i = 0; i < due.n && !sig_caught; i++) {

@@ -1,0 +1,182 @@
+# fish completion for posthorn(1) and its mailq personality.
+#
+# fish loads this file for the command posthorn; the mailq lines at the end
+# apply once it is loaded.  A package that wants them without that installs
+# this file a second time as mailq.fish.  A distribution that installs
+# posthorn as /usr/sbin/sendmail (and no other MTA owns that name) installs
+# it as sendmail.fish as well and adds
+#	complete -c sendmail -w posthorn
+# which makes sendmail complete like posthorn.
+
+# The configuration file posthorn would read: -C/--config on the command
+# line, $POSTHORN_CONFIG, then the files of posthorn.conf(5).
+function __posthorn_config_file
+    set -l tokens (commandline -opc)
+    set -l file
+    set -l i 2
+    while test $i -le (count $tokens)
+        set -l w $tokens[$i]
+        switch $w
+            case --
+                break
+            case -C --config
+                set -l j (math $i + 1)
+                if test $j -le (count $tokens)
+                    set file $tokens[$j]
+                end
+            case '--config=*'
+                set file (string replace -- --config= '' $w)
+            case '-C?*'
+                set file (string sub -s 3 -- $w)
+        end
+        set i (math $i + 1)
+    end
+    if test -n "$file"
+        string replace -r '^~/' "$HOME/" -- $file
+        return
+    end
+    if set -q POSTHORN_CONFIG; and test -n "$POSTHORN_CONFIG"
+        echo $POSTHORN_CONFIG
+        return
+    end
+    set -l xdg $HOME/.config
+    if set -q XDG_CONFIG_HOME; and string match -q '/*' -- $XDG_CONFIG_HOME
+        set xdg $XDG_CONFIG_HOME
+    end
+    for f in $xdg/posthorn/config $HOME/.posthornrc /etc/posthorn.conf
+        if test -e $f
+            echo $f
+            return
+        end
+    end
+end
+
+# Account names: "account NAME" and "account NAME : PARENTS" lines; key
+# lines before any section make an account named default.
+function __posthorn_accounts
+    set -l file (__posthorn_config_file)
+    test -n "$file"; and test -r "$file"; or return
+    set -l section 0
+    set -l implicit 0
+    while read -l line
+        set line (string trim -- (string replace -r '\r$' '' -- $line))
+        set -l key (string replace -r '[ \t].*' '' -- $line)
+        switch "$key"
+            case '' '#*'
+                continue
+            case account
+                set section 1
+                set -l name (string replace -r '^account[ \t]+' '' -- $line)
+                set name (string trim -- (string split -m1 -f1 -- : $name))
+                set name (string replace -r '^"(.*)"$' '$1' -- $name)
+                test -n "$name"; and echo $name
+            case defaults
+                set section 1
+            case '*'
+                test $section -eq 0; and set implicit 1
+        end
+    end <$file
+    test $implicit -eq 1; and echo default
+end
+
+# True until the first recipient (or --): posthorn's options end there.
+function __posthorn_no_rcpt
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l skip 0
+    for w in $tokens
+        if test $skip -eq 1
+            set skip 0
+            continue
+        end
+        switch $w
+            case --
+                return 1
+            case '--*=*' --dry-run --help --json --now --read-recipients --serverinfo --verbose --version
+            case '--*'
+                set skip 1
+            case -qI
+                set skip 1
+            case '-q*'
+            case '-?*'
+                # A cluster of short options: a letter that takes a value
+                # ends it, the value attached or the next word.
+                set -l rest (string sub -s 2 -- $w)
+                set -l n (string length -- $rest)
+                for k in (seq $n)
+                    if string match -q -r '^[aAbBcCfFHhLNoOrRsV]$' -- (string sub -s $k -l 1 -- $rest)
+                        test $k -eq $n; and set skip 1
+                        break
+                    end
+                end
+            case '*'
+                return 1
+        end
+    end
+    return 0
+end
+
+# Recipients are addresses, not files.
+complete -c posthorn -f
+
+# Sendmail options.
+complete -c posthorn -n __posthorn_no_rcpt -s t -l read-recipients -d 'Also take recipients from To, Cc, Bcc (or Resent-*)'
+complete -c posthorn -n __posthorn_no_rcpt -s i -d 'Accepted: input is always read to its end'
+complete -c posthorn -n __posthorn_no_rcpt -s f -l from -x -d 'Envelope sender'
+complete -c posthorn -n __posthorn_no_rcpt -s r -x -d 'Envelope sender'
+complete -c posthorn -n __posthorn_no_rcpt -s F -x -d 'Display name for an added From header'
+complete -c posthorn -n __posthorn_no_rcpt -s N -x -a 'never success failure delay success,failure failure,delay success,failure,delay' -d 'DSN NOTIFY'
+complete -c posthorn -n __posthorn_no_rcpt -s R -x -a 'full\t"the full message" hdrs\t"the headers only"' -d 'DSN RET'
+complete -c posthorn -n __posthorn_no_rcpt -s V -x -d 'DSN envelope id'
+complete -c posthorn -n __posthorn_no_rcpt -s B -x -a '7BIT 8BITMIME' -d 'Body type'
+complete -c posthorn -n __posthorn_no_rcpt -s C -l config -r -F -d 'Configuration file'
+complete -c posthorn -n __posthorn_no_rcpt -s v -l verbose -d 'Show the SMTP dialogue on stderr'
+complete -c posthorn -n __posthorn_no_rcpt -s b -x -a 'm\t"deliver (default)" p\t"list the queue" s\t"speak SMTP on stdin and stdout" i\t"nothing to rebuild"' -d Mode
+complete -c posthorn -n __posthorn_no_rcpt -s I -d 'Nothing to rebuild (exit 0)'
+complete -c posthorn -n __posthorn_no_rcpt -o q -d 'Deliver the queue now'
+complete -c posthorn -n __posthorn_no_rcpt -o qq -d 'Deliver the whole queue now, ignoring backoff'
+complete -c posthorn -n __posthorn_no_rcpt -o qI -x -d 'Deliver the queued message ID now'
+complete -c posthorn -n __posthorn_no_rcpt -l now -d 'With -q: ignore backoff'
+complete -c posthorn -n __posthorn_no_rcpt -l json -d 'With -bp: one JSON object per message'
+complete -c posthorn -n __posthorn_no_rcpt -l serverinfo -d 'Show what the server offers'
+complete -c posthorn -n __posthorn_no_rcpt -l help -d 'Show the options'
+complete -c posthorn -n __posthorn_no_rcpt -l version -d 'Show the version'
+
+# Accepted and ignored, as Postfix does.
+complete -c posthorn -n __posthorn_no_rcpt -s o -x -d 'Ignored sendmail option'
+complete -c posthorn -n __posthorn_no_rcpt -s O -x -d 'Ignored sendmail option'
+complete -c posthorn -n __posthorn_no_rcpt -s G -d Ignored
+complete -c posthorn -n __posthorn_no_rcpt -s h -x -d 'Ignored: hop count'
+complete -c posthorn -n __posthorn_no_rcpt -s L -x -d 'Ignored: log tag'
+complete -c posthorn -n __posthorn_no_rcpt -s U -d Ignored
+complete -c posthorn -n __posthorn_no_rcpt -s m -d Ignored
+complete -c posthorn -n __posthorn_no_rcpt -s n -d Ignored
+
+# Account.
+complete -c posthorn -n __posthorn_no_rcpt -s A -l account -x -a '(__posthorn_accounts)' -d 'Use this account'
+complete -c posthorn -n __posthorn_no_rcpt -l host -x -a '(__fish_print_hostnames)' -d 'SMTP server'
+complete -c posthorn -n __posthorn_no_rcpt -l port -x -a '25 465 587' -d 'TCP port'
+complete -c posthorn -n __posthorn_no_rcpt -l tls -x -a 'on\t"implicit TLS" off\t"no TLS" starttls\t"STARTTLS after the greeting"' -d TLS
+complete -c posthorn -n __posthorn_no_rcpt -l user -x -d 'User name'
+complete -c posthorn -n __posthorn_no_rcpt -l auth -x -a 'on\t"the best mechanism the server offers" off\t"do not authenticate" PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256 SCRAM-SHA-1-PLUS SCRAM-SHA-256-PLUS XOAUTH2 OAUTHBEARER EXTERNAL GSSAPI' -d Authentication
+
+# Composing.
+complete -c posthorn -n __posthorn_no_rcpt -s s -l subject -x -d 'Subject (compose mode)'
+complete -c posthorn -n __posthorn_no_rcpt -s a -l attach -r -F -d 'Attach a file (FILE or FILE:type/subtype)'
+complete -c posthorn -n __posthorn_no_rcpt -s c -l cc -x -d 'Cc recipient'
+complete -c posthorn -n __posthorn_no_rcpt -l bcc -x -d 'Bcc recipient'
+complete -c posthorn -n __posthorn_no_rcpt -l reply-to -x -d 'Reply-To address'
+complete -c posthorn -n __posthorn_no_rcpt -s H -l header -x -d "Add a header ('Name: value')"
+complete -c posthorn -n __posthorn_no_rcpt -l body -r -F -d 'Text body file'
+complete -c posthorn -n __posthorn_no_rcpt -l html -r -F -d 'HTML alternative'
+complete -c posthorn -n __posthorn_no_rcpt -l inline -r -F -d 'Inline image for the HTML (cid:NAME)'
+complete -c posthorn -n __posthorn_no_rcpt -l dry-run -d 'Print the envelope and message instead of sending'
+
+# mailq lists the queue.
+complete -c mailq -f
+complete -c mailq -l json -d 'One JSON object per message'
+complete -c mailq -s C -l config -r -F -d 'Configuration file'
+complete -c mailq -s A -l account -x -a '(__posthorn_accounts)' -d 'Account whose queue to list'
+complete -c mailq -s v -l verbose -d Verbose
+complete -c mailq -l help -d 'Show the options'
+complete -c mailq -l version -d 'Show the version'
