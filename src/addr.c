@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <idn2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -658,5 +659,35 @@ addr_is_utf8(const char *spec)
 	for (; *spec != '\0'; spec++)
 		if ((unsigned char)*spec >= 0x80)
 			return 1;
+	return 0;
+}
+
+int
+addr_to_ascii(const char *spec, char **out, struct err *e)
+{
+	const char *at = strrchr(spec, '@');
+	char *alabel = NULL;
+	size_t i, local;
+	int rc;
+
+	*out = NULL;
+	local = at != NULL ? (size_t)(at - spec) : strlen(spec);
+	for (i = 0; i < local; i++)
+		if ((unsigned char)spec[i] >= 0x80)
+			return err_set(e, ERR_DATA, "address <%s> has a non-ASCII "
+			    "local part, which only a server offering SMTPUTF8 "
+			    "can take", spec);
+	if (at == NULL || !addr_is_utf8(at + 1)) {
+		*out = xstrdup(spec);
+		return 0;
+	}
+	/* IDNA 2008, with the Unicode TR46 mapping browsers also apply. */
+	rc = idn2_to_ascii_8z(at + 1, &alabel,
+	    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	if (rc != IDN2_OK)
+		return err_set(e, ERR_DATA, "address <%s>: the domain cannot "
+		    "be converted to ASCII (%s)", spec, idn2_strerror(rc));
+	*out = xasprintf("%.*s@%s", (int)local, spec, alabel);
+	idn2_free(alabel);
 	return 0;
 }

@@ -69,4 +69,11 @@ int	 addr_valid_spec(const char *s, int allow_unqualified);
 /* 1 when the address (local or domain) has bytes >= 0x80. */
 int	 addr_is_utf8(const char *spec);
 
+/*
+ * The envelope form for a server without SMTPUTF8: an internationalised
+ * domain becomes its A-labels (IDNA 2008, libidn2); a non-ASCII local
+ * part cannot be expressed and is ERR_DATA.  *out is malloc'd.  0 or -1.
+ */
+int	 addr_to_ascii(const char *spec, char **out, struct err *e);
+
 #endif

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "auth.h"
 #include "conf.h"
 #include "envelope.h"
@@ -480,15 +481,39 @@ fail:
 
 /* ------------------------------------------------------ messages */
 
+/*
+ * The address as it goes on the wire: as is when the server takes
+ * SMTPUTF8 (or it is ASCII), else with A-label domains.  Caller frees.
+ */
+static int
+wire_addr(struct smtp *s, const struct envelope *env, const char *addr,
+    char **out, struct err *e)
+{
+	if (!addr_is_utf8(addr) || (env->smtputf8 &&
+	    (s->caps.flags & CAP_SMTPUTF8))) {
+		*out = xstrdup(addr);
+		return 0;
+	}
+	if (addr_to_ascii(addr, out, e) == -1) {
+		err_prefix(e, "%s does not offer SMTPUTF8: ", host(s));
+		return -1;
+	}
+	return 0;
+}
+
 /* MAIL FROM with the parameters the server offers and the message needs. */
 static int
 mail_cmd(struct smtp *s, const struct envelope *env, struct err *e)
 {
 	struct buf b;
+	char *addr;
 	int r;
 
+	if (wire_addr(s, env, env->sender, &addr, e) == -1)
+		return -1;
 	buf_init(&b, CMD_MAX);
-	buf_printf(&b, "MAIL FROM:<%s>", env->sender);
+	buf_printf(&b, "MAIL FROM:<%s>", addr);
+	free(addr);
 	if (s->caps.flags & CAP_SIZE)
 		buf_printf(&b, " SIZE=%lld", (long long)env->size);
 	if (env->body == BODY_8BITMIME && (s->caps.flags & CAP_8BITMIME))
@@ -509,13 +534,18 @@ mail_cmd(struct smtp *s, const struct envelope *env, struct err *e)
 }
 
 static int
-rcpt_cmd(struct smtp *s, const struct rcpt *rc, struct err *e)
+rcpt_cmd(struct smtp *s, const struct envelope *env, const struct rcpt *rc,
+    struct err *e)
 {
 	struct buf b;
+	char *addr;
 	int r;
 
+	if (wire_addr(s, env, rc->addr, &addr, e) == -1)
+		return -1;
 	buf_init(&b, CMD_MAX);
-	buf_printf(&b, "RCPT TO:<%s>", rc->addr);
+	buf_printf(&b, "RCPT TO:<%s>", addr);
+	free(addr);
 	if ((s->caps.flags & CAP_DSN) && (rc->notify || rc->orcpt)) {
 		if (rc->notify != NULL)
 			buf_printf(&b, " NOTIFY=%s", rc->notify);
@@ -663,16 +693,19 @@ smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
 		    s->caps.size_max);
 		return at(e, SMTP_MAIL);
 	}
-	if (env->smtputf8 && !(s->caps.flags & CAP_SMTPUTF8)) {
-		for (i = 0; i < env->nrcpt; i++)
-			if (!str_is_ascii(env->rcpt[i].addr,
-			    strlen(env->rcpt[i].addr)))
-				break;
-		if (i < env->nrcpt || !str_is_ascii(env->sender,
-		    strlen(env->sender))) {
-			err_set(e, ERR_DATA, "an address is not ASCII and %s "
-			    "does not offer SMTPUTF8", host(s));
+	/* Every address must be expressible before anything is sent. */
+	{
+		char *w;
+
+		if (wire_addr(s, env, env->sender, &w, e) == -1)
 			return at(e, SMTP_MAIL);
+		free(w);
+		for (i = 0; i < env->nrcpt; i++) {
+			if (env->rcpt[i].state != RCPT_PENDING)
+				continue;
+			if (wire_addr(s, env, env->rcpt[i].addr, &w, e) == -1)
+				return at(e, SMTP_RCPT);
+			free(w);
 		}
 	}
 
@@ -698,7 +731,7 @@ smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
 	for (i = 0; i < env->nrcpt; i++) {
 		if (env->rcpt[i].state != RCPT_PENDING)
 			continue;
-		if (rcpt_cmd(s, &env->rcpt[i], e) == -1)
+		if (rcpt_cmd(s, env, &env->rcpt[i], e) == -1)
 			return at(e, SMTP_RCPT);
 		if (pipelining)
 			continue;

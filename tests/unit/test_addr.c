@@ -233,6 +233,40 @@ static const struct {
 	{ "", 0 },
 };
 
+/* Envelope addresses for a server without SMTPUTF8. */
+static const struct {
+	const char	*in, *want;	/* want NULL: refused */
+} ascii[] = {
+	{ "bob@example.org", "bob@example.org" },
+	{ "bob@b\xc3\xbc" "cher.de", "bob@xn--bcher-kva.de" },
+	{ "bob@\xe4\xbe\x8b\xe3\x81\x88.jp", "bob@xn--r8jz45g.jp" },
+	{ "bob@B\xc3\x9c" "CHER.de", "bob@xn--bcher-kva.de" },
+	{ "j\xc3\xb6rg@example.org", NULL },
+	{ "root", "root" },
+};
+
+static void
+test_ascii(void)
+{
+	struct err e;
+	char *out;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(ascii) / sizeof(ascii[0]); i++) {
+		err_clear(&e);
+		r = addr_to_ascii(ascii[i].in, &out, &e);
+		if (ascii[i].want != NULL)
+			t_streq(r == 0 ? out : e.text, ascii[i].want,
+			    "to ASCII row %zu", i);
+		else
+			t_ok(r == -1 && e.kind == ERR_DATA &&
+			    strstr(e.text, "non-ASCII local part") != NULL,
+			    "to ASCII row %zu refused: %s", i, e.text);
+		free(out);
+	}
+}
+
 int
 main(void)
 {
@@ -243,6 +277,7 @@ main(void)
 	char *got, *s;
 	int r, same;
 
+	test_ascii();
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		addr_list_init(&l);
 		err_clear(&e);
