@@ -93,8 +93,12 @@ str_oneline(char *out, size_t outsz, const char *s, size_t n)
 			space = 1;
 			continue;
 		}
-		if (space && o > 0 && o + 2 < outsz)
+		if (space && o > 0) {
+			/* A word that cannot keep its space is not begun. */
+			if (o + 2 >= outsz)
+				break;
 			out[o++] = ' ';
+		}
 		space = 0;
 		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
 	}
