@@ -14,7 +14,7 @@
 # What posthorn offers when a word starts with '-'.  tests/unit/check-docs
 # compares these lists with src/cli.c.
 _posthorn_longopts=(--account --attach --auth --bcc --body --cc --config
-    --dry-run --from --header --help --host --html --inline --json --now
+    --dry-run --due --from --header --help --host --html --inline --json --now
     --port --read-recipients --reply-to --serverinfo --subject --tls --user
     --verbose --version)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
@@ -218,7 +218,7 @@ _posthorn()
 		--)
 			return
 			;;
-		--*=* | --dry-run | --help | --json | --now | \
+		--*=* | --dry-run | --due | --help | --json | --now | \
 		    --read-recipients | --serverinfo | --verbose | --version)
 			;;
 		--*)

@@ -92,7 +92,7 @@ function __posthorn_no_rcpt
         switch $w
             case --
                 return 1
-            case '--*=*' --dry-run --help --json --now --read-recipients --serverinfo --verbose --version
+            case '--*=*' --dry-run --due --help --json --now --read-recipients --serverinfo --verbose --version
             case '--*'
                 set skip 1
             case -qI
@@ -134,9 +134,10 @@ complete -c posthorn -n __posthorn_no_rcpt -s v -l verbose -d 'Show the SMTP dia
 complete -c posthorn -n __posthorn_no_rcpt -s b -x -a 'm\t"deliver (default)" p\t"list the queue" s\t"speak SMTP on stdin and stdout" i\t"nothing to rebuild"' -d Mode
 complete -c posthorn -n __posthorn_no_rcpt -s I -d 'Nothing to rebuild (exit 0)'
 complete -c posthorn -n __posthorn_no_rcpt -o q -d 'Deliver the queue now'
-complete -c posthorn -n __posthorn_no_rcpt -o qq -d 'Deliver the whole queue now, ignoring backoff'
+complete -c posthorn -n __posthorn_no_rcpt -o qq -d 'The same as -q'
 complete -c posthorn -n __posthorn_no_rcpt -o qI -x -d 'Deliver the queued message ID now'
-complete -c posthorn -n __posthorn_no_rcpt -l now -d 'With -q: ignore backoff'
+complete -c posthorn -n __posthorn_no_rcpt -l now -d 'With -q: every queued message (the default)'
+complete -c posthorn -n __posthorn_no_rcpt -l due -d 'With -q: only messages whose retry wait has passed'
 complete -c posthorn -n __posthorn_no_rcpt -l json -d 'With -bp: one JSON object per message'
 complete -c posthorn -n __posthorn_no_rcpt -l serverinfo -d 'Show what the server offers'
 complete -c posthorn -n __posthorn_no_rcpt -l help -d 'Show the options'

@@ -34,6 +34,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_JSON,
 	OPT_NOW,
+	OPT_DUE,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -55,6 +56,7 @@ static const struct option longopts[] = {
 	{ "cc",		required_argument,	NULL, 'c' },
 	{ "config",	required_argument,	NULL, 'C' },
 	{ "dry-run",	no_argument,		NULL, OPT_DRY_RUN },
+	{ "due",	no_argument,		NULL, OPT_DUE },
 	{ "from",	required_argument,	NULL, 'f' },
 	{ "header",	required_argument,	NULL, 'H' },
 	{ "help",	no_argument,		NULL, OPT_HELP },
@@ -97,7 +99,8 @@ cli_usage(FILE *out)
 "  -bm                deliver (default)   -bp  list the queue (mailq)\n"
 "  -bs                speak SMTP on standard input and output\n"
 "  -bi, -I            nothing to rebuild (exit 0)\n"
-"  -q                 deliver the queue now (-qq or --now: ignore backoff)\n"
+"  -q, -q --now       deliver everything queued, now\n"
+"  -q --due           only what the retry backoff allows (for timers)\n"
 "  -qI ID             deliver queued message ID now\n"
 "  ignored as Postfix does: -o* -G -h N -L TAG -U -m -n -O x=y\n"
 "\n"
@@ -228,23 +231,17 @@ parse_b(struct cli *c, const char *v, struct err *e)
 }
 
 /*
- * -q alone flushes; -qq (or -q twice) ignores backoff; -qI ID delivers one
- * message; -q with an interval (-q15m, as for a daemon) does nothing.
+ * -q delivers everything queued now (SPEC.md), -qq and -q -q too; -qI ID
+ * delivers one message; -q with an interval (-q15m, as for a daemon) does
+ * nothing.  --due limits a run to messages whose backoff has passed.
  */
 static int
 parse_q(struct cli *c, const char *v, const char *next, int *used_next,
     struct err *e)
 {
 	*used_next = 0;
-	if (v == NULL || *v == '\0') {
-		if (c->mode == CLI_FLUSH)
-			c->flush_now = 1;
+	if (v == NULL || *v == '\0' || strcmp(v, "q") == 0) {
 		c->mode = CLI_FLUSH;
-		return 0;
-	}
-	if (strcmp(v, "q") == 0) {
-		c->mode = CLI_FLUSH;
-		c->flush_now = 1;
 		return 0;
 	}
 	if (v[0] == 'I') {
@@ -259,7 +256,6 @@ parse_q(struct cli *c, const char *v, const char *next, int *used_next,
 		*used_next = v[1] == '\0';
 		set_once(&c->queue_id, id);
 		c->mode = CLI_FLUSH;
-		c->flush_now = 1;
 		return 0;
 	}
 	if (strspn(v, "0123456789smhdw") == strlen(v)) {
@@ -451,7 +447,10 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 		c->json = 1;
 		break;
 	case OPT_NOW:
-		c->flush_now = 1;
+		c->due_only = 0;
+		break;
+	case OPT_DUE:
+		c->due_only = 1;
 		break;
 	case OPT_HELP:
 		c->mode = CLI_HELP;
@@ -519,6 +518,8 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 
 	if (c->json && c->mode != CLI_LIST)
 		return err_set(e, ERR_USAGE, "--json works only with -bp");
+	if (c->due_only && c->mode != CLI_FLUSH)
+		return err_set(e, ERR_USAGE, "--due works only with -q");
 	if (c->compose && c->mode != CLI_SEND)
 		return err_set(e, ERR_USAGE,
 		    "compose options (-s, --body, --html) only when sending");

@@ -60,7 +60,7 @@ struct cli {
 	int		 dry_run;	/* --dry-run */
 
 	int		 json;		/* --json (with -bp) */
-	int		 flush_now;	/* -q twice, or --now: ignore backoff */
+	int		 due_only;	/* --due: only what backoff allows */
 	char		*queue_id;	/* -qI ID */
 
 	struct strv	 rcpts;		/* recipient words from argv, as given */

@@ -251,7 +251,7 @@ find_due(struct deliver_ctx *d, const struct envelope *env,
 		if (spool_peek(d->spool, SPOOL_QUEUE, ids[i], &pe, &e) == -1)
 			continue;
 		if ((env == NULL || same_route(env, &pe)) &&
-		    (d->flush_now || only_id != NULL ||
+		    (!d->due_only || only_id != NULL ||
 		    pe.next_attempt <= d->now))
 			memcpy(out->ids[out->n++], ids[i], SPOOL_ID_MAX);
 		envelope_release(&pe);
@@ -282,8 +282,7 @@ run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
 		}
 		if (r == 0)
 			continue;
-		if (!d->flush_now && ent.env.next_attempt > d->now &&
-		    due->n > 1) {
+		if (d->due_only && ent.env.next_attempt > d->now) {
 			spool_release(&ent);
 			continue;
 		}

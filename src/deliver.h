@@ -22,7 +22,7 @@ struct deliver_ctx {
 	struct conf		*conf;
 	struct spool		*spool;
 	int			 verbose;
-	int			 flush_now;	/* ignore next-attempt times */
+	int			 due_only;	/* respect next-attempt times */
 	time_t			 now;
 	/* Account for an envelope: by name, with its overrides; the
 	   caller frees it with conf_account_free. */
@@ -42,7 +42,7 @@ int	 deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 	    const struct account *a);
 
 /*
- * -q: delivers the entries that are due (all with flush_now), oldest
+ * -q: delivers the queued entries (only those due with due_only), oldest
  * first, one session per account; only_id limits it to one entry.
  * Permanent failures are reported on stderr, deferrals only with -v.
  * Returns 0, or an exit status when the queue itself could not be worked.

@@ -169,7 +169,7 @@ deliver_init(struct deliver_ctx *d, struct ctx *c, struct spool *sp)
 	d->conf = &c->conf;
 	d->spool = sp;
 	d->verbose = c->cli.verbose;
-	d->flush_now = c->cli.flush_now;
+	d->due_only = c->cli.due_only;
 	d->now = time(NULL);
 	d->account_for = queued_account;
 	d->arg = c;

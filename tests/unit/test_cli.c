@@ -61,6 +61,7 @@ static const struct {
 	{ "posthorn -H NoColonHere -s x bob@x", "header" },
 	{ "posthorn -H :empty -s x bob@x", "header" },
 	{ "posthorn --json", "--json" },
+	{ "posthorn --due bob@x", "--due" },
 	{ "posthorn -c cc@x bob@x", "compose" },
 	{ "posthorn -s x -t bob@x", "-t" },
 	{ "posthorn -qI", "queue id" },
@@ -199,15 +200,19 @@ test_good(void)
 	DONE();
 
 	PARSE("sendmail -q");
-	t_ok(c.mode == CLI_FLUSH && !c.flush_now, "-q flushes due mail");
+	t_ok(c.mode == CLI_FLUSH && !c.due_only, "-q delivers everything now");
 	DONE();
 
 	PARSE("sendmail -q -q");
-	t_ok(c.mode == CLI_FLUSH && c.flush_now, "-q -q ignores backoff");
+	t_ok(c.mode == CLI_FLUSH && !c.due_only, "-q -q is -q");
 	DONE();
 
 	PARSE("sendmail -qq");
-	t_ok(c.mode == CLI_FLUSH && c.flush_now, "-qq ignores backoff");
+	t_ok(c.mode == CLI_FLUSH && !c.due_only, "-qq is -q");
+	DONE();
+
+	PARSE("posthorn -q --due");
+	t_ok(c.mode == CLI_FLUSH && c.due_only, "-q --due respects backoff");
 	DONE();
 
 	PARSE("sendmail -q15m");
