@@ -727,11 +727,27 @@ add_rcpt_words(struct reader *r, const char *word, enum err_kind bad)
 			rc = envelope_add_rcpt(r->env, res.v[k]);
 			if (rc == NULL)
 				continue;
-			if (notify != NULL && strcasecmp(notify, "off") != 0)
+			if (notify != NULL && strcasecmp(notify, "off") != 0) {
+				/* NOTIFY= takes upper case (the config keeps
+				   msmtp's lower-case spelling). */
 				rc->notify = xstrdup(notify);
-			if (strcmp(res.v[k], spec) != 0 &&
-			    strchr(spec, '@') != NULL)
-				rc->orcpt = xstrdup(spec);
+				for (char *q = rc->notify; *q != '\0'; q++)
+					if (*q >= 'a' && *q <= 'z')
+						*q -= 'a' - 'A';
+			}
+			/* An alias rewrote it: ORCPT keeps the original,
+			   qualified as every address is. */
+			if (strcmp(res.v[k], spec) != 0) {
+				if (strchr(spec, '@') != NULL)
+					rc->orcpt = xstrdup(spec);
+				else
+					rc->orcpt = xasprintf("%s@%s", spec,
+					    msg_domain(p));
+				if (strcmp(rc->orcpt, rc->addr) == 0) {
+					free(rc->orcpt);
+					rc->orcpt = NULL;
+				}
+			}
 		}
 		strv_free(&res);
 		free(spec);
