@@ -78,6 +78,7 @@ run_eval(const char *cmd, char **pw, struct err *e)
 	struct buf out;
 	char chunk[4096];
 	int fds[2], status, devnull;
+	size_t len;
 	ssize_t n;
 	pid_t pid;
 
@@ -89,12 +90,18 @@ run_eval(const char *cmd, char **pw, struct err *e)
 		return err_set(e, ERR_SOFTWARE, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
+		/* Output to the pipe, input from /dev/null, no other fd. */
+		if (fds[1] != 1) {
+			dup2(fds[1], 1);
+			close(fds[1]);
+		}
+		if (fds[0] != 1)
+			close(fds[0]);
 		devnull = open("/dev/null", O_RDONLY);
-		if (devnull != -1)
+		if (devnull > 0) {
 			dup2(devnull, 0);
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
+			close(devnull);
+		}
 		signal(SIGPIPE, SIG_DFL);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
@@ -108,6 +115,12 @@ run_eval(const char *cmd, char **pw, struct err *e)
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
+	/* Too long first: the command dies of SIGPIPE when cut short. */
+	if (n > 0) {
+		buf_wipe(&out);
+		return err_set(e, ERR_CONFIG, "passwordeval output is longer "
+		    "than %d bytes", SECRET_MAX);
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		buf_wipe(&out);
 		if (WIFEXITED(status))
@@ -116,16 +129,12 @@ run_eval(const char *cmd, char **pw, struct err *e)
 		return err_set(e, ERR_CONFIG, "passwordeval command was "
 		    "killed by signal %d", WTERMSIG(status));
 	}
-	if (n > 0) {
-		buf_wipe(&out);
-		return err_set(e, ERR_CONFIG, "passwordeval output is longer "
-		    "than %d bytes", SECRET_MAX);
-	}
-	if (out.len > 0 && out.data[out.len - 1] == '\n')
-		out.len--;
-	if (out.len > 0 && out.data[out.len - 1] == '\r')
-		out.len--;
-	buf_truncate(&out, out.len);
+	len = out.len;
+	if (len > 0 && out.data[len - 1] == '\n')
+		len--;
+	if (len > 0 && out.data[len - 1] == '\r')
+		len--;
+	buf_truncate(&out, len);
 	if (out.len == 0) {
 		buf_wipe(&out);
 		return err_set(e, ERR_CONFIG,
@@ -384,7 +393,14 @@ start_gsasl(struct auth *as, struct err *e)
 	gsasl_property_set(as->sess, GSASL_SERVICE, "smtp");
 	if (a->host != NULL)
 		gsasl_property_set(as->sess, GSASL_HOSTNAME, a->host);
-	if (as->mech->needs_tls || as->conn->tls != NULL) {
+	/*
+	 * Channel binding data only for the -PLUS forms.  Given it, GNU SASL
+	 * 2.2's plain SCRAM client fails at once ("y" flag), so a server
+	 * offering SCRAM without -PLUS over TLS could not be used at all;
+	 * without it the client says "n", as every SCRAM client without
+	 * channel binding does.
+	 */
+	if (as->mech->needs_tls) {
 		struct buf cb;
 		const char *tv = tls_version(as->conn);
 
@@ -396,7 +412,7 @@ start_gsasl(struct auth *as, struct err *e)
 			b64_encode(cb.data, cb.len, as->cb);
 		}
 		buf_wipe(&cb);
-		if (as->mech->needs_tls && as->cb == NULL)
+		if (as->cb == NULL)
 			return err_set(e, ERR_UNAVAILABLE, "%s: no TLS channel "
 			    "binding available", as->mech->name);
 	}
@@ -514,6 +530,31 @@ auth_initial(struct auth *as, struct err *e)
 	return out;
 }
 
+/*
+ * SCRAM's last server message failed to check: "e=..." is the server
+ * refusing the client's proof, anything else a signature (v=) that does
+ * not match, i.e. a server that does not know the password.
+ */
+static void
+scram_final_error(const struct auth *as, const char *challenge,
+    struct err *e)
+{
+	char text[96], shown[96];
+	size_t n = strlen(challenge);
+	long len = -1;
+
+	if (n <= sizeof(text) / 3 * 4)
+		len = b64_decode(challenge, n, text);
+	if (len > 2 && strncmp(text, "e=", 2) == 0) {
+		str_oneline(shown, sizeof(shown), text + 2, (size_t)len - 2);
+		err_set(e, ERR_NOPERM, "%s: the server refused the "
+		    "password: %s", as->mech->name, shown);
+	} else
+		err_set(e, ERR_PROTOCOL, "%s: the server's signature is "
+		    "wrong, so it does not know the password",
+		    as->mech->name);
+}
+
 int
 auth_step(struct auth *as, const char *challenge, char **response,
     struct err *e)
@@ -521,14 +562,23 @@ auth_step(struct auth *as, const char *challenge, char **response,
 	*response = NULL;
 	as->steps++;
 	if (as->mech->kind != MK_GSASL) {
-		/* The server sent an error report (JSON) in a 334: the answer
-		   is an empty response, after which it sends the failure. */
-		*response = xstrdup("");
+		/*
+		 * The server sent an error report (JSON) in a 334; it sends
+		 * the failure after the client's answer: a single ^A for
+		 * OAUTHBEARER (RFC 7628 3.2.3), an empty line for XOAUTH2.
+		 */
+		*response = xstrdup(as->mech->kind == MK_OAUTHBEARER ?
+		    "AQ==" : "");
 		return 0;
 	}
 	if (as->mech->client_first && as->steps == 1 && *challenge == '\0')
 		challenge = "";
-	return gsasl_run(as, challenge, response, e);
+	if (gsasl_run(as, challenge, response, e) == -1) {
+		if (str_prefix(as->mech->name, "SCRAM-") && as->steps >= 3)
+			scram_final_error(as, challenge, e);
+		return -1;
+	}
+	return 0;
 }
 
 int

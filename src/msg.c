@@ -461,6 +461,20 @@ add_from(struct reader *r)
 	if (addr == NULL)
 		addr = fallback = xasprintf("%s@%s", p->user ? p->user : "root",
 		    msg_domain(p));
+	/*
+	 * An internationalised domain goes into the header as A-labels:
+	 * valid whether or not the server takes SMTPUTF8.  (A non-ASCII
+	 * local part has no such form; the envelope check reports it.)
+	 */
+	if (addr_is_utf8(addr)) {
+		struct err ignore;
+		char *ascii;
+
+		if (addr_to_ascii(addr, &ascii, &ignore) == 0) {
+			free(fallback);
+			addr = fallback = ascii;
+		}
+	}
 	if (name != NULL && *name != '\0')
 		buf_printf(&b, "<%s>\r\n", addr);
 	else

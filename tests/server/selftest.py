@@ -835,6 +835,273 @@ reply = "454 4.7.0 temporary authentication failure"
     assert "rule 4 (auth_done)" in ev, ev
 
 
+
+# ------------------------------------------------- SASL: SCRAM, OAuth, EXTERNAL
+
+def load_smtpd():
+    """smtpd.py as a module (for its tls-exporter helper)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("smtpd_script", SMTPD)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def sasl_client(srv, ehlo_tls, **kw):
+    """A client past STARTTLS and EHLO, on a server offering ehlo_tls."""
+    c = smtplib.SMTP("127.0.0.1", srv.port, timeout=TIMEOUT)
+    ctx = client_ctx()
+    for k, v in kw.items():
+        setattr(ctx, k, v)
+    c.starttls(context=ctx)
+    code, resp = c.ehlo("client.example")
+    assert ehlo_tls.encode() in resp, resp
+    return c
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def scram(c, mech, user, pw, flag=None, cbdata=b"", proof_ok=True):
+    """A SCRAM client written from RFC 5802, independent of the server.
+    Returns (final code, server-final message or None, client-first)."""
+    hname = "sha256" if "SHA-256" in mech else "sha1"
+    h = lambda d: hashlib.new(hname, d).digest()      # noqa: E731
+    mac = lambda k, d: hmac.new(k, d, hname).digest()  # noqa: E731
+    if flag is None:
+        flag = "p=tls-unique" if mech.endswith("-PLUS") else "n"
+    gs2 = flag + ",,"
+    cnonce = b64(os.urandom(12))
+    bare = "n=%s,r=%s" % (user, cnonce)
+    code, resp = c.docmd("AUTH", "%s %s" % (mech, b64((gs2 + bare).encode())))
+    if code != 334:
+        return code, None, gs2
+    sfirst = base64.b64decode(resp).decode()
+    a = dict(x.split("=", 1) for x in sfirst.split(","))
+    assert a["r"].startswith(cnonce), sfirst
+    salted = hashlib.pbkdf2_hmac(hname, pw.encode(), base64.b64decode(a["s"]),
+                                 int(a["i"]))
+    without = "c=%s,r=%s" % (b64(gs2.encode() + cbdata), a["r"])
+    auth_msg = ",".join((bare, sfirst, without)).encode()
+    ckey = mac(salted, b"Client Key")
+    proof = bytes(x ^ y for x, y in zip(ckey, mac(h(ckey), auth_msg)))
+    if not proof_ok:
+        proof = bytes(x ^ 1 for x in proof)
+    code, resp = c.docmd(b64(("%s,p=%s" % (without, b64(proof))).encode()))
+    if code != 334:
+        return code, None, gs2
+    sfinal = base64.b64decode(resp)
+    want = b"v=" + base64.b64encode(mac(mac(salted, b"Server Key"),
+                                        auth_msg))
+    if sfinal != want:
+        code, resp = c.docmd("*")
+        return code, sfinal, gs2
+    code, resp = c.docmd("")
+    return code, sfinal, gs2
+
+
+def t_scram_sha1_sha256(top):
+    offer = "AUTH SCRAM-SHA-1 SCRAM-SHA-256"
+    srv = Server(tls_script(ehlo_tls=[offer]), top)
+    try:
+        for mech in ("SCRAM-SHA-1", "SCRAM-SHA-256"):
+            c = sasl_client(srv, offer)
+            code, sfinal, _ = scram(c, mech, "alice", "s3cret")
+            assert code == 235 and sfinal.startswith(b"v="), (mech, code)
+            c.quit()
+            c = sasl_client(srv, offer)
+            code, _, _ = scram(c, mech, "alice", "wrong")
+            assert code == 535, (mech, code)
+            c.quit()
+            c = sasl_client(srv, offer)
+            code, _, _ = scram(c, mech, "nobody", "s3cret")
+            assert code == 535, (mech, code)
+            c.quit()
+            c = sasl_client(srv, offer)
+            code, _, _ = scram(c, mech + "-PLUS", "alice", "s3cret")
+            assert code == 504, (mech, code)    # not offered
+            c.quit()
+    finally:
+        srv.stop()
+    ev = [e["text"] for e in srv.transcript() if e["dir"] == "event"]
+    for mech in ("SCRAM-SHA-1", "SCRAM-SHA-256"):
+        assert "auth %s user='alice' ok" % mech in ev, ev
+        assert "auth %s user='alice' failed" % mech in ev, ev
+    assert "scram gs2 header 'n,,'" in ev, ev
+
+
+def t_scram_plus_tls_unique_and_exporter(top):
+    mod = load_smtpd()
+    offer = "AUTH SCRAM-SHA-256 SCRAM-SHA-1-PLUS SCRAM-SHA-256-PLUS"
+    srv = Server(tls_script(ehlo_tls=[offer]), top)
+    try:
+        # TLS 1.2: tls-unique, for both hashes; a wrong binding fails.
+        for mech in ("SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS"):
+            c = sasl_client(srv, offer,
+                            maximum_version=ssl.TLSVersion.TLSv1_2)
+            cb = c.sock.get_channel_binding("tls-unique")
+            code, sfinal, _ = scram(c, mech, "alice", "s3cret",
+                                    cbdata=cb)
+            assert code == 235, (mech, code)
+            c.quit()
+            c = sasl_client(srv, offer,
+                            maximum_version=ssl.TLSVersion.TLSv1_2)
+            code, _, _ = scram(c, mech, "alice", "s3cret",
+                               cbdata=b"\0" * len(cb))
+            assert code == 535, (mech, code)
+            c.quit()
+        # tls-unique does not exist in TLS 1.3; tls-exporter does.
+        c = sasl_client(srv, offer, minimum_version=ssl.TLSVersion.TLSv1_3)
+        code, _, _ = scram(c, "SCRAM-SHA-256-PLUS", "alice", "s3cret",
+                           cbdata=c.sock.get_channel_binding("tls-unique"))
+        assert code == 535, code
+        c.quit()
+        c = sasl_client(srv, offer, minimum_version=ssl.TLSVersion.TLSv1_3)
+        cb = mod.tls_exporter(c.sock)
+        assert cb is not None and len(cb) == 32, cb
+        code, _, _ = scram(c, "SCRAM-SHA-256-PLUS", "alice", "s3cret",
+                           flag="p=tls-exporter", cbdata=cb)
+        assert code == 235, code
+        c.quit()
+        # "y" (client could bind, thinks the server cannot) while -PLUS
+        # is offered: a downgrade, refused.
+        c = sasl_client(srv, offer)
+        code, _, _ = scram(c, "SCRAM-SHA-256", "alice", "s3cret", flag="y")
+        assert code == 535, code
+        c.quit()
+    finally:
+        srv.stop()
+    ev = [e["text"] for e in srv.transcript() if e["dir"] == "event"]
+    assert "scram gs2 header 'p=tls-exporter,,'" in ev, ev
+    assert "scram: channel binding data does not match" in ev, ev
+    assert "scram: no tls-unique channel binding here" in ev, ev
+    assert "scram: 'y' flag while -PLUS is offered" in ev, ev
+
+
+def t_scram_final_modes(top):
+    offer = "AUTH SCRAM-SHA-256"
+    for mode, want in (("skip", 235), ("wrong", 501), ("e", 501)):
+        srv = Server(tls_script(ehlo_tls=[offer], scram_final=mode), top)
+        try:
+            c = sasl_client(srv, offer)
+            code, sfinal, _ = scram(c, "SCRAM-SHA-256", "alice",
+                                    "s3cret" if mode != "e" else "wrong")
+            c.close()
+        finally:
+            srv.stop()
+        assert code == want, (mode, code)
+        if mode == "skip":
+            assert sfinal is None, sfinal
+        elif mode == "wrong":
+            assert sfinal.startswith(b"v="), sfinal
+        else:
+            assert sfinal == b"e=invalid-proof", sfinal
+    try:
+        Server(tls_script(scram_final="maybe"), top)
+        raise AssertionError("bad scram_final accepted")
+    except AssertionError as e:
+        assert "scram_final" in str(e), e
+
+
+def t_xoauth2_and_oauthbearer(top):
+    offer = "AUTH XOAUTH2 OAUTHBEARER"
+    srv = Server(tls_script(ehlo_tls=[offer], users={"alice": "tok.1"}),
+                 top)
+    x = lambda tok: b64(b"user=alice\1auth=Bearer " + tok +  # noqa: E731
+                        b"\1\1")
+    o = lambda tok: b64(b"n,a=alice,\1host=localhost\1port=25\1"  # noqa
+                        b"auth=Bearer " + tok + b"\1\1")
+    try:
+        c = sasl_client(srv, offer)
+        assert c.docmd("AUTH", "XOAUTH2 " + x(b"tok.1"))[0] == 235
+        c.quit()
+        c = sasl_client(srv, offer)
+        code, resp = c.docmd("AUTH", "XOAUTH2 " + x(b"tok.2"))
+        assert code == 334, code
+        err = json.loads(base64.b64decode(resp))
+        assert err["status"] == "400", err
+        assert c.docmd("")[0] == 535
+        c.quit()
+        c = sasl_client(srv, offer)
+        assert c.docmd("AUTH", "OAUTHBEARER " + o(b"tok.1"))[0] == 235
+        c.quit()
+        c = sasl_client(srv, offer)
+        code, resp = c.docmd("AUTH", "OAUTHBEARER " + o(b"tok.2"))
+        assert code == 334, code
+        err = json.loads(base64.b64decode(resp))
+        assert err["status"] == "invalid_token", err
+        assert c.docmd("AQ==")[0] == 535
+        c.quit()
+        c = sasl_client(srv, offer)
+        # Without the final ^A^A the message is malformed.
+        code, _ = c.docmd("AUTH", "OAUTHBEARER " + b64(
+            b"n,a=alice,\1auth=Bearer tok.1"))
+        assert code == 334, code
+        assert c.docmd("AQ==")[0] == 535
+        c.quit()
+    finally:
+        srv.stop()
+    ev = [e["text"] for e in srv.transcript() if e["dir"] == "event"]
+    assert "auth XOAUTH2 user='alice' ok" in ev, ev
+    assert "auth OAUTHBEARER user='alice' ok" in ev, ev
+    assert "XOAUTH2: client answered the error with b''" in ev, ev
+    assert "OAUTHBEARER: client answered the error with b'\\x01'" in ev, ev
+
+
+def t_external(top):
+    offer = "AUTH EXTERNAL"
+    srv = Server(tls_script(ehlo_tls=[offer], client_cert="optional",
+                            client_ca=CERTS["ca"]), top)
+    try:
+        def with_cert(c):
+            c.load_cert_chain(CERTS["client"], CERTS["client_key"])
+        for authzid, want in (("=", 235), (b64(b"alice"), 235),
+                              (b64(b"bob"), 535)):
+            c = smtplib.SMTP("127.0.0.1", srv.port, timeout=TIMEOUT)
+            ctx = client_ctx()
+            with_cert(ctx)
+            c.starttls(context=ctx)
+            c.ehlo()
+            assert c.docmd("AUTH", "EXTERNAL " + authzid)[0] == want, authzid
+            c.quit()
+        c = sasl_client(srv, offer)
+        assert c.docmd("AUTH", "EXTERNAL =")[0] == 535
+        c.quit()
+    finally:
+        srv.stop()
+    ev = [e["text"] for e in srv.transcript() if e["dir"] == "event"]
+    assert ev.count("auth EXTERNAL user='alice' ok") == 2, ev
+    assert "external: no client certificate" in ev, ev
+
+
+def t_tls_turns(top):
+    """tls_turns = true: the handshake's flights count as turns.  A client
+    doing EHLO, STARTTLS, EHLO, QUIT costs 4 turns as the server normally
+    counts; the TLS 1.3 handshake adds the ClientHello round trip (the
+    Finished rides with the second EHLO), TLS 1.2 two."""
+    for tls_turns, version, want in (
+            (False, ssl.TLSVersion.TLSv1_3, 4),
+            (True, ssl.TLSVersion.TLSv1_3, 5),
+            (True, ssl.TLSVersion.TLSv1_2, 6)):
+        srv = Server(tls_script(tls_turns=tls_turns), top)
+        try:
+            c = smtplib.SMTP("127.0.0.1", srv.port, timeout=TIMEOUT)
+            ctx = client_ctx()
+            ctx.minimum_version = ctx.maximum_version = version
+            c.starttls(context=ctx)
+            c.login("alice", "s3cret")
+            c.sendmail("a@example.org", ["b@example.org"], MSG)
+            c.quit()
+        finally:
+            srv.stop()
+        sess = srv.sessions()
+        # Then AUTH CRAM-MD5 (two turns), MAIL, RCPT, DATA, message: six
+        # more, smtplib does not pipeline.
+        assert sess[0]["turns"] == want + 6, (tls_turns, version, sess)
+        assert srv.messages()[0]["accepted"]
+
+
 TESTS = [(n[2:], f) for n, f in sorted(globals().items())
          if n.startswith("t_") and callable(f)]
 

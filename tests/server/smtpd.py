@@ -3,6 +3,7 @@
 
 The server plays whatever part a test script gives it: a well-behaved
 submission server (STARTTLS or implicit TLS, AUTH PLAIN/LOGIN/CRAM-MD5,
+SCRAM-SHA-1/256 and their -PLUS forms, XOAUTH2, OAUTHBEARER, EXTERNAL,
 PIPELINING, CHUNKING), or a broken one (any reply at any stage, per
 connection; dropped connections, stalls, malformed replies, the STARTTLS
 response injection).  It records everything it sees in a state directory
@@ -190,7 +191,7 @@ class Script:
             "client_ca", "tls_min_version", "tls_max_version", "ehlo",
             "ehlo_tls", "users", "require_auth", "require_tls",
             "concurrent", "greeting", "rules", "max_line", "turn_grace_ms",
-            "comment"}
+            "tls_turns", "scram_final", "comment"}
 
     def __init__(self, d):
         unknown = set(d) - self.KEYS
@@ -254,6 +255,11 @@ class Script:
             "greeting")
         self.max_line = int(d.get("max_line", 65536))
         self.turn_grace_ms = int(d.get("turn_grace_ms", 0))
+        self.tls_turns = bool(d.get("tls_turns", False))
+        self.scram_final = d.get("scram_final", "verify")
+        if self.scram_final not in ("verify", "skip", "wrong", "e"):
+            raise ScriptError("scram_final must be verify, skip, wrong "
+                              "or e")
         rules = d.get("rules", [])
         if not isinstance(rules, list):
             raise ScriptError("rules must be an array of tables")
@@ -347,8 +353,8 @@ class Recorder:
 # A mechanism is a generator function mech(session, initial) where initial
 # is the decoded initial response (bytes) or None.  It yields each
 # challenge (bytes, sent base64-encoded after "334 ") and receives the
-# client's decoded answer; it returns (ok, user).  Adding SCRAM, XOAUTH2
-# or OAUTHBEARER means adding one generator to MECHS.
+# client's decoded answer; it returns (ok, user).  A new mechanism is one
+# more generator in MECHS.
 
 def mech_plain(s, initial):
     resp = initial if initial is not None else (yield b"")
@@ -383,10 +389,185 @@ def mech_cram_md5(s, initial):
     return hmac.compare_digest(want, digest.lower()), user
 
 
+SCRAM_ITERATIONS = 4096
+
+
+def scram_attrs(text):
+    """A SCRAM message "a=x,b=y" as a dict; None when an item is not
+    "letter=value"."""
+    out = {}
+    for item in text.split(","):
+        if len(item) < 2 or item[1] != "=":
+            return None
+        out[item[0]] = item[2:]
+    return out
+
+
+def mech_scram(hashname, plus):
+    """SCRAM-SHA-1/256 (RFC 5802, 7677) and the -PLUS forms with channel
+    binding: tls-unique over TLS 1.2, tls-exporter (RFC 9266) over TLS 1.3.
+    The script's scram_final says what the server does after a valid
+    proof: "verify" sends v= and waits for the empty answer, "skip" answers
+    235 at once, "wrong" sends a wrong server signature; with "e" a wrong
+    proof gets a 334 with RFC 5802's "e=invalid-proof" before the 535."""
+    def h(data):
+        return hashlib.new(hashname, data).digest()
+
+    def mac(key, data):
+        return hmac.new(key, data, hashname).digest()
+
+    def mech(s, initial):
+        first = initial if initial is not None else (yield b"")
+        try:
+            first = first.decode("utf-8")
+            flag, _authzid, bare = first.split(",", 2)
+        except (UnicodeDecodeError, ValueError):
+            return False, None
+        gs2 = first[:len(first) - len(bare)]
+        s.event("scram gs2 header %r" % gs2)
+        attrs = scram_attrs(bare)
+        if attrs is None or "n" not in attrs or "r" not in attrs \
+                or "m" in attrs or not bare.startswith("n="):
+            return False, None
+        user = attrs["n"].replace("=2C", ",").replace("=3D", "=")
+        cbdata = b""
+        if plus:
+            if not flag.startswith("p="):
+                return False, user
+            cbdata = s.channel_binding(flag[2:])
+            if cbdata is None:
+                s.event("scram: no %s channel binding here" % flag[2:])
+                return False, user
+        elif flag == "y":
+            # The client could bind but thinks the server cannot: if
+            # this server offers a -PLUS mechanism, that is a downgrade.
+            if any(m.endswith("-PLUS") for m in s.offered_mechs()):
+                s.event("scram: 'y' flag while -PLUS is offered")
+                return False, user
+        elif flag != "n":
+            return False, user
+        pw = s.script.users.get(user)
+        salt = hashlib.sha256(user.encode() + b"salt").digest()[:16]
+        snonce = attrs["r"] + base64.b64encode(os.urandom(18)).decode()
+        server_first = "r=%s,s=%s,i=%d" % (
+            snonce, base64.b64encode(salt).decode(), SCRAM_ITERATIONS)
+        final = yield server_first.encode()
+        try:
+            final = final.decode("utf-8")
+        except UnicodeDecodeError:
+            return False, user
+        cut = final.rfind(",p=")
+        fattrs = scram_attrs(final)
+        if cut < 0 or fattrs is None or "c" not in fattrs \
+                or fattrs.get("r") != snonce:
+            return False, user
+        try:
+            cbind = base64.b64decode(fattrs["c"], validate=True)
+        except (binascii.Error, ValueError):
+            return False, user
+        if cbind != gs2.encode() + cbdata:
+            s.event("scram: channel binding data does not match")
+            return False, user
+        if pw is None:
+            return False, user
+        salted = hashlib.pbkdf2_hmac(hashname, pw.encode("utf-8"), salt,
+                                     SCRAM_ITERATIONS)
+        auth_msg = ",".join((bare, server_first, final[:cut])).encode()
+        client_key = mac(salted, b"Client Key")
+        sig = mac(h(client_key), auth_msg)
+        try:
+            proof = base64.b64decode(fattrs["p"], validate=True)
+        except (binascii.Error, ValueError):
+            return False, user
+        if len(proof) != len(sig) or not hmac.compare_digest(
+                h(bytes(a ^ b for a, b in zip(proof, sig))),
+                h(client_key)):
+            if s.script.scram_final == "e":
+                yield b"e=invalid-proof"
+            return False, user
+        mode = s.script.scram_final
+        if mode == "skip":
+            return True, user
+        server_sig = mac(mac(salted, b"Server Key"), auth_msg)
+        if mode == "wrong":
+            server_sig = bytes(b ^ 0x55 for b in server_sig)
+        answer = yield b"v=" + base64.b64encode(server_sig)
+        return answer == b"", user
+    return mech
+
+
+def oauth_error(s, mech, answer):
+    """After a refused token the server sent its JSON error in a 334;
+    the client's answer is recorded (RFC 7628 wants a single ^A for
+    OAUTHBEARER; Gmail takes an empty one for XOAUTH2)."""
+    s.event("%s: client answered the error with %r" % (mech, answer))
+    return False
+
+
+def mech_xoauth2(s, initial):
+    """Gmail's XOAUTH2: "user=U^Aauth=Bearer T^A^A".  The token is the
+    user's password in the script."""
+    resp = initial if initial is not None else (yield b"")
+    fields = resp.split(b"\x01")
+    kv = dict(f.split(b"=", 1) for f in fields if b"=" in f)
+    user = kv.get(b"user", b"").decode("utf-8", "replace")
+    auth = kv.get(b"auth", b"")
+    ok = (fields[-2:] == [b"", b""] and auth.startswith(b"Bearer ")
+          and s.check_password(user, auth[7:]))
+    if not ok:
+        answer = yield json.dumps({
+            "status": "400", "schemes": "Bearer",
+            "scope": "https://mail.google.com/"}).encode()
+        return oauth_error(s, "XOAUTH2", answer), user
+    return True, user
+
+
+def mech_oauthbearer(s, initial):
+    """RFC 7628: "n,a=U,^Ahost=H^Aport=P^Aauth=Bearer T^A^A"."""
+    resp = initial if initial is not None else (yield b"")
+    head, _, rest = resp.partition(b"\x01")
+    parts = head.split(b",")
+    user = ""
+    if len(parts) == 3 and parts[1].startswith(b"a="):
+        user = parts[1][2:].decode("utf-8", "replace")
+    fields = rest.split(b"\x01")
+    kv = dict(f.split(b"=", 1) for f in fields if b"=" in f)
+    auth = kv.get(b"auth", b"")
+    ok = (len(parts) == 3 and parts[0] == b"n" and parts[2] == b""
+          and fields[-2:] == [b"", b""] and auth.startswith(b"Bearer ")
+          and s.check_password(user, auth[7:]))
+    if not ok:
+        answer = yield json.dumps({
+            "status": "invalid_token", "schemes": "bearer",
+            "scope": "mail"}).encode()
+        return oauth_error(s, "OAUTHBEARER", answer), user
+    return True, user
+
+
+def mech_external(s, initial):
+    """EXTERNAL (RFC 4422): the identity is the verified client
+    certificate's CN; an authorization identity, if sent, must equal it."""
+    authzid = initial if initial is not None else (yield b"")
+    cert = s.sock.getpeercert() if s.tls else None
+    if not cert:
+        s.event("external: no client certificate")
+        return False, None
+    cn = dict(x[0] for x in cert.get("subject", ())).get("commonName", "")
+    authzid = authzid.decode("utf-8", "replace")
+    return authzid in ("", cn), authzid or cn
+
+
 MECHS = {
     "PLAIN": mech_plain,
     "LOGIN": mech_login,
     "CRAM-MD5": mech_cram_md5,
+    "SCRAM-SHA-1": mech_scram("sha1", False),
+    "SCRAM-SHA-256": mech_scram("sha256", False),
+    "SCRAM-SHA-1-PLUS": mech_scram("sha1", True),
+    "SCRAM-SHA-256-PLUS": mech_scram("sha256", True),
+    "XOAUTH2": mech_xoauth2,
+    "OAUTHBEARER": mech_oauthbearer,
+    "EXTERNAL": mech_external,
 }
 
 
@@ -405,6 +586,128 @@ def parse_path(arg, want):
 
 def reply_code(data):
     return data[:3].decode("latin-1") if data else ""
+
+
+class BioTLS:
+    """Server-side TLS over memory BIOs (tls_turns = true).  The handshake's
+    flights pass through here, so its own round trips count as turns like
+    any other: a flight that arrives after the server wrote one is a turn.
+    Otherwise it behaves like the ssl.SSLSocket the session would have."""
+
+    def __init__(self, sess, raw, ctx):
+        self.sess = sess
+        self.raw = raw
+        self.inc = ssl.MemoryBIO()
+        self.out = ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_side=True)
+        self._sslobj = self.obj._sslobj
+
+    def push(self, counts):
+        data = self.out.read()
+        if data:
+            self.raw.sendall(data)
+            if counts:
+                self.sess.wrote = True
+
+    def pull(self):
+        data = self.raw.recv(65536)
+        if data:
+            self.inc.write(data)
+        else:
+            self.inc.write_eof()
+        return data
+
+    def do_handshake(self):
+        while True:
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.push(True)
+            except ssl.SSLError:
+                self.push(False)
+                raise
+            if not self.pull():
+                raise ssl.SSLEOFError("EOF in the TLS handshake")
+            if self.sess.wrote:
+                self.sess.turn += 1
+                self.sess.wrote = False
+        # TLS 1.2 ends with the server's Finished, which the client waits
+        # for; TLS 1.3 with session tickets, which nobody waits for.
+        self.push(self.obj.version() != "TLSv1.3")
+
+    def recv(self, n):
+        while True:
+            try:
+                data = self.obj.read(n)
+                self.push(False)
+                return data
+            except ssl.SSLWantReadError:
+                if not self.pull():
+                    return b""
+            except ssl.SSLZeroReturnError:
+                return b""
+
+    def sendall(self, data):
+        self.obj.write(data)
+        self.push(False)
+
+    def pending(self):
+        return self.obj.pending() or self.inc.pending
+
+    def setblocking(self, flag):
+        self.raw.setblocking(flag)
+
+    def fileno(self):
+        return self.raw.fileno()
+
+    def close(self):
+        self.raw.close()
+
+    def getpeercert(self):
+        return self.obj.getpeercert()
+
+    def version(self):
+        return self.obj.version()
+
+    def cipher(self):
+        return self.obj.cipher()
+
+    def get_channel_binding(self, kind):
+        return self.obj.get_channel_binding(kind)
+
+
+def tls_exporter(sock):
+    """RFC 9266 tls-exporter (32 octets, label EXPORTER-Channel-Binding,
+    empty context) of a TLS 1.3 connection, or None.  The ssl module has
+    no exporter, so this calls OpenSSL through ctypes with the SSL pointer
+    of CPython's _ssl object; the pointer is trusted only when OpenSSL
+    reports the same protocol version for it as the socket does."""
+    try:
+        import ctypes
+        lib = ctypes.CDLL(ssl._ssl.__file__)
+        get_version = lib.SSL_get_version
+        get_version.restype = ctypes.c_char_p
+        get_version.argtypes = [ctypes.c_void_p]
+        export = lib.SSL_export_keying_material
+        export.restype = ctypes.c_int
+        export.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+                           ctypes.c_char_p, ctypes.c_size_t,
+                           ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
+        obj = sock._sslobj
+        # PySSLSocket: PyObject_HEAD, PyObject *Socket, SSL *ssl, ...
+        ptr = ctypes.c_void_p.from_address(
+            id(obj) + object.__basicsize__ + ctypes.sizeof(
+                ctypes.c_void_p)).value
+        if not ptr or get_version(ptr).decode() != sock.version():
+            return None
+        out = ctypes.create_string_buffer(32)
+        label = b"EXPORTER-Channel-Binding"
+        if export(ptr, out, 32, label, len(label), b"", 0, 1) != 1:
+            return None
+        return out.raw
+    except (OSError, AttributeError, ValueError):
+        return None
 
 
 class Session:
@@ -464,7 +767,7 @@ class Session:
     def try_recv(self, timeout):
         """Input that is already there (or arrives within timeout), read
         without blocking; None when there is none."""
-        if not (isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()):
+        if not (self.tls and self.sock.pending()):
             try:
                 r, _, _ = select.select([self.sock], [], [], timeout)
             except (OSError, ValueError):
@@ -564,6 +867,26 @@ class Session:
             self.stall()
         return sent
 
+    def offered_mechs(self):
+        out = set()
+        for k in self.keywords:
+            p = k.split()
+            if p and p[0] == "AUTH":
+                out.update(p[1:])
+        return out
+
+    def channel_binding(self, kind):
+        """tls-unique (TLS 1.2 and older) or tls-exporter (TLS 1.3) of this
+        connection, or None when this server cannot give it."""
+        if not self.tls:
+            return None
+        v13 = self.sock.version() == "TLSv1.3"
+        if kind == "tls-unique" and not v13:
+            return self.sock.get_channel_binding("tls-unique")
+        if kind == "tls-exporter" and v13:
+            return tls_exporter(self.sock)
+        return None
+
     def check_password(self, user, pw):
         want = self.script.users.get(user)
         if want is None:
@@ -608,8 +931,13 @@ class Session:
 
     def start_tls(self):
         try:
-            self.sock = self.script.ctx.wrap_socket(self.sock,
-                                                    server_side=True)
+            if self.script.tls_turns:
+                tls = BioTLS(self, self.sock, self.script.ctx)
+                tls.do_handshake()
+                self.sock = tls
+            else:
+                self.sock = self.script.ctx.wrap_socket(self.sock,
+                                                        server_side=True)
         except (ssl.SSLError, OSError) as e:
             self.event("tls-error: %s" % e)
             return False
@@ -718,12 +1046,7 @@ class Session:
         if not words or len(words) > 2:
             return self.send(b"501 5.5.4 Syntax: AUTH mechanism\r\n")
         mech = words[0].upper()
-        offered = set()
-        for k in self.keywords:
-            p = k.split()
-            if p and p[0] == "AUTH":
-                offered.update(p[1:])
-        if mech not in offered or mech not in MECHS:
+        if mech not in self.offered_mechs() or mech not in MECHS:
             return self.send(b"504 5.5.4 Unrecognized authentication "
                              b"type\r\n")
         initial = None
