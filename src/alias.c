@@ -200,6 +200,13 @@ expand(const struct alias_map *m, const struct alias_entry *a, int depth,
 			added++;
 			continue;
 		}
+		if (!addr_valid_spec(spec, 1)) {
+			err_set(e, ERR_CONFIG, "%s:%d: alias '%s': '%s' is not "
+			    "an address", m->file, a->line, a->name, spec);
+			free(spec);
+			addr_list_release(&l);
+			return -1;
+		}
 		if (!strv_has(out, spec))
 			strv_add(out, spec);
 		free(spec);

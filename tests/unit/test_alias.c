@@ -26,6 +26,7 @@ static const char file[] =
     "loop2: loop1\n"
     "pipe: |/usr/bin/handler\n"
     "local: bob\n"
+    "tabbed: \"a\tb\"@x.org\n"
     "default: catchall@example.org\n";
 
 static void
@@ -45,6 +46,7 @@ test_expand(void)
 		{ "nobody-else", "catchall@example.org", 1 },
 		{ "loop1", NULL, -1 },
 		{ "pipe", NULL, -1 },
+		{ "tabbed", NULL, -1 },
 	};
 	struct alias_map m;
 	struct err e;
