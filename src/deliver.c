@@ -39,10 +39,16 @@ say(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * One log line for ent.  When nothing was delivered, e is the failure:
+ * its reply code (if the server gave one) is the status that decided, not
+ * whatever reply came last (with PIPELINING, DATA's answer to a rejected
+ * RCPT; before a lost connection, the 354).
+ */
 static void
 log_it(const struct account *a, const struct smtp *s,
     const struct spool_entry *ent, const char *outcome, const char *error,
-    int code)
+    int code, const struct err *e)
 {
 	struct log_outcome o;
 	char one[768];
@@ -54,7 +60,9 @@ log_it(const struct account *a, const struct smtp *s,
 	o.env = &ent->env;
 	o.queue_id = ent->id;
 	o.outcome = outcome;
-	if (s != NULL && s->reply.code != 0) {
+	if (e != NULL)
+		o.code = e->reply;
+	else if (s != NULL && s->reply.code != 0) {
 		o.code = s->reply.code;
 		smtp_reply_oneline(&s->reply, one, sizeof(one));
 		o.reply = one;
@@ -80,8 +88,24 @@ lifetime_text(int seconds)
 		snprintf(text, sizeof(text), "%d minute%s", seconds / 60,
 		    seconds == 60 ? "" : "s");
 	else
-		snprintf(text, sizeof(text), "%d seconds", seconds);
+		snprintf(text, sizeof(text), "%d second%s", seconds,
+		    seconds == 1 ? "" : "s");
 	return text;
+}
+
+/*
+ * The queue could not record an outcome for a message the caller is
+ * waiting for: it must not stay behind (the caller hears a failure and
+ * keeps its own copy; a second one here would be sent as well).  A queue
+ * run leaves the entry as it was.  Returns the exit status.
+ */
+static int
+cannot_record(struct deliver_ctx *d, struct spool_entry *ent, int fresh,
+    const struct err *se)
+{
+	if (fresh)
+		spool_done(d->spool, ent);
+	return err_exitcode(se);
 }
 
 /* Session-level failures: the message itself was never judged. */
@@ -101,7 +125,7 @@ session_level(const struct err *e)
 static int
 settle(struct deliver_ctx *d, struct spool_entry *ent,
     const struct account *a, struct smtp *s, int rc, struct err *e,
-    int fresh)
+    int fresh, const unsigned char *tried)
 {
 	struct envelope *env = &ent->env;
 	struct err se;
@@ -115,7 +139,9 @@ settle(struct deliver_ctx *d, struct spool_entry *ent,
 		for (i = 0; i < env->nrcpt; i++) {
 			const struct rcpt *r = &env->rcpt[i];
 
-			if (r->state == RCPT_DONE || r->code == 0)
+			/* Only what this attempt learnt is news. */
+			if (r->state == RCPT_DONE || r->code == 0 ||
+			    (tried != NULL && !tried[i]))
 				continue;
 			if (r->state == RCPT_FAILED && (fresh || d->verbose ||
 			    r->code / 100 == 5))
@@ -125,11 +151,16 @@ settle(struct deliver_ctx *d, struct spool_entry *ent,
 			    d->verbose))
 				say("recipient <%s> deferred by %s: %s",
 				    r->addr, a->host, r->reply ? r->reply : "");
-			if (why == NULL)
-				why = r->reply;
 		}
+		/* The reason kept with a queued entry is why it is queued. */
+		for (i = 0; i < env->nrcpt && why == NULL; i++)
+			if (env->rcpt[i].state == RCPT_PENDING)
+				why = env->rcpt[i].reply;
+		for (i = 0; i < env->nrcpt && why == NULL; i++)
+			if (env->rcpt[i].state == RCPT_FAILED)
+				why = env->rcpt[i].reply;
 		if (pending == 0 && failed == 0) {
-			log_it(a, s, ent, "sent", NULL, 0);
+			log_it(a, s, ent, "sent", NULL, 0, NULL);
 			if (d->verbose)
 				say("%s: delivered", ent->id);
 			spool_done(d->spool, ent);
@@ -138,20 +169,22 @@ settle(struct deliver_ctx *d, struct spool_entry *ent,
 		code = failed > 0 ? 67 : 0;
 		if (pending == 0 || !a->queue) {
 			if (failed > 0) {
-				if (spool_fail(d->spool, ent, why, &se) == -1)
+				if (spool_fail(d->spool, ent, why, &se) == -1) {
 					say("%s", se.text);
+					cannot_record(d, ent, fresh, &se);
+				}
 			} else
 				spool_done(d->spool, ent);
 			if (pending > 0)
 				code = failed > 0 ? 67 : 75;
-			log_it(a, s, ent, "partial", why, code);
+			log_it(a, s, ent, "partial", why, code, NULL);
 			return code;
 		}
 		if (spool_defer(d->spool, ent, why, d->now, &se) == -1) {
 			say("%s", se.text);
-			return err_exitcode(&se);
+			return cannot_record(d, ent, fresh, &se);
 		}
-		log_it(a, s, ent, "partial", why, code);
+		log_it(a, s, ent, "partial", why, code, NULL);
 		if (fresh)
 			say("queued as %s for the deferred recipients", ent->id);
 		return code;
@@ -166,8 +199,9 @@ settle(struct deliver_ctx *d, struct spool_entry *ent,
 
 			if (spool_fail(d->spool, ent, msg, &se) == -1)
 				say("%s", se.text);
-			say("%s: %s", ent->id, msg);
-			log_it(a, s, ent, "failed", msg, 75);
+			else
+				say("%s: %s", ent->id, msg);
+			log_it(a, s, ent, "failed", msg, 75, e);
 			free(msg);
 			return 75;
 		}
@@ -175,9 +209,9 @@ settle(struct deliver_ctx *d, struct spool_entry *ent,
 			if (spool_defer(d->spool, ent, e->text, d->now,
 			    &se) == -1) {
 				say("%s; and %s", e->text, se.text);
-				return err_exitcode(&se);
+				return cannot_record(d, ent, fresh, &se);
 			}
-			log_it(a, s, ent, "queued", e->text, 0);
+			log_it(a, s, ent, "queued", e->text, 0, e);
 			if (fresh)
 				say("message queued as %s (will retry): %s",
 				    ent->id, e->text);
@@ -186,19 +220,36 @@ settle(struct deliver_ctx *d, struct spool_entry *ent,
 			return 0;
 		}
 		spool_done(d->spool, ent);
-		log_it(a, s, ent, "failed", e->text, err_exitcode(e));
+		log_it(a, s, ent, "failed", e->text, err_exitcode(e), e);
 		say("%s", e->text);
 		return err_exitcode(e);
 	}
 	code = err_exitcode(e);
-	if (spool_fail(d->spool, ent, e->text, &se) == -1)
+	if (spool_fail(d->spool, ent, e->text, &se) == -1) {
+		/* The caller hears the failure; no copy is kept. */
 		say("%s; and %s", e->text, se.text);
-	log_it(a, s, ent, "failed", e->text, code);
+		cannot_record(d, ent, fresh, &se);
+		log_it(a, s, ent, "failed", e->text, code, e);
+		return code;
+	}
+	log_it(a, s, ent, "failed", e->text, code, e);
 	if (fresh)
 		say("%s", e->text);
 	else
 		say("%s: failed: %s", ent->id, e->text);
 	return code;
+}
+
+/* Which recipients an attempt will try (those still pending). */
+static unsigned char *
+pending_now(const struct envelope *env)
+{
+	unsigned char *t = xcalloc(env->nrcpt ? env->nrcpt : 1, 1);
+	size_t i;
+
+	for (i = 0; i < env->nrcpt; i++)
+		t[i] = env->rcpt[i].state == RCPT_PENDING;
+	return t;
 }
 
 /* ------------------------------------------------------- grouping */
@@ -248,8 +299,19 @@ find_due(struct deliver_ctx *d, const struct envelope *env,
 	for (i = 0; i < n; i++) {
 		if (only_id != NULL && strcmp(ids[i], only_id) != 0)
 			continue;
-		if (spool_peek(d->spool, SPOOL_QUEUE, ids[i], &pe, &e) == -1)
+		if (spool_peek(d->spool, SPOOL_QUEUE, ids[i], &pe, &e) == -1) {
+			/* Damaged: a queue run moves it aside (spool_lock
+			   does) and says so, once. */
+			if (env == NULL && e.kind != ERR_TEMP) {
+				struct spool_entry bad;
+
+				if (spool_lock(d->spool, SPOOL_QUEUE, ids[i],
+				    &bad, &e) == -1)
+					say("%s", e.text);
+				spool_release(&bad);
+			}
 			continue;
+		}
 		if ((env == NULL || same_route(env, &pe)) &&
 		    (!d->due_only || only_id != NULL ||
 		    pe.next_attempt <= d->now))
@@ -270,6 +332,7 @@ run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
 {
 	struct spool_entry ent;
 	struct err e, open_err;
+	unsigned char *tried;
 	size_t i;
 	int r, opened_failed = 0;
 
@@ -287,7 +350,7 @@ run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
 			continue;
 		}
 		if (opened_failed) {
-			settle(d, &ent, a, NULL, -1, &open_err, 0);
+			settle(d, &ent, a, NULL, -1, &open_err, 0, NULL);
 			spool_release(&ent);
 			continue;
 		}
@@ -295,14 +358,16 @@ run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
 			smtp_close(s);
 		if (!s->open && smtp_open(s, a, d->verbose, &open_err) == -1) {
 			opened_failed = 1;
-			settle(d, &ent, a, NULL, -1, &open_err, 0);
+			settle(d, &ent, a, NULL, -1, &open_err, 0, NULL);
 			spool_release(&ent);
 			continue;
 		}
 		if (d->verbose)
 			say("delivering %s", ent.id);
+		tried = pending_now(&ent.env);
 		r = smtp_send(s, &ent.env, ent.fd, i + 1 == due->n, &e);
-		settle(d, &ent, a, s, r, &e, 0);
+		settle(d, &ent, a, s, r, &e, 0, tried);
+		free(tried);
 		spool_release(&ent);
 	}
 }
@@ -316,16 +381,19 @@ deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 	struct smtp s;
 	struct due due;
 	struct err e;
+	unsigned char *tried;
 	int r, code;
 
 	find_due(d, &ent->env, NULL, &due);
 	if (smtp_open(&s, a, d->verbose, &e) == -1) {
-		code = settle(d, ent, a, NULL, -1, &e, 1);
+		code = settle(d, ent, a, NULL, -1, &e, 1, NULL);
 		free(due.ids);
 		return code;
 	}
+	tried = pending_now(&ent->env);
 	r = smtp_send(&s, &ent->env, ent->fd, due.n == 0, &e);
-	code = settle(d, ent, a, &s, r, &e, 1);
+	code = settle(d, ent, a, &s, r, &e, 1, tried);
+	free(tried);
 	if (r == 0 && s.open && due.n > 0 && !sig_caught)
 		run_route(d, a, &s, &due, 0);
 	smtp_close(&s);

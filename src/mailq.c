@@ -137,7 +137,7 @@ print_text(FILE *out, const char *id, const struct envelope *env,
 
 static int
 list_area(struct spool *sp, enum spool_area area, int json, time_t now,
-    FILE *out, size_t *count, long long *bytes, struct err *e)
+    FILE *out, size_t *count, long long *bytes, int *heading, struct err *e)
 {
 	char (*ids)[SPOOL_ID_MAX];
 	struct envelope env;
@@ -148,18 +148,28 @@ list_area(struct spool *sp, enum spool_area area, int json, time_t now,
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (spool_peek(sp, area, ids[i], &env, &pe) == -1) {
-			if (pe.kind != ERR_TEMP)
-				fprintf(out, json ? "" : "%-17s damaged "
-				    "entry: %s\n", ids[i], pe.text);
+			/* Gone meanwhile, or without env (being removed):
+			   not a message.  Damaged: say so, in its place. */
+			if (pe.kind == ERR_TEMP || json)
+				continue;
+			if (area == SPOOL_FAILED && !*heading) {
+				fprintf(out, "-- failed (kept in %s):\n",
+				    sp->area[SPOOL_FAILED]);
+				*heading = 1;
+			}
+			fprintf(out, "%-17s damaged entry: %s\n", ids[i],
+			    pe.text);
 			continue;
 		}
 		if (json)
 			print_json(out, area == SPOOL_FAILED ? "failed" :
 			    "queue", ids[i], &env);
 		else {
-			if (area == SPOOL_FAILED && *count == 0)
+			if (area == SPOOL_FAILED && !*heading) {
 				fprintf(out, "-- failed (kept in %s):\n",
 				    sp->area[SPOOL_FAILED]);
+				*heading = 1;
+			}
 			print_text(out, ids[i], &env, now,
 			    area == SPOOL_FAILED);
 		}
@@ -177,14 +187,15 @@ mailq_print(struct spool *sp, int json, time_t now, FILE *out,
 {
 	size_t queued = 0, failed = 0;
 	long long qbytes = 0, fbytes = 0;
+	int heading = 0;
 
 	if (list_area(sp, SPOOL_QUEUE, json, now, out, &queued, &qbytes,
-	    e) == -1)
+	    &heading, e) == -1)
 		return -1;
 	if (!json && queued == 0)
 		fprintf(out, "Mail queue is empty\n");
 	if (list_area(sp, SPOOL_FAILED, json, now, out, &failed, &fbytes,
-	    e) == -1)
+	    &heading, e) == -1)
 		return -1;
 	if (!json && queued > 0)
 		fprintf(out, "-- %zu queued (%lld octets)\n", queued, qbytes);

@@ -298,9 +298,11 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 		r = compose_message(cl, &p, in, ent.fd, &ent.env, &e);
 	else
 		r = msg_read(in, &p, ent.fd, &ent.env, &e);
-	if (r == -1 && sig_caught && e.kind == ERR_IO)
-		err_set(&e, ERR_IO, "interrupted while reading the message; "
-		    "nothing was sent");
+	/* A signal can end the input early (Ctrl-C on `cmd | sendmail`
+	   kills cmd too): what was read may not be the whole message. */
+	if (sig_caught && (r == 0 || e.kind == ERR_IO))
+		r = err_set(&e, ERR_IO, "interrupted while reading the "
+		    "message; nothing was sent");
 	if (r == -1) {
 		spool_done(&sp, &ent);
 		spool_release(&ent);

@@ -63,7 +63,7 @@ net_now_ms(void)
 static int
 net_wait(int fd, short events, int seconds)
 {
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	long long deadline = 0, left;
 	int ms, r;
 
@@ -77,15 +77,20 @@ net_wait(int fd, short events, int seconds)
 				return 0;
 			ms = left > INT_MAX ? INT_MAX : (int)left;
 		}
-		pfd.fd = fd;
-		pfd.events = events;
-		pfd.revents = 0;
 		if (sig_caught) {
 			errno = EINTR;
 			return -1;
 		}
-		r = poll(&pfd, 1, ms);
-		if (r > 0)
+		/* The signal pipe closes the race between the check above
+		   and poll(). */
+		pfd[0].fd = fd;
+		pfd[0].events = events;
+		pfd[0].revents = 0;
+		pfd[1].fd = sig_fd;
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
+		r = poll(pfd, sig_fd != -1 ? 2 : 1, ms);
+		if (r > 0 && pfd[0].revents != 0)
 			return 1;
 		if (r == -1 && errno != EINTR)
 			return -1;

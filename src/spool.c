@@ -37,17 +37,23 @@
  * Locking.  Whoever works on an entry holds flock(LOCK_EX) on its msg
  * file for the whole time, from creation (intake) or spool_lock
  * (delivery) until spool_release; the lock follows the file through
- * renames.  Busy entries are skipped.
+ * renames.  Busy entries are skipped.  A new msg file is locked with a
+ * waiting flock: another process's recovery may hold it for a moment.
  *
  * Durability.  Intake writes tmp/ID/msg then tmp/ID/env without fsync; a
  * message that is delivered at once is then removed and never costs an
  * fsync.  Before posthorn reports a message queued or failed (and exits),
- * msg, env and the directories are fsync'd and the entry renamed into
- * queue/ or failed/.  A process killed at any point leaves either an
- * unlocked tmp/ entry with its env (complete: spool_recover moves it into
- * queue/, checking its size against env) or one without env (the caller
- * never heard success: removed after an hour), or a queue/ entry in its
- * old or new state.
+ * msg, then env, then the directories are fsync'd and the entry renamed
+ * into queue/ or failed/.  An entry is removed env first: an entry
+ * without env is never a message to send.  A process killed at any point
+ * leaves either an unlocked tmp/ entry with its env (complete:
+ * spool_recover moves it into queue/, checking its size against env) or
+ * one without env (the caller never heard success, or it was being
+ * removed: removed after an hour), or a queue/ or failed/ entry in its
+ * old or new state, or one without env in the middle of its removal
+ * (spool_recover finishes that).  An entry whose env cannot be parsed or
+ * whose msg has not the size env says is moved to failed/ as it is
+ * found.
  */
 #include "config.h"
 
@@ -479,6 +485,21 @@ out:
 
 /* ----------------------------------------------------------- intake */
 
+/*
+ * Locks a msg file just created.  Another process's spool_recover may
+ * hold it for the moment it takes to see that it has no env, so wait.
+ */
+static int
+lock_wait(int fd)
+{
+	int r;
+
+	do
+		r = flock(fd, LOCK_EX);
+	while (r == -1 && errno == EINTR);
+	return r;
+}
+
 int
 spool_create(struct spool *s, struct spool_entry *ent, struct err *e)
 {
@@ -512,7 +533,7 @@ spool_create(struct spool *s, struct spool_entry *ent, struct err *e)
 		return err_set(e, ERR_CANTCREAT, "cannot pick a queue id");
 	path = entry_path(s, SPOOL_TMP, ent->id, "msg");
 	ent->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (ent->fd == -1 || flock(ent->fd, LOCK_EX | LOCK_NB) == -1) {
+	if (ent->fd == -1 || lock_wait(ent->fd) == -1) {
 		err_set(e, ERR_CANTCREAT, "cannot create '%s': %s", path,
 		    strerror(errno));
 		free(path);
@@ -531,24 +552,42 @@ spool_intake_done(struct spool *s, struct spool_entry *ent, struct err *e)
 
 /* ---------------------------------------------------------- outcome */
 
+/*
+ * Removes an entry, env first: from the moment env is gone the entry is
+ * no longer a message, whatever happens to the rest.  When env cannot be
+ * removed the entry stays whole (a duplicate later rather than a torn
+ * entry).
+ */
+static int
+remove_entry(const struct spool *s, enum spool_area a, const char *id)
+{
+	static const char *const files[] = { "env", "env.new", "msg" };
+	char *p;
+	size_t i;
+	int rv = 0;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		p = entry_path(s, a, id, files[i]);
+		if (unlink(p) == -1 && errno != ENOENT) {
+			rv = -1;
+			if (i == 0) {
+				free(p);
+				return -1;
+			}
+		}
+		free(p);
+	}
+	p = entry_path(s, a, id, NULL);
+	if (rmdir(p) == -1 && errno != ENOENT)
+		rv = -1;
+	free(p);
+	return rv;
+}
+
 int
 spool_done(struct spool *s, struct spool_entry *ent)
 {
-	char *p;
-
-	p = entry_path(s, ent->area, ent->id, "msg");
-	unlink(p);
-	free(p);
-	p = entry_path(s, ent->area, ent->id, "env");
-	unlink(p);
-	free(p);
-	p = entry_path(s, ent->area, ent->id, "env.new");
-	unlink(p);
-	free(p);
-	p = entry_path(s, ent->area, ent->id, NULL);
-	rmdir(p);
-	free(p);
-	return 0;
+	return remove_entry(s, ent->area, ent->id);
 }
 
 /* fsync of message, envelope (written durably) and entry directory. */
@@ -557,12 +596,13 @@ make_durable(struct spool *s, struct spool_entry *ent, struct err *e)
 {
 	char *dir;
 
-	if (write_env(s, ent, 1, e) == -1)
-		return -1;
+	/* The message before the envelope that vouches for its size. */
 	if (!ent->synced && fsync(ent->fd) == -1)
 		return err_set(e, ERR_CANTCREAT,
 		    "cannot save queue entry %s: %s", ent->id,
 		    strerror(errno));
+	if (write_env(s, ent, 1, e) == -1)
+		return -1;
 	dir = entry_path(s, ent->area, ent->id, NULL);
 	if (fsio_fsync_dir(dir) == -1) {
 		err_set(e, ERR_CANTCREAT, "cannot save queue entry %s: %s",
@@ -586,12 +626,16 @@ move(struct spool *s, struct spool_entry *ent, enum spool_area to,
 	if (rename(from, dst) == -1)
 		rv = err_set(e, ERR_CANTCREAT, "cannot move queue entry %s "
 		    "into %s: %s", ent->id, s->area[to], strerror(errno));
-	else if (fsio_fsync_dir(s->area[to]) == -1 ||
-	    fsio_fsync_dir(s->area[ent->area]) == -1)
-		rv = err_set(e, ERR_CANTCREAT, "cannot save queue entry %s: "
-		    "%s", ent->id, strerror(errno));
-	if (rv == 0)
+	else {
+		/* Renamed: it is there now, even if the fsync fails. */
+		enum spool_area was = ent->area;
+
 		ent->area = to;
+		if (fsio_fsync_dir(s->area[to]) == -1 ||
+		    fsio_fsync_dir(s->area[was]) == -1)
+			rv = err_set(e, ERR_CANTCREAT, "cannot save queue "
+			    "entry %s: %s", ent->id, strerror(errno));
+	}
 	free(from);
 	free(dst);
 	return rv;
@@ -621,14 +665,24 @@ spool_defer(struct spool *s, struct spool_entry *ent, const char *error,
 	return 0;
 }
 
-int
-spool_fail(struct spool *s, struct spool_entry *ent, const char *error,
-    struct err *e)
+/* Into failed/ with its last error; attempt: an attempt led there. */
+static int
+fail_entry(struct spool *s, struct spool_entry *ent, const char *error,
+    int attempt, struct err *e)
 {
+	if (attempt)
+		ent->env.attempts++;
 	envelope_set(&ent->env.last_error, error);
 	if (make_durable(s, ent, e) == -1)
 		return -1;
 	return move(s, ent, SPOOL_FAILED, e);
+}
+
+int
+spool_fail(struct spool *s, struct spool_entry *ent, const char *error,
+    struct err *e)
+{
+	return fail_entry(s, ent, error, 1, e);
 }
 
 int
@@ -717,6 +771,33 @@ still_there(const char *path, int fd)
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/*
+ * A damaged entry (e says how) goes to failed/ as it is, for a human to
+ * look at, with the reason as its last error when its env can still be
+ * written.  ent is released; e says where the entry went.  Always -1.
+ */
+static int
+quarantine(struct spool *s, struct spool_entry *ent, struct err *e)
+{
+	char why[ERR_TEXT_MAX];
+	struct err me;
+	int r;
+
+	snprintf(why, sizeof(why), "%s", e->text);
+	if (ent->env.sender != NULL)
+		r = fail_entry(s, ent, why, 0, &me);
+	else
+		r = move(s, ent, SPOOL_FAILED, &me);
+	if (r == -1)
+		err_set(e, ERR_DATA, "%s (and it cannot be moved aside: %s)",
+		    why, me.text);
+	else
+		err_set(e, ERR_DATA, "%s; moved to %s", why,
+		    s->area[SPOOL_FAILED]);
+	spool_release(ent);
+	return -1;
+}
+
 int
 spool_lock(struct spool *s, enum spool_area area, const char *id,
     struct spool_entry *ent, struct err *e)
@@ -750,21 +831,57 @@ spool_lock(struct spool *s, enum spool_area area, const char *id,
 	free(path);
 	if (r == -1) {
 		if (e->kind == ERR_TEMP) {
-			/* No env: an intake that never finished. */
+			/* No env: an intake or a removal that never
+			   finished (spool_recover's business). */
 			spool_release(ent);
 			return 0;
 		}
-		return -1;
+		return quarantine(s, ent, e);
 	}
 	if (fstat(ent->fd, &st) == 0 && st.st_size != ent->env.size) {
 		err_set(e, ERR_DATA, "queue entry %s is damaged: message "
 		    "has %lld octets, envelope says %lld", id,
 		    (long long)st.st_size, (long long)ent->env.size);
-		return -1;
+		return quarantine(s, ent, e);
 	}
 	/* A message already in queue/ or failed/ was made durable then. */
 	ent->synced = area != SPOOL_TMP;
 	return 1;
+}
+
+/*
+ * Removes an entry without env that nobody holds: an intake that never
+ * finished (in tmp/, once older than min_age: the caller never heard of
+ * success) or a removal that did not (min_age 0).  An entry with env is
+ * left alone.
+ */
+static void
+remove_orphan(struct spool *s, enum spool_area a, const char *id,
+    time_t min_age)
+{
+	char *env = entry_path(s, a, id, "env");
+	char *msg = entry_path(s, a, id, "msg");
+	char *dir = entry_path(s, a, id, NULL);
+	struct stat st;
+	int fd = -1;
+
+	if (lstat(env, &st) == 0 || errno != ENOENT)
+		goto out;
+	if ((fd = open(msg, O_RDONLY | O_CLOEXEC)) != -1) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == -1 ||
+		    fstat(fd, &st) == -1)
+			goto out;
+	} else if (errno != ENOENT || lstat(dir, &st) == -1)
+		goto out;
+	if (min_age > 0 && st.st_mtime + min_age >= time(NULL))
+		goto out;
+	remove_entry(s, a, id);
+out:
+	if (fd != -1)
+		close(fd);
+	free(env);
+	free(msg);
+	free(dir);
 }
 
 int
@@ -772,59 +889,36 @@ spool_recover(struct spool *s, struct err *e)
 {
 	char (*ids)[SPOOL_ID_MAX];
 	struct spool_entry ent;
-	struct stat st;
 	struct err le;
 	size_t n, i;
-	int r, count = 0;
+	int r, a, count = 0;
 
 	if (spool_list(s, SPOOL_TMP, &ids, &n, e) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		r = spool_lock(s, SPOOL_TMP, ids[i], &ent, &le);
 		if (r == 1) {
-			if (spool_defer(s, &ent, "recovered after an "
-			    "interrupted run", time(NULL), &le) == 0) {
-				/* Not an attempt: it may never have reached a
-				   server. */
-				ent.env.attempts--;
-				ent.env.next_attempt = 0;
-				spool_update(s, &ent, &le);
+			/* Complete: due at once, and not counted as an
+			   attempt (it may never have reached a server). */
+			ent.env.next_attempt = 0;
+			if (ent.env.last_error == NULL)
+				envelope_set(&ent.env.last_error, "recovered "
+				    "after an interrupted run");
+			if (make_durable(s, &ent, &le) == 0 &&
+			    move(s, &ent, SPOOL_QUEUE, &le) == 0)
 				count++;
-			}
 			spool_release(&ent);
-			continue;
-		}
-		if (r == -1) {
-			/* Damaged: keep it for a human, in failed/. */
-			struct err me;
-			char *why = xstrdup(le.text);
-
-			if (ent.env.sender != NULL)
-				spool_fail(s, &ent, why, &me);
-			else if (ent.fd != -1)
-				move(s, &ent, SPOOL_FAILED, &me);
-			free(why);
-			spool_release(&ent);
-			continue;
-		}
-		/* Locked by a live process, or without env: judge by age. */
-		char *path = entry_path(s, SPOOL_TMP, ids[i], "msg");
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-		if (fd != -1 && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
-		    fstat(fd, &st) == 0 &&
-		    st.st_mtime + STALE_INTAKE < time(NULL)) {
-			struct spool_entry dead;
-
-			memset(&dead, 0, sizeof(dead));
-			snprintf(dead.id, sizeof(dead.id), "%s", ids[i]);
-			dead.area = SPOOL_TMP;
-			spool_done(s, &dead);
-		}
-		if (fd != -1)
-			close(fd);
-		free(path);
+		} else if (r == 0)
+			remove_orphan(s, SPOOL_TMP, ids[i], STALE_INTAKE);
+		/* r == -1: damaged, and spool_lock moved it to failed/. */
 	}
 	free(ids);
+	for (a = SPOOL_QUEUE; a <= SPOOL_FAILED; a++) {
+		if (spool_list(s, (enum spool_area)a, &ids, &n, e) == -1)
+			return -1;
+		for (i = 0; i < n; i++)
+			remove_orphan(s, (enum spool_area)a, ids[i], 0);
+		free(ids);
+	}
 	return count;
 }

@@ -65,11 +65,14 @@ int	 spool_intake_done(struct spool *s, struct spool_entry *ent,
 
 /*
  * Delivery outcome.  spool_done removes the entry (delivered, or an
- * intake that failed).  spool_defer records the attempt (attempts, next
- * attempt by backoff, last error), makes message and envelope durable and
- * moves a tmp/ entry into queue/.  spool_fail records the error and moves
- * the entry to failed/, durably.  spool_update rewrites the envelope in
- * place, durably (per-recipient progress).  0 or -1 (ERR_CANTCREAT).
+ * intake that failed), env first so that no half-removed entry is ever
+ * taken for a message; -1 when env cannot be removed (the entry then
+ * stays whole).  spool_defer records the attempt (attempts, next attempt
+ * by backoff, last error), makes message and envelope durable and moves a
+ * tmp/ entry into queue/.  spool_fail records the error and counts the
+ * attempt, and moves the entry to failed/, durably.  spool_update
+ * rewrites the envelope in place, durably (per-recipient progress).
+ * 0 or -1 (ERR_CANTCREAT).
  */
 int	 spool_done(struct spool *s, struct spool_entry *ent);
 int	 spool_defer(struct spool *s, struct spool_entry *ent,
@@ -105,10 +108,11 @@ int	 spool_lock(struct spool *s, enum spool_area area, const char *id,
 	    struct spool_entry *ent, struct err *e);
 
 /*
- * Finds what a killed process left in tmp/: complete entries (envelope
+ * Finds what a killed process left: complete tmp/ entries (envelope
  * written) whose lock is free are made durable and moved into queue/;
- * incomplete ones older than an hour are removed.  Returns the number
- * recovered, or -1.
+ * incomplete ones older than an hour are removed; removals interrupted in
+ * queue/ or failed/ are finished; damaged entries go to failed/.  Returns
+ * the number recovered, or -1.
  */
 int	 spool_recover(struct spool *s, struct err *e);
 

@@ -11,6 +11,12 @@
 
 /* The signal caught, 0 if none. */
 extern volatile sig_atomic_t sig_caught;
+/*
+ * Readable once a signal was caught (the handler writes a byte): poll it
+ * beside a socket, so a signal that lands between the check of sig_caught
+ * and poll() still ends the wait.  -1 before sig_install.
+ */
+extern int sig_fd;
 
 /* Installs the handlers (without SA_RESTART). */
 void	 sig_install(void);
