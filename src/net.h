@@ -50,6 +50,14 @@ void	 conn_init(struct conn *c);
 int	 net_connect(struct conn *c, const char *host, int port,
 	    const char *source_ip, int timeout, struct err *e);
 
+/*
+ * Waits up to ms milliseconds (-1: no limit) until fd is ready for events
+ * (POLLIN, POLLOUT): 1 ready, 0 timed out, -1 with errno (EINTR once
+ * SIGINT, SIGTERM or SIGHUP was caught, also when it lands just before
+ * the wait).  Before a wait for input, delayed ACKs are switched off.
+ */
+int	 net_poll(int fd, short events, int ms);
+
 /* Seconds each later read or write may wait (0 = no limit). */
 void	 conn_set_timeout(struct conn *c, int seconds);
 

@@ -115,7 +115,6 @@ static int
 tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 {
 	struct tls *t = ptr;
-	struct pollfd pfd;
 	int wait, ours = 0, r;
 
 	if (ms == GNUTLS_INDEFINITE_TIMEOUT)
@@ -127,14 +126,7 @@ tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 		wait = t->c->timeout * 1000;
 		ours = 1;
 	}
-	pfd.fd = t->c->fd;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	r = -1;
-	errno = EINTR;
-	while (!sig_caught && (r = poll(&pfd, 1, wait)) == -1 &&
-	    errno == EINTR)
-		;
+	r = net_poll(t->c->fd, POLLIN, wait);
 	if (r == 0 && ours) {
 		err_set(&t->ioerr, ERR_TEMP, "timed out after %d s waiting "
 		    "for data from %s", t->c->timeout,
@@ -457,22 +449,15 @@ tls_check_pin(struct tls *t, const struct tls_params *p, const char *host,
 static int
 tls_wait(struct tls *t, const char *host, struct err *e)
 {
-	struct pollfd pfd;
+	short events;
 	int r, ms = -1;
 
 	if (t->c->timeout > 0)
 		ms = t->c->timeout < INT_MAX / 1000 ? t->c->timeout * 1000 :
 		    INT_MAX;
-	pfd.fd = t->c->fd;
-	pfd.events = gnutls_record_get_direction(t->session) ? POLLOUT :
-	    POLLIN;
-	pfd.revents = 0;
-	r = -1;
-	errno = EINTR;
-	while (!sig_caught && (r = poll(&pfd, 1, ms)) == -1 &&
-	    errno == EINTR)
-		;
-	if (r == 0 && pfd.events == POLLIN)
+	events = gnutls_record_get_direction(t->session) ? POLLOUT : POLLIN;
+	r = net_poll(t->c->fd, events, ms);
+	if (r == 0 && events == POLLIN)
 		return err_set(e, ERR_TEMP, "timed out after %d s waiting for "
 		    "data from %s", t->c->timeout, host);
 	if (r == 0)
@@ -480,7 +465,7 @@ tls_wait(struct tls *t, const char *host, struct err *e)
 		    "send to %s", t->c->timeout, host);
 	if (r == -1)
 		return err_set(e, ERR_TEMP, "cannot %s %s: %s",
-		    pfd.events == POLLIN ? "read from" : "send to", host,
+		    events == POLLIN ? "read from" : "send to", host,
 		    errno == EINTR ? "interrupted by a signal" :
 		    strerror(errno));
 	return 0;
