@@ -24,7 +24,9 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "mime.h"
 #include "net.h"
+#include "progress.h"
 #include "smtp.h"
 #include "smtp_reply.h"
 #include "tls.h"
@@ -503,7 +505,8 @@ wire_addr(struct smtp *s, const struct envelope *env, const char *addr,
 
 /* MAIL FROM with the parameters the server offers and the message needs. */
 static int
-mail_cmd(struct smtp *s, const struct envelope *env, struct err *e)
+mail_cmd(struct smtp *s, const struct envelope *env, off_t size,
+    struct err *e)
 {
 	struct buf b;
 	char *addr;
@@ -515,7 +518,7 @@ mail_cmd(struct smtp *s, const struct envelope *env, struct err *e)
 	buf_printf(&b, "MAIL FROM:<%s>", addr);
 	free(addr);
 	if (s->caps.flags & CAP_SIZE)
-		buf_printf(&b, " SIZE=%lld", (long long)env->size);
+		buf_printf(&b, " SIZE=%lld", (long long)size);
 	if (env->body == BODY_8BITMIME && (s->caps.flags & CAP_8BITMIME))
 		buf_adds(&b, " BODY=8BITMIME");
 	if (env->smtputf8 && (s->caps.flags & CAP_SMTPUTF8))
@@ -569,37 +572,91 @@ record_rcpt(struct smtp *s, struct rcpt *rc)
 		rc->state = RCPT_FAILED;
 }
 
-/* The error when no recipient was accepted: 67 if all 5xx, else 75. */
+/*
+ * The error when no recipient was accepted: 67 when every one got a 5xx;
+ * 75, naming a deferred one, when some got a 4xx (they are retried).
+ */
 static int
 no_recipient(struct smtp *s, struct envelope *env, size_t first_bad,
     struct err *e)
 {
 	struct rcpt *rc = &env->rcpt[first_bad];
 	size_t i;
-	int any_temp = 0;
 
 	for (i = 0; i < env->nrcpt; i++)
 		if (env->rcpt[i].state == RCPT_PENDING &&
-		    env->rcpt[i].code / 100 != 2)
-			any_temp = 1;
-	err_set(e, any_temp ? ERR_TEMP : ERR_NOUSER,
-	    "recipient <%s> rejected by %s: %s", rc->addr, host(s),
+		    env->rcpt[i].code / 100 == 4) {
+			rc = &env->rcpt[i];
+			break;
+		}
+	err_set(e, rc->state == RCPT_PENDING ? ERR_TEMP : ERR_NOUSER,
+	    "recipient <%s> %s by %s: %s", rc->addr,
+	    rc->state == RCPT_PENDING ? "deferred" : "rejected", host(s),
 	    rc->reply ? rc->reply : "");
 	e->reply = rc->code;
 	e->phase = SMTP_RCPT + 1;
 	return -1;
 }
 
-/* Streams the stored message, dot-stuffed unless chunked. */
+/* Where body bytes go: dot-stuffed (DATA) or as they are (BDAT). */
+struct body_out {
+	struct smtp	*s;
+	int		 stuff;
+	int		 bol;		/* the next byte starts a line */
+	off_t		 sent;
+	struct progress	*progress;
+};
+
 static int
-send_body(struct smtp *s, int fd, off_t size, int stuff, struct err *e)
+body_put(struct body_out *o, const char *p, size_t n, struct err *e)
 {
+	const char *end = p + n, *nl;
+
+	o->sent += (off_t)n;
+	progress_update(o->progress, o->sent);
+	if (!o->stuff)
+		return conn_write(&o->s->conn, p, n, e);
+	while (p < end) {
+		if (o->bol && *p == '.' &&
+		    conn_write(&o->s->conn, ".", 1, e) == -1)
+			return -1;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL) {
+			o->bol = 0;
+			return conn_write(&o->s->conn, p, (size_t)(end - p), e);
+		}
+		if (conn_write(&o->s->conn, p, (size_t)(nl + 1 - p), e) == -1)
+			return -1;
+		o->bol = 1;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+static int
+dg_emit(void *arg, const char *p, size_t n, struct err *e)
+{
+	return body_put(arg, p, n, e);
+}
+
+/*
+ * Streams the stored message: dot-stuffed unless chunked, and through the
+ * 7-bit downgrade when plan is given (the server lacks 8BITMIME).
+ */
+static int
+send_body(struct smtp *s, int fd, off_t size, int stuff,
+    const struct mime_dg_plan *plan, off_t wire_size, struct err *e)
+{
+	struct body_out o = { s, stuff, 1, 0, NULL };
+	struct mime_dg *dg = NULL;
 	char *buf = xmalloc(BODY_CHUNK);
-	const char *p, *end, *nl;
 	off_t off = 0;
 	ssize_t n;
-	int bol = 1;
+	int rv = -1;
 
+	o.progress = progress_new(2, wire_size);
+	if (plan != NULL)
+		dg = mime_dg_converter(plan, dg_emit, &o);
 	set_timeout(s, SMTP_BODY);
 	while (off < size) {
 		size_t want = size - off > BODY_CHUNK ? BODY_CHUNK :
@@ -610,52 +667,43 @@ send_body(struct smtp *s, int fd, off_t size, int stuff, struct err *e)
 			err_set(e, ERR_IO, "cannot read the queued message: %s",
 			    n == 0 ? "file is shorter than its envelope says" :
 			    strerror(errno));
-			goto fail;
+			at(e, SMTP_BODY);
+			goto out;
 		}
 		off += n;
-		if (!stuff) {
-			if (conn_write(&s->conn, buf, (size_t)n, e) == -1)
-				goto lost;
-			continue;
-		}
-		for (p = buf, end = buf + n; p < end; ) {
-			if (bol && *p == '.' &&
-			    conn_write(&s->conn, ".", 1, e) == -1)
-				goto lost;
-			nl = memchr(p, '\n', (size_t)(end - p));
-			if (nl == NULL) {
-				if (conn_write(&s->conn, p, (size_t)(end - p),
-				    e) == -1)
-					goto lost;
-				bol = 0;
-				break;
-			}
-			if (conn_write(&s->conn, p, (size_t)(nl + 1 - p),
-			    e) == -1)
-				goto lost;
-			bol = 1;
-			p = nl + 1;
-		}
+		if ((dg != NULL ? mime_dg_feed(dg, buf, (size_t)n, e) :
+		    body_put(&o, buf, (size_t)n, e)) == -1)
+			goto lost;
 	}
-	free(buf);
-	if (stuff && !bol && conn_write(&s->conn, "\r\n", 2, e) == -1)
-		goto lost_nobuf;
+	if (dg != NULL && mime_dg_finish(dg, e) == -1)
+		goto lost;
+	if (stuff && !o.bol && conn_write(&s->conn, "\r\n", 2, e) == -1)
+		goto lost;
+	if (!stuff && o.sent != wire_size) {
+		err_set(e, ERR_SOFTWARE, "the message changed size while it "
+		    "was sent (%lld octets, %lld announced)", (long long)o.sent,
+		    (long long)wire_size);
+		at(e, SMTP_BODY);
+		goto out;
+	}
 	if (s->verbose) {
-		char note[64];
+		char note[96];
 
-		snprintf(note, sizeof(note), "[message: %lld octets]",
-		    (long long)size);
+		snprintf(note, sizeof(note), "[message: %lld octets%s]",
+		    (long long)o.sent, plan != NULL ?
+		    ", 8-bit parts converted to quoted-printable" : "");
 		log_trace(LOG_OUT, note, strlen(note));
 	}
-	return 0;
+	rv = 0;
+	goto out;
 lost:
-	free(buf);
-lost_nobuf:
 	err_prefix(e, "%s (message data): ", host(s));
-	return at(e, SMTP_BODY);
-fail:
+	at(e, SMTP_BODY);
+out:
+	progress_done(o.progress);
+	mime_dg_free(dg);
 	free(buf);
-	return at(e, SMTP_BODY);
+	return rv;
 }
 
 static int
@@ -670,26 +718,53 @@ rset(struct smtp *s, struct err *e)
 	return no_trailing(s, SMTP_RSET, e);
 }
 
+static int	send_message(struct smtp *, struct envelope *, int, int,
+		    const struct mime_dg_plan *, off_t, int, int, struct err *);
+
 int
 smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
     struct err *e)
 {
 	int pipelining = (s->caps.flags & CAP_PIPELINING) != 0;
 	int chunking = (s->caps.flags & CAP_CHUNKING) != 0;
-	int one_batch;
-	size_t i, accepted = 0, first_bad = (size_t)-1;
-	char what[512];
-	struct err mail_err;
+	struct mime_dg_plan *plan = NULL;
+	off_t wire_size = env->size;
+	int rv;
 
 	err_clear(e);
 	if (!s->open)
 		return err_set(e, ERR_SOFTWARE, "SMTP session not open");
+	/*
+	 * 8-bit data to a server without 8BITMIME: its 8-bit parts go as
+	 * quoted-printable.  The dry pass gives the exact size for SIZE= and
+	 * BDAT.
+	 */
+	if (env->body == BODY_8BITMIME && !(s->caps.flags & CAP_8BITMIME)) {
+		if (mime_dg_plan_fd(fd, env->size, &plan, &wire_size, e) == -1)
+			return at(e, SMTP_MAIL);
+	}
+	rv = send_message(s, env, fd, last, plan, wire_size, pipelining,
+	    chunking, e);
+	mime_dg_plan_free(plan);
+	return rv;
+}
+
+static int
+send_message(struct smtp *s, struct envelope *env, int fd, int last,
+    const struct mime_dg_plan *plan, off_t wire_size, int pipelining,
+    int chunking, struct err *e)
+{
+	size_t i, accepted = 0, first_bad = (size_t)-1;
+	char what[512];
+	struct err mail_err;
+	int one_batch;
+
 	if (s->need_rset && rset(s, e) == -1)
 		return -1;
 	if ((s->caps.flags & CAP_SIZE) && s->caps.size_max > 0 &&
-	    (unsigned long long)env->size > s->caps.size_max) {
+	    (unsigned long long)wire_size > s->caps.size_max) {
 		err_set(e, ERR_UNAVAILABLE, "the message is %lld octets; %s "
-		    "accepts at most %llu", (long long)env->size, host(s),
+		    "accepts at most %llu", (long long)wire_size, host(s),
 		    s->caps.size_max);
 		return at(e, SMTP_MAIL);
 	}
@@ -710,9 +785,9 @@ smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
 	}
 
 	/* Small messages ride in the same write as the envelope. */
-	one_batch = pipelining && (!chunking || env->size <= BDAT_PIPELINE_MAX);
+	one_batch = pipelining && (!chunking || wire_size <= BDAT_PIPELINE_MAX);
 
-	if (mail_cmd(s, env, e) == -1)
+	if (mail_cmd(s, env, wire_size, e) == -1)
 		return at(e, SMTP_MAIL);
 	if (!pipelining) {
 		if (flush(s, SMTP_MAIL, e) == -1 ||
@@ -748,8 +823,9 @@ smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
 	if (one_batch) {
 		if (chunking) {
 			if (cmd(s, -1, e, "BDAT %lld LAST",
-			    (long long)env->size) == -1 ||
-			    send_body(s, fd, env->size, 0, e) == -1)
+			    (long long)wire_size) == -1 ||
+			    send_body(s, fd, env->size, 0, plan, wire_size,
+			    e) == -1)
 				return at(e, SMTP_DATA);
 			if (last && cmd(s, -1, e, "QUIT") == 0)
 				s->quit_sent = 1;
@@ -823,8 +899,8 @@ smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
 
 	/* The envelope went through; now the data. */
 	if (chunking) {
-		if (cmd(s, -1, e, "BDAT %lld LAST", (long long)env->size) == -1 ||
-		    send_body(s, fd, env->size, 0, e) == -1)
+		if (cmd(s, -1, e, "BDAT %lld LAST", (long long)wire_size) == -1 ||
+		    send_body(s, fd, env->size, 0, plan, wire_size, e) == -1)
 			return at(e, SMTP_DATA);
 		if (last && pipelining && cmd(s, -1, e, "QUIT") == 0)
 			s->quit_sent = 1;
@@ -844,7 +920,7 @@ smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
 	if (no_trailing(s, SMTP_DATA, e) == -1)
 		return -1;
 body:
-	if (send_body(s, fd, env->size, 1, e) == -1)
+	if (send_body(s, fd, env->size, 1, plan, wire_size, e) == -1)
 		return -1;
 	if (s->verbose)
 		log_trace(LOG_OUT, ".", 1);
