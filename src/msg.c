@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,60 @@ qualify_field(struct reader *r, const char *value, size_t len,
 	return changed;
 }
 
+/*
+ * Qualifying addresses lengthens lines; a line of the field (CRLF
+ * separated, no final CRLF) that grows past 998 octets is folded again:
+ * before its last blank that keeps it short enough, else after its last
+ * comma (white space may go between the addresses of a list).  ERR_DATA
+ * when neither exists.
+ */
+static int
+refold(struct buf *b, struct err *e)
+{
+	size_t start = 0, end, cut, k;
+	const char *d;
+
+	while (start < b->len) {
+		d = b->data;
+		for (end = start; end < b->len && !(d[end] == '\r' &&
+		    end + 1 < b->len && d[end + 1] == '\n'); end++)
+			;
+		if (end - start <= MSG_LINE_MAX) {
+			start = end + 2;
+			continue;
+		}
+		cut = 0;
+		for (k = start + MSG_LINE_MAX; k > start + 1; k--)
+			if (d[k] == ' ' || d[k] == '\t') {
+				cut = k;
+				break;
+			}
+		if (cut != 0) {
+			/* CRLF before the blank, which starts the next line. */
+			if (buf_add(b, "\r\n", 2) == -1)
+				return err_set(e, ERR_DATA, "header too long");
+			d = b->data;
+			memmove(b->data + cut + 2, d + cut, b->len - 2 - cut);
+			memcpy(b->data + cut, "\r\n", 2);
+			start = cut + 2;
+			continue;
+		}
+		for (k = start + MSG_LINE_MAX - 1; k > start + 1; k--)
+			if (d[k] == ',')
+				break;
+		if (k <= start + 1)
+			return err_set(e, ERR_DATA, "a header line is longer "
+			    "than %d octets once its addresses are qualified",
+			    MSG_LINE_MAX);
+		if (buf_add(b, "\r\n ", 3) == -1)
+			return err_set(e, ERR_DATA, "header too long");
+		memmove(b->data + k + 4, b->data + k + 1, b->len - 4 - k);
+		memcpy(b->data + k + 1, "\r\n ", 3);
+		start = k + 3;
+	}
+	return 0;
+}
+
 /* Collects the recipients of a To/Cc/Bcc field for -t. */
 static int
 collect_rcpts(struct reader *r, const struct hdr_field *f, struct strv *to)
@@ -352,14 +407,19 @@ handle_field(struct reader *r, const struct hdr_field *f)
 		}
 		if (q == 1) {
 			size_t head = (size_t)(f->value - f->raw);
+			struct buf folded;
 
-			if (w_add(r, f->raw, head) == -1 ||
-			    w_add(r, nv.data, nv.len) == -1 ||
+			buf_init(&folded, 0);
+			buf_add(&folded, f->raw, head);
+			buf_add(&folded, nv.data, nv.len);
+			buf_release(&nv);
+			if (refold(&folded, r->e) == -1 ||
+			    w_add(r, folded.data, folded.len) == -1 ||
 			    w_add(r, "\r\n", 2) == -1) {
-				buf_release(&nv);
+				buf_release(&folded);
 				return -1;
 			}
-			buf_release(&nv);
+			buf_release(&folded);
 			return 0;
 		}
 		buf_release(&nv);
@@ -601,11 +661,48 @@ bad:
 	    MSG_LINE_MAX);
 }
 
+/*
+ * Length of the run at p that holds no CR, LF or NUL; *acc gets 0x80 if
+ * a byte of it has the high bit set.  Eight bytes at a time: a body is
+ * mostly long runs, and this is the one loop that sees every byte.
+ */
+static size_t
+scan_run(const unsigned char *p, size_t n, unsigned char *acc)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	uint64_t w, x, found, hi = 0;
+	size_t i = 0;
+	unsigned char c, bytes = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		/* A byte equal to 0, CR or LF makes (x - 1) & ~x set its top
+		   bit, x being w with that value xor'ed out. */
+		found = ((w - ones) & ~w);
+		x = w ^ (ones * '\r');
+		found |= (x - ones) & ~x;
+		x = w ^ (ones * '\n');
+		found |= (x - ones) & ~x;
+		if (found & highs)
+			break;
+		hi |= w;
+	}
+	for (; i < n; i++) {
+		c = p[i];
+		if (c <= '\r' && (c == '\r' || c == '\n' || c == '\0'))
+			break;
+		bytes |= c;
+	}
+	*acc = ((hi & highs) != 0 || (bytes & 0x80)) ? 0x80 : 0;
+	return i;
+}
+
 static int
 feed(struct reader *r, const char *p, size_t n)
 {
 	size_t i = 0, j;
-	unsigned char c, acc;
+	unsigned char c, acc = 0;
 
 	while (i < n) {
 		if (r->cr) {
@@ -616,13 +713,7 @@ feed(struct reader *r, const char *p, size_t n)
 			}
 		}
 		/* The run up to the next CR, LF or NUL. */
-		acc = 0;
-		for (j = i; j < n; j++) {
-			c = (unsigned char)p[j];
-			if (c <= '\r' && (c == '\r' || c == '\n' || c == '\0'))
-				break;
-			acc |= c;
-		}
+		j = i + scan_run((const unsigned char *)p + i, n - i, &acc);
 		if (r->phase == PH_BODY) {
 			r->body_hi |= acc;
 			r->body_linelen += j - i;

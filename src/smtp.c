@@ -610,20 +610,26 @@ struct body_out {
 static int
 body_put(struct body_out *o, const char *p, size_t n, struct err *e)
 {
-	const char *end = p + n, *nl;
+	const char *end = p + n, *q, *nl;
 
 	o->sent += (off_t)n;
 	progress_update(o->progress, o->sent);
-	if (!o->stuff)
+	if (!o->stuff || n == 0)
 		return conn_write(&o->s->conn, p, n, e);
+	/* One write per span between lines that start with a dot. */
 	while (p < end) {
 		if (o->bol && *p == '.' &&
 		    conn_write(&o->s->conn, ".", 1, e) == -1)
 			return -1;
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL) {
-			o->bol = 0;
-			return conn_write(&o->s->conn, p, (size_t)(end - p), e);
+		for (q = p;; q = nl + 1) {
+			nl = memchr(q, '\n', (size_t)(end - q));
+			if (nl == NULL || nl + 1 == end) {
+				o->bol = nl != NULL;
+				return conn_write(&o->s->conn, p,
+				    (size_t)(end - p), e);
+			}
+			if (nl[1] == '.')
+				break;
 		}
 		if (conn_write(&o->s->conn, p, (size_t)(nl + 1 - p), e) == -1)
 			return -1;

@@ -427,6 +427,49 @@ test_lengths(void)
 	}
 }
 
+/* Qualifying many short names lengthens a header line past 998 octets:
+   it is folded again, every line stays within the limit. */
+static void
+test_refold(void)
+{
+	struct account *a = account(0);
+	struct strv rc = { NULL, 0 };
+	struct msg_params p;
+	struct envelope env;
+	struct buf in;
+	struct err e;
+	char *out, *line, *save = NULL;
+	size_t outlen, k, longest = 0, lines = 0;
+
+	buf_init(&in, 0);
+	buf_adds(&in, "To: ");
+	for (k = 0; k < 150; k++)
+		buf_printf(&in, "%sn%03zu", k ? ", " : "", k);
+	buf_adds(&in, "\n\nbody\n");
+	memset(&p, 0, sizeof(p));
+	p.acct = a;
+	p.rcpts = &rc;
+	p.read_recipients = 1;
+	p.now = NOW;
+	t_ok(in.len < 998 + 10 && run(in.data, in.len, &p, &env, &out,
+	    &outlen, &e) == 0, "150 unqualified names on one line accepted");
+	t_inteq(env.nrcpt, 150, "all 150 become recipients");
+	for (line = strtok_r(out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strlen(line) > longest)
+			longest = strlen(line);
+		lines++;
+	}
+	t_ok(longest <= 998 + 1 && lines > 5,
+	    "the qualified field is folded again (longest line %zu)",
+	    longest);
+	free(out);
+	buf_release(&in);
+	envelope_release(&env);
+	strv_free(&rc);
+	conf_account_free(a);
+}
+
 /* A large body streams: the stored size equals input plus CRs. */
 static void
 test_stream(void)
@@ -468,6 +511,7 @@ main(void)
 	setenv("TZ", "UTC", 1);
 	test_rows();
 	test_lengths();
+	test_refold();
 	test_stream();
 	return t_done();
 }
