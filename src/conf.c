@@ -602,18 +602,6 @@ conf_number(const char *v, long min, long max)
 	return n < min ? -1 : n;
 }
 
-static int
-conf_hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Reads "AB:CD:.." (or the same digits without colons) into at most 32
  * bytes; returns the byte count or -1.
@@ -629,8 +617,8 @@ conf_hexbytes(const char *s, unsigned char out[32])
 	for (;;) {
 		if (n == 32)
 			return -1;
-		if ((hi = conf_hexdigit((unsigned char)s[0])) == -1 ||
-		    (lo = conf_hexdigit((unsigned char)s[1])) == -1)
+		if ((hi = str_hexval((unsigned char)s[0])) == -1 ||
+		    (lo = str_hexval((unsigned char)s[1])) == -1)
 			return -1;
 		out[n++] = (unsigned char)(hi << 4 | lo);
 		s += 2;

@@ -686,18 +686,6 @@ fail:
 	return -1;
 }
 
-static int
-hdr_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Encoded text longer than this is not taken for an encoded-word. */
 #define HDR_EW_TEXT_MAX	300
 
@@ -758,8 +746,8 @@ hdr_ew_decode(const char *s, size_t n, unsigned char *dst, size_t *dstlen)
 			else if (c == '=') {
 				if (i + 2 >= textlen)
 					return 0;
-				hi = hdr_hexval((unsigned char)text[i + 1]);
-				lo = hdr_hexval((unsigned char)text[i + 2]);
+				hi = str_hexval((unsigned char)text[i + 1]);
+				lo = str_hexval((unsigned char)text[i + 2]);
 				if (hi < 0 || lo < 0)
 					return 0;
 				c = (unsigned char)(hi << 4 | lo);

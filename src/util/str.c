@@ -124,8 +124,8 @@ str_xtext_encode(struct buf *out, const char *s)
 	return 0;
 }
 
-static int
-hexval(char c)
+int
+str_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -147,7 +147,8 @@ str_xtext_decode(struct buf *out, const char *s)
 				return -1;
 			continue;
 		}
-		if ((hi = hexval(s[1])) < 0 || (lo = hexval(s[2])) < 0)
+		if ((hi = str_hexval((unsigned char)s[1])) < 0 ||
+		    (lo = str_hexval((unsigned char)s[2])) < 0)
 			return -1;
 		if (buf_addc(out, hi << 4 | lo) == -1)
 			return -1;

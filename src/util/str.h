@@ -26,6 +26,9 @@ char	*str_lower(char *s);
  */
 void	 str_oneline(char *out, size_t outsz, const char *s, size_t n);
 
+/* The value of a hex digit (either case), or -1. */
+int	 str_hexval(int c);
+
 struct buf;
 /*
  * RFC 3461 xtext: bytes outside '!'..'~', and '+' and '=', become "+HH".
