@@ -455,6 +455,15 @@ conn_drop_input(struct conn *c)
 	c->in_end = 0;
 }
 
+/* Writes p straight to the socket or TLS. */
+static int
+conn_send(struct conn *c, const void *p, size_t n, struct err *e)
+{
+	if (c->tls != NULL)
+		return tls_write(c, p, n, e);
+	return conn_raw_write(c, p, n, e);
+}
+
 int
 conn_write(struct conn *c, const void *p, size_t n, struct err *e)
 {
@@ -467,6 +476,10 @@ conn_write(struct conn *c, const void *p, size_t n, struct err *e)
 		c->out_len = 0;
 	}
 	while (n > 0) {
+		/* A large span with nothing queued before it goes as it is:
+		   copying a message body through the buffer buys nothing. */
+		if (c->out_len == 0 && n >= c->out_cap)
+			return conn_send(c, s, n, e);
 		k = c->out_cap - c->out_len;
 		if (k > n)
 			k = n;
@@ -478,6 +491,13 @@ conn_write(struct conn *c, const void *p, size_t n, struct err *e)
 			return -1;
 	}
 	return 0;
+}
+
+int
+conn_write_secret(struct conn *c, const void *p, size_t n, struct err *e)
+{
+	c->out_secret = 1;
+	return conn_write(c, p, n, e);
 }
 
 int
@@ -513,11 +533,11 @@ conn_flush(struct conn *c, struct err *e)
 
 	if (c->out_len == 0)
 		return 0;
-	if (c->tls != NULL)
-		r = tls_write(c, c->out, c->out_len, e);
-	else
-		r = conn_raw_write(c, c->out, c->out_len, e);
-	wipe(c->out, c->out_len);
+	r = conn_send(c, c->out, c->out_len, e);
+	/* What held AUTH data is wiped; message data need not be. */
+	if (c->out_secret)
+		wipe(c->out, c->out_cap);
+	c->out_secret = 0;
 	c->out_len = 0;
 	return r;
 }

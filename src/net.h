@@ -32,6 +32,7 @@ struct conn {
 	unsigned char	*out;
 	size_t		 out_len;
 	size_t		 out_cap;
+	int		 out_secret;	/* out holds a secret: wipe after flush */
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;
 };
@@ -81,6 +82,9 @@ void	 conn_drop_input(struct conn *c);
  * queued.  Errors as conn_flush.  0 or -1.
  */
 int	 conn_write(struct conn *c, const void *p, size_t n, struct err *e);
+/* The same for a secret (AUTH data): the buffer is wiped once sent. */
+int	 conn_write_secret(struct conn *c, const void *p, size_t n,
+	    struct err *e);
 int	 conn_printf(struct conn *c, struct err *e, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 /*

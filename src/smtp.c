@@ -133,8 +133,12 @@ cmd(struct smtp *s, int redact, struct err *e, const char *fmt, ...)
 		} else
 			log_trace(LOG_OUT, b.data, b.len);
 	}
-	r = buf_add(&b, "\r\n", 2) == -1 ? -1 :
-	    conn_write(&s->conn, b.data, b.len, e);
+	if (buf_add(&b, "\r\n", 2) == -1)
+		r = err_set(e, ERR_SOFTWARE, "SMTP command too long");
+	else if (redact >= 0)
+		r = conn_write_secret(&s->conn, b.data, b.len, e);
+	else
+		r = conn_write(&s->conn, b.data, b.len, e);
 	if (redact >= 0)
 		buf_wipe(&b);
 	else
