@@ -204,13 +204,11 @@ parse_notify(struct cli *c, const char *v, struct err *e)
 	/* Upper case, blanks removed: the form NOTIFY= takes. */
 	free(c->dsn_notify);
 	c->dsn_notify = xstrdup(v);
-	for (i = o = 0; v[i] != '\0'; i++) {
-		if (v[i] == ' ' || v[i] == '\t')
-			continue;
-		c->dsn_notify[o++] = (v[i] >= 'a' && v[i] <= 'z') ?
-		    (char)(v[i] - 'a' + 'A') : v[i];
-	}
+	for (i = o = 0; v[i] != '\0'; i++)
+		if (v[i] != ' ' && v[i] != '\t')
+			c->dsn_notify[o++] = v[i];
 	c->dsn_notify[o] = '\0';
+	str_upper(c->dsn_notify);
 	return 0;
 }
 

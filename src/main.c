@@ -47,9 +47,9 @@ fail(const struct err *e)
 }
 
 /* --host etc. (from the command line, or kept in a queued envelope). */
-static int
+static void
 apply_overrides(struct account *a, const char *host, int port,
-    const char *tls, const char *user, const char *auth, struct err *e)
+    const char *tls, const char *user, const char *auth)
 {
 	if (host != NULL) {
 		free(a->host);
@@ -73,15 +73,9 @@ apply_overrides(struct account *a, const char *host, int port,
 		else {
 			a->auth = 1;
 			if (strcasecmp(auth, "on") != 0)
-				a->auth_mech = str_lower(xstrdup(auth));
-			if (a->auth_mech != NULL)
-				for (char *p = a->auth_mech; *p; p++)
-					if (*p >= 'a' && *p <= 'z')
-						*p -= 'a' - 'A';
+				a->auth_mech = str_upper(xstrdup(auth));
 		}
 	}
-	(void)e;
-	return 0;
 }
 
 /*
@@ -137,8 +131,7 @@ cli_account(struct ctx *c, const char *sender, struct err *e)
 	    cl->account == NULL && cl->host != NULL, e);
 	if (a == NULL)
 		return NULL;
-	apply_overrides(a, cl->host, cl->port, cl->tls, cl->user, cl->auth,
-	    e);
+	apply_overrides(a, cl->host, cl->port, cl->tls, cl->user, cl->auth);
 	return a;
 }
 
@@ -158,7 +151,7 @@ queued_account(struct deliver_ctx *d, const struct envelope *env,
 	if (a == NULL)
 		return NULL;
 	apply_overrides(a, env->host, env->port, env->tls, env->user,
-	    env->auth, e);
+	    env->auth);
 	return a;
 }
 

@@ -835,10 +835,7 @@ add_rcpt_words(struct reader *r, const char *word, enum err_kind bad)
 			if (notify != NULL && strcasecmp(notify, "off") != 0) {
 				/* NOTIFY= takes upper case (the config keeps
 				   msmtp's lower-case spelling). */
-				rc->notify = xstrdup(notify);
-				for (char *q = rc->notify; *q != '\0'; q++)
-					if (*q >= 'a' && *q <= 'z')
-						*q -= 'a' - 'A';
+				rc->notify = str_upper(xstrdup(notify));
 			}
 			/* An alias rewrote it: ORCPT keeps the original,
 			   qualified as every address is. */

@@ -78,6 +78,17 @@ str_lower(char *s)
 	return s;
 }
 
+char *
+str_upper(char *s)
+{
+	char *p;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p -= 'a' - 'A';
+	return s;
+}
+
 void
 str_oneline(char *out, size_t outsz, const char *s, size_t n)
 {

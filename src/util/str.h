@@ -17,8 +17,9 @@ int	 str_has_ctl(const char *s);
 int	 str_is_ascii(const char *s, size_t n);
 /* Removes leading and trailing spaces and tabs in place; returns s. */
 char	*str_trim(char *s);
-/* Lower-cases ASCII letters in place; returns s. */
+/* Lower-/upper-cases ASCII letters in place; returns s. */
 char	*str_lower(char *s);
+char	*str_upper(char *s);
 /*
  * Copies at most n bytes of s into out (size outsz, always terminated) as
  * one printable line: CR, LF and TAB become spaces, other control bytes
