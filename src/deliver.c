@@ -272,13 +272,31 @@ same_route(const struct envelope *x, const struct envelope *y)
 }
 
 struct due {
-	char	(*ids)[SPOOL_ID_MAX];
-	size_t	  n;
+	char		(*ids)[SPOOL_ID_MAX];
+	size_t		  n;
+	size_t		 *route;	/* ids[i] takes route heads[route[i]] */
+	struct envelope	 *heads;	/* the first envelope of each route */
+	size_t		  nheads;
 };
+
+static void
+due_free(struct due *due)
+{
+	size_t i;
+
+	for (i = 0; i < due->nheads; i++)
+		envelope_release(&due->heads[i]);
+	free(due->heads);
+	free(due->route);
+	free(due->ids);
+	memset(due, 0, sizeof(*due));
+}
 
 /*
  * The queue entries due now with the same route as env (all of them when
- * env is NULL), oldest first.
+ * env is NULL), oldest first, each envelope read once: the route of every
+ * entry is noted as it is read, with the first envelope of each route
+ * kept for choosing its account.
  */
 static void
 find_due(struct deliver_ctx *d, const struct envelope *env,
@@ -289,13 +307,15 @@ find_due(struct deliver_ctx *d, const struct envelope *env,
 	struct err e;
 	size_t n, i;
 
-	out->ids = NULL;
-	out->n = 0;
+	size_t r;
+
+	memset(out, 0, sizeof(*out));
 	if (spool_list(d->spool, SPOOL_QUEUE, &ids, &n, &e) == -1) {
 		say("%s", e.text);
 		return;
 	}
 	out->ids = xreallocarray(NULL, n ? n : 1, SPOOL_ID_MAX);
+	out->route = xreallocarray(NULL, n ? n : 1, sizeof(*out->route));
 	for (i = 0; i < n; i++) {
 		if (only_id != NULL && strcmp(ids[i], only_id) != 0)
 			continue;
@@ -312,23 +332,35 @@ find_due(struct deliver_ctx *d, const struct envelope *env,
 			}
 			continue;
 		}
-		if ((env == NULL || same_route(env, &pe)) &&
-		    (!d->due_only || only_id != NULL ||
-		    pe.next_attempt <= d->now))
-			memcpy(out->ids[out->n++], ids[i], SPOOL_ID_MAX);
-		envelope_release(&pe);
+		if ((env != NULL && !same_route(env, &pe)) ||
+		    (d->due_only && only_id == NULL &&
+		    pe.next_attempt > d->now)) {
+			envelope_release(&pe);
+			continue;
+		}
+		for (r = 0; r < out->nheads; r++)
+			if (same_route(&out->heads[r], &pe))
+				break;
+		if (r == out->nheads) {
+			out->heads = xreallocarray(out->heads, r + 1,
+			    sizeof(*out->heads));
+			out->heads[out->nheads++] = pe;
+		} else
+			envelope_release(&pe);
+		out->route[out->n] = r;
+		memcpy(out->ids[out->n++], ids[i], SPOOL_ID_MAX);
 	}
 	free(ids);
 }
 
 /*
- * Sends the due entries ids[from..] of one route over session s (opened
- * here when needed).  A session that cannot be opened defers every entry
+ * Sends the due entries of one route over session s (opened here when
+ * needed).  A session that cannot be opened defers every entry
  * of the route with the same error, so a dead server costs one attempt.
  */
 static void
 run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
-    struct due *due, size_t from)
+    const struct due *due)
 {
 	struct spool_entry ent;
 	struct err e, open_err;
@@ -336,7 +368,7 @@ run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
 	size_t i;
 	int r, opened_failed = 0;
 
-	for (i = from; i < due->n && !sig_caught; i++) {
+	for (i = 0; i < due->n && !sig_caught; i++) {
 		r = spool_lock(d->spool, SPOOL_QUEUE, due->ids[i], &ent, &e);
 		if (r == -1) {
 			say("%s", e.text);
@@ -387,7 +419,7 @@ deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 	find_due(d, &ent->env, NULL, &due);
 	if (smtp_open(&s, a, d->verbose, &e) == -1) {
 		code = settle(d, ent, a, NULL, -1, &e, 1, NULL);
-		free(due.ids);
+		due_free(&due);
 		return code;
 	}
 	tried = pending_now(&ent->env);
@@ -395,9 +427,9 @@ deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 	code = settle(d, ent, a, &s, r, &e, 1, tried);
 	free(tried);
 	if (r == 0 && s.open && due.n > 0 && !sig_caught)
-		run_route(d, a, &s, &due, 0);
+		run_route(d, a, &s, &due);
 	smtp_close(&s);
-	free(due.ids);
+	due_free(&due);
 	return code;
 }
 
@@ -405,65 +437,38 @@ int
 deliver_queue(struct deliver_ctx *d, const char *only_id)
 {
 	struct due due, route;
-	struct envelope first;
 	struct account *a;
 	struct smtp s;
 	struct err e;
-	size_t i, j;
-	char *done;
+	size_t r, i;
 
 	find_due(d, NULL, only_id, &due);
 	if (only_id != NULL && due.n == 0) {
-		free(due.ids);
+		due_free(&due);
 		say("no queued message %s (see posthorn -bp)", only_id);
 		return 66;
 	}
-	done = xcalloc(due.n ? due.n : 1, 1);
-	for (i = 0; i < due.n && !sig_caught; i++) {
-		if (done[i])
-			continue;
-		/* The route of this entry: every due entry that shares it. */
-		if (spool_peek(d->spool, SPOOL_QUEUE, due.ids[i], &first, &e)
-		    == -1) {
-			done[i] = 1;
-			continue;
-		}
-		route.ids = xreallocarray(NULL, due.n, SPOOL_ID_MAX);
+	/* One session per route, its entries oldest first. */
+	memset(&route, 0, sizeof(route));
+	route.ids = xreallocarray(NULL, due.n ? due.n : 1, SPOOL_ID_MAX);
+	for (r = 0; r < due.nheads && !sig_caught; r++) {
 		route.n = 0;
-		for (j = i; j < due.n; j++) {
-			struct envelope pe;
-
-			if (done[j])
-				continue;
-			if (j != i && spool_peek(d->spool, SPOOL_QUEUE,
-			    due.ids[j], &pe, &e) == -1) {
-				done[j] = 1;
-				continue;
-			}
-			if (j == i || same_route(&first, &pe)) {
-				memcpy(route.ids[route.n++], due.ids[j],
+		for (i = 0; i < due.n; i++)
+			if (due.route[i] == r)
+				memcpy(route.ids[route.n++], due.ids[i],
 				    SPOOL_ID_MAX);
-				done[j] = 1;
-			}
-			if (j != i)
-				envelope_release(&pe);
-		}
-		a = d->account_for(d, &first, &e);
-		envelope_release(&first);
-		if (a == NULL) {
+		if ((a = d->account_for(d, &due.heads[r], &e)) == NULL) {
 			say("%s", e.text);
-			free(route.ids);
 			continue;
 		}
 		memset(&s, 0, sizeof(s));
 		s.conn.fd = -1;
-		run_route(d, a, &s, &route, 0);
+		run_route(d, a, &s, &route);
 		if (s.conn.fd != -1)
 			smtp_close(&s);
 		conf_account_free(a);
-		free(route.ids);
 	}
-	free(done);
-	free(due.ids);
+	free(route.ids);
+	due_free(&due);
 	return 0;
 }
