@@ -21,7 +21,6 @@
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,13 +447,6 @@ conn_buffered(const struct conn *c)
 	return c->in_end - c->in_start;
 }
 
-void
-conn_drop_input(struct conn *c)
-{
-	c->in_start = 0;
-	c->in_end = 0;
-}
-
 /* Writes p straight to the socket or TLS. */
 static int
 conn_send(struct conn *c, const void *p, size_t n, struct err *e)
@@ -498,32 +490,6 @@ conn_write_secret(struct conn *c, const void *p, size_t n, struct err *e)
 {
 	c->out_secret = 1;
 	return conn_write(c, p, n, e);
-}
-
-int
-conn_printf(struct conn *c, struct err *e, const char *fmt, ...)
-{
-	char small[512], *p = small;
-	va_list ap;
-	int n, r;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return err_set(e, ERR_SOFTWARE, "cannot format a command");
-	if ((size_t)n >= sizeof(small)) {
-		p = xmalloc((size_t)n + 1);
-		va_start(ap, fmt);
-		vsnprintf(p, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
-	r = conn_write(c, p, (size_t)n, e);
-	/* Commands carry AUTH data: no copy stays behind. */
-	wipe(p, (size_t)n);
-	if (p != small)
-		free(p);
-	return r;
 }
 
 int

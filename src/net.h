@@ -74,8 +74,6 @@ int	 conn_getline(struct conn *c, const char **line, size_t *len,
 
 /* Bytes received and not yet consumed by conn_getline. */
 size_t	 conn_buffered(const struct conn *c);
-/* Drops buffered input (after it was judged). */
-void	 conn_drop_input(struct conn *c);
 
 /*
  * Queues n bytes for sending; writes out once CONN_OUTBUF bytes are
@@ -85,8 +83,6 @@ int	 conn_write(struct conn *c, const void *p, size_t n, struct err *e);
 /* The same for a secret (AUTH data): the buffer is wiped once sent. */
 int	 conn_write_secret(struct conn *c, const void *p, size_t n,
 	    struct err *e);
-int	 conn_printf(struct conn *c, struct err *e, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
 /*
  * Sends everything queued (through TLS when active).  A peer that closed
  * or reset, or a timeout, is ERR_TEMP.  0 or -1.

@@ -685,14 +685,6 @@ spool_fail(struct spool *s, struct spool_entry *ent, const char *error,
 	return fail_entry(s, ent, error, 1, e);
 }
 
-int
-spool_update(struct spool *s, struct spool_entry *ent, struct err *e)
-{
-	if (ent->area == SPOOL_TMP)
-		return write_env(s, ent, 0, e);
-	return make_durable(s, ent, e);
-}
-
 void
 spool_release(struct spool_entry *ent)
 {

@@ -70,16 +70,14 @@ int	 spool_intake_done(struct spool *s, struct spool_entry *ent,
  * stays whole).  spool_defer records the attempt (attempts, next attempt
  * by backoff, last error), makes message and envelope durable and moves a
  * tmp/ entry into queue/.  spool_fail records the error and counts the
- * attempt, and moves the entry to failed/, durably.  spool_update
- * rewrites the envelope in place, durably (per-recipient progress).
- * 0 or -1 (ERR_CANTCREAT).
+ * attempt, and moves the entry to failed/, durably.  0 or -1
+ * (ERR_CANTCREAT).
  */
 int	 spool_done(struct spool *s, struct spool_entry *ent);
 int	 spool_defer(struct spool *s, struct spool_entry *ent,
 	    const char *error, time_t now, struct err *e);
 int	 spool_fail(struct spool *s, struct spool_entry *ent,
 	    const char *error, struct err *e);
-int	 spool_update(struct spool *s, struct spool_entry *ent, struct err *e);
 
 /* Closes the message file (dropping the lock) and frees the envelope. */
 void	 spool_release(struct spool_entry *ent);
