@@ -960,7 +960,8 @@ data_failed(struct smtp *s, struct err *e)
 		    "message refused by %s during the data", host(s));
 	default:
 		return reply_error(s, SMTP_BODY, ERR_PROTOCOL, e,
-		    "%s replied in the middle of the data", host(s));
+		    "%s sent a reply during the data, before its end",
+		    host(s));
 	}
 }
 
