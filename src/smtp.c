@@ -734,16 +734,26 @@ envelope_cmd(struct smtp *s, const struct envelope *env,
 	return r;
 }
 
-static void
-record_rcpt(struct smtp *s, struct rcpt *rc)
+/*
+ * Records the reply to RCPT for rc (capped for the queue's envelope, the
+ * cut marked).  Only 2xx, 4xx and 5xx answer RCPT; anything else is
+ * ERR_PROTOCOL.  0 or -1.
+ */
+static int
+record_rcpt(struct smtp *s, struct rcpt *rc, struct err *e)
 {
 	char one[768];
+	int cls = SMTP_REPLY_CLASS(&s->reply);
 
+	if (cls != 2 && cls != 4 && cls != 5)
+		return reply_error(s, SMTP_RCPT, ERR_PROTOCOL, e, "%s answered "
+		    "RCPT TO:<%s> with", host(s), rc->addr);
 	smtp_reply_oneline(&s->reply, one, sizeof(one));
 	rc->code = s->reply.code;
 	envelope_set(&rc->reply, one);
-	if (SMTP_REPLY_CLASS(&s->reply) == 5)
+	if (cls == 5)
 		rc->state = RCPT_FAILED;
+	return 0;
 }
 
 /*
@@ -1010,6 +1020,9 @@ smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
 	rv = send_message(s, env, fd, last, plan, wire_size, pipelining,
 	    chunking, e);
 	mime_dg_plan_free(plan);
+	/* A server that broke the protocol is not used again. */
+	if (rv == -1 && e->kind == ERR_PROTOCOL)
+		s->open = 0;
 	return rv;
 }
 
@@ -1082,9 +1095,9 @@ send_message(struct smtp *s, struct envelope *env, int fd, int last,
 			continue;
 		if (flush(s, SMTP_RCPT, e) == -1 ||
 		    read_reply(s, SMTP_RCPT, e) == -1 ||
-		    no_trailing(s, SMTP_RCPT, e) == -1)
+		    no_trailing(s, SMTP_RCPT, e) == -1 ||
+		    record_rcpt(s, &env->rcpt[i], e) == -1)
 			return -1;
-		record_rcpt(s, &env->rcpt[i]);
 		if (SMTP_REPLY_CLASS(&s->reply) == 2)
 			accepted++;
 		else if (first_bad == (size_t)-1)
@@ -1120,7 +1133,8 @@ send_message(struct smtp *s, struct envelope *env, int fd, int last,
 				return -1;
 			if (mail_err.kind != ERR_NONE)
 				continue;
-			record_rcpt(s, &env->rcpt[i]);
+			if (record_rcpt(s, &env->rcpt[i], e) == -1)
+				return -1;
 			if (SMTP_REPLY_CLASS(&s->reply) == 2)
 				accepted++;
 			else if (first_bad == (size_t)-1)
