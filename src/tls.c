@@ -336,7 +336,7 @@ tls_ioerr(struct tls *t, struct err *e, const char *what, const char *host)
 static int
 tls_handshake_error(struct tls *t, const char *host, int r, struct err *e)
 {
-	char q[TLS_SNIFF + 1];
+	char q[TLS_SNIFF + 4];
 	size_t i;
 
 	if (!tls_looks_like_tls(t->first, t->nfirst)) {
@@ -354,6 +354,11 @@ tls_handshake_error(struct tls *t, const char *host, int r, struct err *e)
 		    t->first[i] != '\n'; i++)
 			q[i] = t->first[i] >= 0x20 && t->first[i] < 0x7f ?
 			    (char)t->first[i] : '?';
+		/* The line went on beyond what was kept: say so. */
+		if (i == sizeof(t->first)) {
+			memcpy(q + i, "...", 3);
+			i += 3;
+		}
 		q[i] = '\0';
 		return err_set(e, ERR_PROTOCOL, "TLS handshake with %s failed: "
 		    "the server does not speak TLS (it sent '%s')", host,
