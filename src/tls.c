@@ -47,7 +47,8 @@
 #define TLS_DEFAULT_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /* First bytes from the server kept during the handshake, to tell a
-   server that does not speak TLS at all from a TLS failure. */
+   server that does not speak TLS at all from a TLS failure (and quoted:
+   one more is kept, to know whether the quote is cut). */
 #define TLS_SNIFF	40
 
 struct tls {
@@ -59,7 +60,7 @@ struct tls {
 	int					 done;	/* handshake finished */
 	int					 again;	/* last call said AGAIN */
 	int					 sniffing;
-	unsigned char				 first[TLS_SNIFF];
+	unsigned char				 first[TLS_SNIFF + 1];
 	size_t					 nfirst;
 	char					*host;	/* for messages */
 	unsigned char				 pin[32];
@@ -350,12 +351,13 @@ tls_handshake_error(struct tls *t, const char *host, int r, struct err *e)
 			if (n > 0)
 				t->nfirst += (size_t)n;
 		}
-		for (i = 0; i < t->nfirst && t->first[i] != '\r' &&
-		    t->first[i] != '\n'; i++)
+		for (i = 0; i < t->nfirst && i < TLS_SNIFF &&
+		    t->first[i] != '\r' && t->first[i] != '\n'; i++)
 			q[i] = t->first[i] >= 0x20 && t->first[i] < 0x7f ?
 			    (char)t->first[i] : '?';
-		/* The line went on beyond what was kept: say so. */
-		if (i == sizeof(t->first)) {
+		/* The line goes on beyond what is quoted: say so. */
+		if (i == TLS_SNIFF && t->nfirst > TLS_SNIFF &&
+		    t->first[i] != '\r' && t->first[i] != '\n') {
 			memcpy(q + i, "...", 3);
 			i += 3;
 		}

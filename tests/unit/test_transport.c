@@ -25,6 +25,7 @@
 
 #include "err.h"
 #include "net.h"
+#include "tls.h"
 #include "transport.h"
 #include "util/buf.h"
 #include "util/sig.h"
@@ -438,6 +439,47 @@ test_tcp(void)
 	    "SOCKS5 is built");
 }
 
+/*
+ * A server that answers the TLS handshake with text: the error quotes
+ * its first line, 40 bytes of it, and says when it was cut.
+ */
+static void
+tls_text(const char *answer, const char *want)
+{
+	static const unsigned char pin[32] = { 1 };
+	struct tls_params p;
+	struct buf out;
+	struct conn c;
+	struct err e;
+
+	memset(&p, 0, sizeof(p));
+	p.host = "mx.example";
+	p.certcheck = 1;
+	p.fingerprint = pin;
+	p.fingerprint_len = sizeof(pin);
+	p.timeout = 10;
+	buf_init(&out, 0);
+	conn_init(&c);
+	conn_attach(&c, transport_memory_buf(answer, strlen(answer), &out,
+	    "mx.example"));
+	t_ok(conn_starttls(&c, &p, &e) == -1 && e.kind == ERR_PROTOCOL &&
+	    strstr(e.text, want) != NULL, "TLS to a text server: %s", e.text);
+	t_ok(out.len > 0 && (unsigned char)out.data[0] == 0x16,
+	    "a ClientHello went down the stack");
+	conn_close(&c);
+	buf_release(&out);
+}
+
+static void
+test_tls_quote(void)
+{
+	/* 40 bytes: whole.  41: cut, and marked. */
+	tls_text("HTTP/1.1 400 Bad Request 123456789012345\r\n",
+	    "(it sent 'HTTP/1.1 400 Bad Request 123456789012345')");
+	tls_text("HTTP/1.1 400 Bad Request 1234567890123456\r\n",
+	    "(it sent 'HTTP/1.1 400 Bad Request 123456789012345...')");
+}
+
 /* Last: once caught, the signal stays caught for the process. */
 static void
 test_signal(void)
@@ -491,6 +533,7 @@ main(void)
 	test_trickle();
 	test_unix_caps();
 	test_tcp();
+	test_tls_quote();
 	test_signal();
 	return t_done();
 }
