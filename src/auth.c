@@ -356,7 +356,7 @@ callback(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
 	case GSASL_CB_TLS_EXPORTER:
 		if (as->cb == NULL)
 			return GSASL_NO_CALLBACK;
-		tv = tls_version(as->conn);
+		tv = tls_version(as->conn->tls);
 		/* tls-exporter for TLS 1.3, tls-unique for 1.2 (RFC 9266). */
 		if ((prop == GSASL_CB_TLS_EXPORTER) !=
 		    (tv != NULL && strcmp(tv, "TLS1.3") == 0))
@@ -402,10 +402,10 @@ start_gsasl(struct auth *as, struct err *e)
 	 */
 	if (as->mech->needs_tls) {
 		struct buf cb;
-		const char *tv = tls_version(as->conn);
+		const char *tv = tls_version(as->conn->tls);
 
 		buf_init(&cb, 4096);
-		if (tls_channel_binding(as->conn,
+		if (tls_channel_binding(as->conn->tls,
 		    tv != NULL && strcmp(tv, "TLS1.3") == 0 ?
 		    TLS_CB_EXPORTER : TLS_CB_UNIQUE, &cb) == 0 && cb.len > 0) {
 			as->cb = xmalloc(B64_LEN(cb.len) + 1);

@@ -80,8 +80,10 @@ getbyte(struct bs *b)
 }
 
 /*
- * One line without its line end into line (at most max bytes kept; the
- * rest of an over-long line is dropped and *toolong set).  -1 at EOF.
+ * One line without its line end (CRLF or LF) into line, whose cap is
+ * BS_LINE_MAX and a CR: a longer line is read to its end, dropped and
+ * *toolong set (the caller answers 500; never a shorter command).  -1 at
+ * EOF.
  */
 static int
 getline_bs(struct bs *b, struct buf *line, int *toolong)
@@ -100,6 +102,8 @@ getline_bs(struct bs *b, struct buf *line, int *toolong)
 	}
 	if (line->len > 0 && line->data[line->len - 1] == '\r')
 		buf_truncate(line, line->len - 1);
+	if (line->len > BS_LINE_MAX)
+		*toolong = 1;
 	return 0;
 }
 
@@ -165,8 +169,11 @@ read_data(struct bs *b, int fd)
 			continue;
 		}
 		if (dots == 1) {
-			/* "." then line end: the end; "." then more: unstuffed. */
-			if (c == '\r') {
+			/*
+			 * "." then CRLF or LF: the end.  "." then anything else
+			 * (a second CR included): the dot goes, the rest stays.
+			 */
+			if (c == '\r' && !cr) {
 				cr = 1;
 				continue;
 			}
@@ -271,7 +278,7 @@ bs_serve(int in, int out, const char *hostname, bs_submit_fn submit,
 	b.in = in;
 	b.out = out;
 	buf_init(&b.obuf, 0);
-	buf_init(&line, BS_LINE_MAX);
+	buf_init(&line, BS_LINE_MAX + 1);
 	buf_init(&r, 0);
 	buf_printf(&r, "220 %s posthorn ESMTP ready", hostname);
 	reply(&b, buf_str(&r));

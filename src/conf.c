@@ -91,6 +91,7 @@ enum conf_k {
 	CONF_K_QUEUE_DIR,
 	CONF_K_QUEUE_LIFETIME,
 	CONF_K_PROTOCOL,
+	CONF_K_SESSION_TIMEOUT,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -166,6 +167,8 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_QUEUE_DIR] =	F(FT_STR, queue_dir, SUB_TILDE, 0),
 	[CONF_K_QUEUE_LIFETIME] = F(FT_INT, queue_lifetime, SUB_NONE, 0),
 	[CONF_K_PROTOCOL] =	{ FT_NONE, 0, SUB_NONE, 0 },
+	[CONF_K_SESSION_TIMEOUT] =
+	    F(FT_INT, session_timeout, SUB_NONE, 0),
 };
 
 #undef F
@@ -248,6 +251,8 @@ static int	conf_k_keepbcc(struct conf_parser *, const struct conf_key *,
 		    const char *);
 static int	conf_k_protocol(struct conf_parser *, const struct conf_key *,
 		    const char *);
+static int	conf_k_session_timeout(struct conf_parser *,
+		    const struct conf_key *, const char *);
 
 #define K_STR(n, id)	{ n, id, KIND_STR, 0, 0, NULL }
 #define K_PATH(n, id)	{ n, id, KIND_PATH, 0, 0, NULL }
@@ -320,6 +325,9 @@ static const struct conf_key conf_keys[] = {
 	K_NO("eval"),
 	K_NO("tls_min_dh_prime_bits"),
 	K_NO("tls_force_sslv3"),
+
+	K_FN("session_timeout", CONF_K_SESSION_TIMEOUT, 1,
+	    conf_k_session_timeout),
 };
 
 #undef K_STR
@@ -460,6 +468,7 @@ conf_account_defaults(struct account *a)
 	a->allow_from_override = 1;
 	a->queue = 1;
 	a->queue_lifetime = 5 * 86400;
+	a->session_timeout = CONF_SESSION_TIMEOUT;
 }
 
 /* Frees what a holds, wiping secrets, and zeroes it. */
@@ -966,6 +975,46 @@ conf_k_lifetime(struct conf_parser *p, const struct conf_key *k,
 		return conf_bad(p, k, v, "not a duration like 5d, 12h, 30m "
 		    "or 3600");
 	p->cur->queue_lifetime = (int)(n * mult);
+	return 0;
+}
+
+/*
+ * session_timeout: the longest a session may take, not counting the time
+ * message data is given by its size: off, or a number with an optional
+ * unit s, m, h (seconds without one).
+ */
+static int
+conf_k_session_timeout(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	static const struct {
+		char	unit;
+		long	seconds;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 } };
+	char *end;
+	long n, mult = 1;
+	size_t i;
+
+	if (strcasecmp(v, "off") == 0) {
+		p->cur->session_timeout = 0;
+		return 0;
+	}
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (end != v && *end != '\0' && end[1] == '\0') {
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (*end == units[i].unit)
+				break;
+		if (i < sizeof(units) / sizeof(units[0])) {
+			mult = units[i].seconds;
+			end++;
+		}
+	}
+	if (end == v || *end != '\0' || errno != 0 || n < 1 ||
+	    n > CONF_TIMEOUT_MAX / mult)
+		return conf_bad(p, k, v, "not off or a duration like 20m, 1h "
+		    "or 1200");
+	p->cur->session_timeout = (int)(n * mult);
 	return 0;
 }
 

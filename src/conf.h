@@ -72,7 +72,12 @@ struct account {
 	int		 queue;		/* default 1 */
 	char		*queue_dir;	/* NULL = default location (spool.c) */
 	int		 queue_lifetime; /* seconds a message is retried; 5 days */
+	int		 session_timeout; /* seconds a session may take (beyond
+					     its data allowance); 0 = off */
 };
+
+/* session_timeout's default: 20 minutes. */
+#define CONF_SESSION_TIMEOUT	1200
 
 struct conf {
 	char		 *path;		/* file it came from, NULL if none */

@@ -1,37 +1,30 @@
 /*
- * net owns the way to the server: name resolution, connecting to each
- * address in turn with a bounded wait, and struct conn, through which every
- * byte of the dialogue goes.  A conn has an input buffer that lines are cut
- * from and an output buffer that collects a command group so that it leaves
- * in one write (TCP_NODELAY is on, so one write is one segment).  Every
- * wait is a poll() bounded by the conn's timeout: no signals, no socket
- * timeout options.  Once TLS is started, lines are read through tls_read
- * and the output is written through tls_write, and GnuTLS in turn reaches
- * the socket only through conn_raw_read and conn_raw_write, so the same
- * poll-based waits bound the handshake and every record.
+ * net owns struct conn: line I/O over a transport stack, and the clock.
+ * A conn has an input buffer that lines (or raw bytes) are cut from and an
+ * output buffer that collects a command group so that it leaves in one
+ * write.  The transport layers never block; every wait happens here, in
+ * conn_wait, against the current stage's deadline (set once when the
+ * stage starts, so a peer that trickles one byte at a time gains
+ * nothing) and the session's, and wakes once a second for whoever wants
+ * to show a long wait.  While message data is written a conn can watch
+ * for input, so that a server's early reply ends the data at once.
+ * Connecting and starting TLS build the stack: TCP or a unix socket at
+ * the bottom (transport.c), TLS on top (tls.c); nothing below calls up.
  */
 #include "config.h"
 
 #include <sys/types.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "err.h"
 #include "net.h"
 #include "tls.h"
+#include "transport.h"
 #include "util/alloc.h"
-#include "util/sig.h"
 
 /* The name used in messages: the host as given, else the address. */
 static const char *
@@ -39,349 +32,252 @@ conn_name(const struct conn *c)
 {
 	if (c->host != NULL)
 		return c->host;
-	if (c->peer[0] != '\0')
+	if (c->peer != NULL && c->peer[0] != '\0')
 		return c->peer;
 	return "server";
-}
-
-static long long
-net_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * Waits until fd is ready for events, at most seconds (0: no limit),
- * across interruptions by signals that posthorn does not act on; after
- * SIGINT, SIGTERM or SIGHUP (sig_caught) it gives up with EINTR.  1 ready,
- * 0 timed out, -1 error (errno).
- */
-static int
-net_wait(int fd, short events, int seconds)
-{
-	return net_poll(fd, events, seconds > 0 ? (seconds < INT_MAX / 1000 ?
-	    seconds * 1000 : INT_MAX) : -1);
-}
-
-int
-net_poll(int fd, short events, int ms)
-{
-	struct pollfd pfd[2];
-	long long deadline = 0, left;
-	int wait, r, one = 1;
-
-	if (ms >= 0)
-		deadline = net_now_ms() + ms;
-	/*
-	 * Acknowledge at once while waiting for the peer: a server that keeps
-	 * Nagle's algorithm on holds its reply until our ACK of its previous
-	 * segment arrives, and a delayed ACK costs 40 ms (Linux resets the
-	 * flag by itself, so it is set before every wait).
-	 */
-	if (events & POLLIN)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one,
-		    sizeof(one));
-	for (;;) {
-		wait = -1;
-		if (ms >= 0) {
-			left = deadline - net_now_ms();
-			if (left <= 0)
-				return 0;
-			wait = left > INT_MAX ? INT_MAX : (int)left;
-		}
-		if (sig_caught) {
-			errno = EINTR;
-			return -1;
-		}
-		/* The signal pipe closes the race between the check above
-		   and poll(). */
-		pfd[0].fd = fd;
-		pfd[0].events = events;
-		pfd[0].revents = 0;
-		pfd[1].fd = sig_fd;
-		pfd[1].events = POLLIN;
-		pfd[1].revents = 0;
-		r = poll(pfd, sig_fd != -1 ? 2 : 1, wait);
-		if (r > 0 && pfd[0].revents != 0)
-			return 1;
-		if (r == -1 && errno != EINTR)
-			return -1;
-	}
-}
-
-/* strerror, with a word for the signal that ended a wait. */
-static const char *
-net_strerror(int err)
-{
-	return err == EINTR ? "interrupted by a signal" : strerror(err);
 }
 
 void
 conn_init(struct conn *c)
 {
-	c->fd = -1;
+	memset(c, 0, sizeof(*c));
+	c->t = NULL;
 	c->tls = NULL;
-	c->timeout = 0;
+	c->fd = -1;
 	c->host = NULL;
-	c->peer[0] = '\0';
+	c->peer = NULL;
+	c->what = NULL;
+	c->on_wait = NULL;
+	c->on_wait_arg = NULL;
+	c->out = NULL;
+}
+
+void
+conn_attach(struct conn *c, struct transport *t)
+{
+	c->t = t;
+	c->tls = NULL;
+	c->fd = t->fd;
+	free(c->host);
+	free(c->peer);
+	c->host = xstrdup(t->label);
+	c->peer = xstrdup(t->peer);
 	c->in_start = 0;
 	c->in_end = 0;
-	c->out = NULL;
-	c->out_len = 0;
-	c->out_cap = 0;
-	c->bytes_in = 0;
-	c->bytes_out = 0;
+	c->early = 0;
 }
 
+void
+conn_session(struct conn *c, int seconds)
+{
+	c->session_end = transport_deadline(transport_now(), seconds, 0);
+	c->session_limit = seconds > 0 ? seconds : 0;
+}
+
+void
+conn_session_extend(struct conn *c, int seconds)
+{
+	if (c->session_end == 0 || seconds <= 0)
+		return;
+	c->session_end += (long long)seconds * 1000;
+	if (c->session_limit < INT_MAX - seconds)
+		c->session_limit += seconds;
+	else
+		c->session_limit = INT_MAX;
+	if (c->by_session)
+		c->deadline = c->session_end;
+}
+
+/* The text of an expired deadline. */
 static int
-net_gai_error(struct err *e, const char *host, int r)
+conn_timeout(struct conn *c, struct err *e)
 {
-	switch (r) {
-	case EAI_NONAME:
-#if defined(EAI_NODATA) && EAI_NODATA != EAI_NONAME
-	case EAI_NODATA:
-#endif
-#ifdef EAI_ADDRFAMILY
-	case EAI_ADDRFAMILY:
-#endif
-	case EAI_FAIL:
-		return err_set(e, ERR_NOHOST, "cannot resolve host '%s': %s",
-		    host, gai_strerror(r));
-	case EAI_SYSTEM:
-		return err_set(e, ERR_TEMP, "cannot resolve host '%s': %s",
-		    host, strerror(errno));
-	default:
-		/* EAI_AGAIN above all: the name may resolve later. */
-		return err_set(e, ERR_TEMP, "cannot resolve host '%s': %s",
-		    host, gai_strerror(r));
-	}
-}
+	const char *what = c->what != NULL ? c->what : "for the server";
 
-static void
-net_numeric(const struct sockaddr *sa, socklen_t len, char *out,
-    size_t outsz)
-{
-	char h[NI_MAXHOST];
-	size_t n;
-
-	if (getnameinfo(sa, len, h, sizeof(h), NULL, 0, NI_NUMERICHOST) != 0)
-		memcpy(h, "?", 2);
-	n = strlen(h);
-	if (n >= outsz)
-		n = outsz - 1;
-	memcpy(out, h, n);
-	out[n] = '\0';
-}
-
-/*
- * One connection attempt: a non-blocking connect bounded by timeout, then
- * back to a blocking socket with TCP_NODELAY.  The socket, or -1 with the
- * reason in why.
- */
-static int
-net_try(const struct addrinfo *ai, const struct addrinfo *src,
-    const char *source_ip, int timeout, char *why, size_t whysz)
-{
-	socklen_t len;
-	int fd, flags, r, soerr, one = 1, saved;
-
-	fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-	if (fd == -1) {
-		snprintf(why, whysz, "%s", strerror(errno));
-		return -1;
-	}
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    (flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
-		goto fail;
-	if (src != NULL && bind(fd, src->ai_addr, src->ai_addrlen) == -1) {
-		saved = errno;
-		snprintf(why, whysz, "cannot bind to source address '%s': %s",
-		    source_ip, strerror(saved));
-		close(fd);
-		return -1;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-		if (errno != EINPROGRESS && errno != EINTR)
-			goto fail;
-		r = net_wait(fd, POLLOUT, timeout);
-		if (r == 0) {
-			snprintf(why, whysz, "timed out after %d s", timeout);
-			close(fd);
-			return -1;
-		}
-		if (r == -1)
-			goto fail;
-		len = sizeof(soerr);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
-			goto fail;
-		if (soerr != 0) {
-			snprintf(why, whysz, "%s", strerror(soerr));
-			close(fd);
-			return -1;
-		}
-	}
-	if (fcntl(fd, F_SETFL, flags) == -1)
-		goto fail;
-	/* Best effort: without it a command group may wait for Nagle. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
-
-fail:
-	saved = errno;
-	snprintf(why, whysz, "%s", net_strerror(saved));
-	close(fd);
-	return -1;
+	if (c->deadline == TRANSPORT_POLL)
+		return err_set(e, ERR_TEMP, "nothing more has arrived "
+		    "from %s", conn_name(c));
+	if (c->by_session)
+		return err_set(e, ERR_TEMP, "timed out waiting %s: the "
+		    "session took longer than its limit of %d s "
+		    "(session_timeout)", what, c->session_limit);
+	if (c->limit == 0)
+		return err_set(e, ERR_TEMP, "timed out waiting %s", what);
+	return err_set(e, ERR_TEMP, "timed out after %d s waiting %s",
+	    c->limit, what);
 }
 
 int
-net_connect(struct conn *c, const char *host, int port,
-    const char *source_ip, int timeout, struct err *e)
+conn_stage(struct conn *c, int seconds, const char *what, struct err *e)
 {
-	struct addrinfo hints, *res = NULL, *ai, *src = NULL, *sa = NULL;
-	char portstr[16], addr[sizeof(c->peer)], why[512];
-	int fd = -1, r, tried = 0;
+	long long now = transport_now();
 
-	if (c->fd != -1 || c->out != NULL || c->host != NULL)
-		conn_close(c);
-	conn_init(c);
-	if (port < 1 || port > 65535)
-		return err_set(e, ERR_CONFIG, "invalid port %d for host '%s'",
-		    port, host);
-	snprintf(portstr, sizeof(portstr), "%d", port);
-
-	/*
-	 * AF_UNSPEC without AI_ADDRCONFIG: AI_ADDRCONFIG ignores loopback
-	 * addresses when it decides which families are configured, so on a
-	 * host whose only addresses are loopback (a container, a test
-	 * machine, a laptop offline) "localhost" or "::1" would not resolve
-	 * at all.  An address of a family the host cannot reach fails at
-	 * once with ENETUNREACH and the next one is tried.
-	 */
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	r = getaddrinfo(host, portstr, &hints, &res);
-	if (r != 0)
-		return net_gai_error(e, host, r);
-
-	if (source_ip != NULL) {
-		hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
-		r = getaddrinfo(source_ip, NULL, &hints, &src);
-		if (r != 0) {
-			freeaddrinfo(res);
-			return err_set(e, ERR_CONFIG,
-			    "invalid source address '%s': %s", source_ip,
-			    gai_strerror(r));
-		}
+	c->what = what;
+	c->limit = seconds > 0 ? seconds : 0;
+	c->by_session = 0;
+	if (c->session_end > 0 && now >= c->session_end) {
+		c->deadline = c->session_end;
+		c->by_session = 1;
+		return conn_timeout(c, e);
 	}
-
-	addr[0] = '\0';
-	why[0] = '\0';
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (src != NULL) {
-			for (sa = src; sa != NULL; sa = sa->ai_next)
-				if (sa->ai_family == ai->ai_family)
-					break;
-			if (sa == NULL)
-				continue;
-		}
-		tried++;
-		net_numeric(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr));
-		fd = net_try(ai, sa, source_ip, timeout, why, sizeof(why));
-		if (fd != -1 || sig_caught)
-			break;
+	if (seconds == CONN_NOWAIT) {
+		c->deadline = TRANSPORT_POLL;
+		return 0;
 	}
-	freeaddrinfo(res);
-	if (src != NULL)
-		freeaddrinfo(src);
-
-	if (fd == -1 && tried == 0)
-		return err_set(e, ERR_CONFIG, "host '%s' has no address of "
-		    "the family of source address '%s'", host, source_ip);
-	if (fd == -1)
-		return err_set(e, ERR_TEMP,
-		    "cannot connect to %s (%s port %d): %s", host, addr, port,
-		    why);
-
-	c->fd = fd;
-	c->host = xstrdup(host);
-	memcpy(c->peer, addr, sizeof(c->peer));
-	c->timeout = timeout > 0 ? timeout : 0;
+	c->deadline = transport_deadline(now, seconds, c->session_end);
+	c->by_session = c->session_end > 0 && c->deadline == c->session_end &&
+	    (seconds <= 0 || c->session_end < now + (long long)seconds * 1000);
 	return 0;
 }
 
 void
-conn_set_timeout(struct conn *c, int seconds)
+conn_on_wait(struct conn *c, conn_wait_fn fn, void *arg)
 {
-	c->timeout = seconds > 0 ? seconds : 0;
+	c->on_wait = fn;
+	c->on_wait_arg = arg;
 }
 
-ssize_t
-conn_raw_read(struct conn *c, void *p, size_t n, struct err *e)
+void
+conn_watch(struct conn *c, int on)
 {
-	ssize_t r;
-	int w;
-
-	if (c->fd == -1)
-		return err_set(e, ERR_SOFTWARE,
-		    "read from a closed connection");
-	for (;;) {
-		r = recv(c->fd, p, n, MSG_DONTWAIT);
-		if (r >= 0) {
-			c->bytes_in += (uint64_t)r;
-			return r;
-		}
-		if (errno == EINTR && !sig_caught)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			break;
-		w = net_wait(c->fd, POLLIN, c->timeout);
-		if (w == 0)
-			return err_set(e, ERR_TEMP, "timed out after %d s "
-			    "waiting for data from %s", c->timeout,
-			    conn_name(c));
-		if (w == -1)
-			break;
-	}
-	return err_set(e, ERR_TEMP, "cannot read from %s: %s", conn_name(c),
-	    net_strerror(errno));
+	c->watch = on;
+	if (on)
+		c->early = 0;
 }
 
 int
-conn_raw_write(struct conn *c, const void *p, size_t n, struct err *e)
+conn_early(const struct conn *c)
 {
-	const char *s = p;
-	ssize_t r;
-	int w;
+	return c->early;
+}
 
-	if (c->fd == -1)
-		return err_set(e, ERR_SOFTWARE,
-		    "write to a closed connection");
-	while (n > 0) {
-		r = send(c->fd, s, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (r > 0) {
-			c->bytes_out += (uint64_t)r;
-			s += r;
-			n -= (size_t)r;
-			continue;
+/*
+ * Waits until the stack can go on in the directions of want, within the
+ * stage's deadline; tells on_wait about a long wait once a second.  The
+ * ready directions, or -1 with e.  A layer that gives up before the time
+ * asked (a silent in-memory peer) counts as the deadline.
+ */
+static int
+conn_wait(struct conn *c, int want, struct err *e)
+{
+	long long start = transport_now(), now, until, next;
+	int r, told = 0;
+
+	if (c->t == NULL)
+		return err_set(e, ERR_SOFTWARE, "wait on a closed connection");
+	for (;;) {
+		now = transport_now();
+		if (c->deadline == TRANSPORT_POLL) {
+			r = transport_wait(c->t, want, TRANSPORT_POLL, e);
+			if (r == 0)
+				r = conn_timeout(c, e);
+		} else if (c->deadline > 0 && now >= c->deadline)
+			r = conn_timeout(c, e);
+		else {
+			until = c->deadline;
+			if (c->on_wait != NULL) {
+				next = now + 1000 - (now - start) % 1000;
+				if (until == 0 || next < until)
+					until = next;
+			}
+			r = transport_wait(c->t, want, until, e);
+			if (r == 0 && (until == 0 || transport_now() < until))
+				r = conn_timeout(c, e);
 		}
-		if (r == -1 && errno == EINTR && !sig_caught)
-			continue;
-		if (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return err_set(e, ERR_TEMP, "cannot send to %s: %s",
-			    conn_name(c), net_strerror(errno));
-		w = net_wait(c->fd, POLLOUT, c->timeout);
-		if (w == 0)
-			return err_set(e, ERR_TEMP, "timed out after %d s "
-			    "waiting to send to %s", c->timeout, conn_name(c));
-		if (w == -1)
-			return err_set(e, ERR_TEMP, "cannot send to %s: %s",
-			    conn_name(c), net_strerror(errno));
+		if (r != 0) {
+			if (told)
+				c->on_wait(c->on_wait_arg, NULL, 0, 0);
+			return r;
+		}
+		now = transport_now();
+		if (c->on_wait != NULL && now - start >= 1000) {
+			c->on_wait(c->on_wait_arg, c->what, now - start,
+			    c->by_session ? c->session_limit : c->limit);
+			told = 1;
+		}
+	}
+}
+
+/* More input into c->in, waiting as needed: bytes, 0 at EOF, -1. */
+static ssize_t
+conn_fill(struct conn *c, struct err *e)
+{
+	ssize_t r;
+
+	if (c->t == NULL)
+		return err_set(e, ERR_SOFTWARE,
+		    "read from a closed connection");
+	for (;;) {
+		r = transport_read(c->t, c->in + c->in_end,
+		    sizeof(c->in) - c->in_end, e);
+		if (r != TRANSPORT_AGAIN)
+			return r;
+		if (conn_wait(c, TRANSPORT_IN, e) == -1)
+			return -1;
+	}
+}
+
+int
+conn_starttls(struct conn *c, const struct tls_params *p, struct err *e)
+{
+	struct tls *tls;
+	int r;
+
+	if (c->t == NULL || c->tls != NULL)
+		return err_set(e, ERR_SOFTWARE, "cannot start TLS with %s: %s",
+		    conn_name(c), c->t == NULL ? "not connected" :
+		    "TLS already active");
+	/*
+	 * Bytes the server sent before the handshake (after a STARTTLS 220)
+	 * were never protected; the caller must have refused them.
+	 */
+	if (conn_buffered(c) > 0)
+		return err_set(e, ERR_PROTOCOL, "%s sent data before the TLS "
+		    "handshake", conn_name(c));
+	if ((tls = tls_new(c->t, p, e)) == NULL)
+		return -1;
+	c->t = tls_transport(tls);
+	c->tls = tls;
+	if (conn_stage(c, p->timeout, "for the TLS handshake", e) == -1)
+		return -1;
+	for (;;) {
+		r = tls_handshake(tls, e);
+		if (r != TRANSPORT_AGAIN)
+			return r;
+		if (conn_wait(c, TRANSPORT_IN, e) == -1)
+			return -1;
+	}
+}
+
+int
+conn_dial(struct conn *c, const struct conn_dial *d, struct err *e)
+{
+	struct transport *t;
+	long long deadline;
+
+	if (c->t != NULL)
+		return err_set(e, ERR_SOFTWARE, "dial on an open connection");
+	if (d->proxy_host != NULL)
+		return err_set(e, ERR_CONFIG, "cannot connect through proxy "
+		    "'%s': SOCKS5 proxies are not supported yet",
+		    d->proxy_host);
+	if (c->session_end > 0 && transport_now() >= c->session_end) {
+		c->by_session = 1;
+		c->what = "to connect";
+		return conn_timeout(c, e);
+	}
+	deadline = c->session_end;
+	if (d->unix_path != NULL)
+		t = transport_unix(d->unix_path, deadline, e);
+	else
+		t = transport_tcp(d->host, d->port, d->source_ip,
+		    d->connect_timeout, deadline, e);
+	if (t == NULL)
+		return -1;
+	conn_attach(c, t);
+	if (d->tls != NULL && conn_starttls(c, d->tls, e) == -1) {
+		conn_close(c);
+		return -1;
 	}
 	return 0;
 }
@@ -426,12 +322,7 @@ conn_getline(struct conn *c, const char **line, size_t *len, size_t max,
 			c->in_start = 0;
 			c->in_end = pending;
 		}
-		if (c->tls != NULL)
-			r = tls_read(c, c->in + c->in_end,
-			    sizeof(c->in) - c->in_end, e);
-		else
-			r = conn_raw_read(c, c->in + c->in_end,
-			    sizeof(c->in) - c->in_end, e);
+		r = conn_fill(c, e);
 		if (r == -1)
 			return -1;
 		if (r == 0)
@@ -441,19 +332,84 @@ conn_getline(struct conn *c, const char **line, size_t *len, size_t max,
 	}
 }
 
+ssize_t
+conn_read(struct conn *c, void *p, size_t n, struct err *e)
+{
+	size_t k = conn_buffered(c);
+	ssize_t r;
+
+	if (n == 0)
+		return 0;
+	if (k == 0) {
+		c->in_start = 0;
+		c->in_end = 0;
+		r = conn_fill(c, e);
+		if (r <= 0)
+			return r;
+		c->in_end = (size_t)r;
+		k = (size_t)r;
+	}
+	if (k > n)
+		k = n;
+	memcpy(p, c->in + c->in_start, k);
+	c->in_start += k;
+	return (ssize_t)k;
+}
+
 size_t
 conn_buffered(const struct conn *c)
 {
 	return c->in_end - c->in_start;
 }
 
-/* Writes p straight to the socket or TLS. */
+/* Input is there now (buffered, or ready below); never waits. */
+static int
+conn_input_ready(struct conn *c)
+{
+	struct err ignore;
+
+	return conn_buffered(c) > 0 ||
+	    transport_wait(c->t, TRANSPORT_IN, TRANSPORT_POLL, &ignore) > 0;
+}
+
+static int
+conn_early_input(struct conn *c, struct err *e)
+{
+	c->early = 1;
+	return err_set(e, ERR_TEMP, "%s replied before the end of the data",
+	    conn_name(c));
+}
+
+/* Writes p straight down the stack, waiting within the stage. */
 static int
 conn_send(struct conn *c, const void *p, size_t n, struct err *e)
 {
-	if (c->tls != NULL)
-		return tls_write(c, p, n, e);
-	return conn_raw_write(c, p, n, e);
+	const unsigned char *s = p;
+	ssize_t r;
+	int w;
+
+	if (c->t == NULL)
+		return err_set(e, ERR_SOFTWARE,
+		    "write to a closed connection");
+	if (c->watch && conn_input_ready(c))
+		return conn_early_input(c, e);
+	while (n > 0) {
+		r = transport_write(c->t, s, n, e);
+		if (r > 0) {
+			s += r;
+			n -= (size_t)r;
+			continue;
+		}
+		if (r != TRANSPORT_AGAIN)
+			return -1;
+		w = conn_wait(c, TRANSPORT_OUT |
+		    (c->watch ? TRANSPORT_IN : 0), e);
+		if (w == -1)
+			return -1;
+		if (c->watch && (w & TRANSPORT_IN))
+			return conn_early_input(c, e);
+	}
+	return 0;
 }
 
 int
@@ -511,12 +467,10 @@ conn_flush(struct conn *c, struct err *e)
 void
 conn_close(struct conn *c)
 {
-	if (c->tls != NULL)
-		tls_end(c);
-	if (c->fd != -1) {
-		close(c->fd);
-		c->fd = -1;
-	}
+	transport_close(c->t);
+	c->t = NULL;
+	c->tls = NULL;
+	c->fd = -1;
 	if (c->out != NULL) {
 		wipe(c->out, c->out_cap);
 		free(c->out);
@@ -524,8 +478,13 @@ conn_close(struct conn *c)
 	c->out = NULL;
 	c->out_len = 0;
 	c->out_cap = 0;
+	c->out_secret = 0;
 	free(c->host);
 	c->host = NULL;
+	free(c->peer);
+	c->peer = NULL;
 	c->in_start = 0;
 	c->in_end = 0;
+	c->watch = 0;
+	c->early = 0;
 }

@@ -1,11 +1,12 @@
 /*
- * net: resolving, connecting and the connection object every SMTP byte
- * goes through.  A conn has an input buffer (lines are read from it) and
- * an output buffer (commands are collected and written in one go, with
- * TCP_NODELAY, so a command group costs one segment).  TLS is a property of
- * the conn: once tls_start succeeded, reads and writes go through it.
- * Timeouts are per stage (conn_set_timeout), enforced with poll or socket
- * options, never with signals.
+ * net: the connection every SMTP (and HTTP) byte goes through.  A conn is
+ * line I/O on top of a transport stack (transport.h: TCP, a unix socket or
+ * memory at the bottom, TLS above when started): an input buffer that
+ * lines (or raw bytes) are taken from, and an output buffer that collects
+ * a command group so that it leaves in one write.  Time is bounded by
+ * deadlines, not by the length of each read: a stage (conn_stage) gets a
+ * limit in seconds for everything it waits for, and the session may have
+ * an overall deadline that no stage outlives.  Signals end every wait.
  */
 #ifndef POSTHORN_NET_H
 #define POSTHORN_NET_H
@@ -16,16 +17,42 @@
 
 struct err;
 struct tls;
+struct tls_params;
+struct transport;
 
 #define CONN_INBUF	16384
 #define CONN_OUTBUF	65536	/* conn_write flushes when this much is queued */
 
+/* conn_stage: take only what has already arrived; never wait. */
+#define CONN_NOWAIT	(-1)
+
+/*
+ * Called about once a second while a wait lasts longer than a second:
+ * what the stage waits for ("for the reply to DATA"), how long it has
+ * waited (ms) and the stage's limit (seconds; 0 none).  Once such a wait
+ * ends, it is called with what NULL.
+ */
+typedef void (*conn_wait_fn)(void *arg, const char *what, long long waited,
+    int limit);
+
 struct conn {
-	int		 fd;		/* -1 when closed */
-	struct tls	*tls;		/* NULL: plain text */
-	int		 timeout;	/* seconds for each wait; 0 = none */
-	char		*host;		/* host name as given */
-	char		 peer[64];	/* numeric address connected to */
+	struct transport *t;		/* top of the stack; NULL when closed */
+	struct tls	*tls;		/* the TLS layer in it; NULL: plain */
+	int		 fd;		/* the socket at the bottom; -1 when
+					   closed, also for a memory stream */
+	char		*host;		/* name for messages */
+	char		*peer;		/* numeric address or socket path */
+	/* Deadlines, ms on transport_now's clock. */
+	long long	 deadline;	/* this stage's; 0 none */
+	int		 limit;		/* this stage's limit, seconds */
+	int		 by_session;	/* the session's deadline is sooner */
+	const char	*what;		/* what the stage waits for */
+	long long	 session_end;	/* 0 none */
+	int		 session_limit;	/* seconds, for messages */
+	conn_wait_fn	 on_wait;
+	void		*on_wait_arg;
+	int		 watch;		/* a write stops when input arrives */
+	int		 early;		/* ... and it did */
 	unsigned char	 in[CONN_INBUF];
 	size_t		 in_start;	/* first unconsumed byte */
 	size_t		 in_end;	/* end of received bytes */
@@ -33,51 +60,102 @@ struct conn {
 	size_t		 out_len;
 	size_t		 out_cap;
 	int		 out_secret;	/* out holds a secret: wipe after flush */
-	uint64_t	 bytes_in;
-	uint64_t	 bytes_out;
 };
 
-/* Sets fd to -1 and empties the buffers. */
+/* Where and how to connect (conn_dial). */
+struct conn_dial {
+	const char	*host;		/* name or address (TCP) */
+	int		 port;
+	const char	*source_ip;	/* bind to it first; NULL: any */
+	const char	*unix_path;	/* a unix-domain socket instead of
+					   host and port */
+	const char	*proxy_host;	/* SOCKS5 (not built yet: a dial that
+					   names one is ERR_CONFIG) */
+	int		 proxy_port;
+	int		 connect_timeout; /* seconds per address; 0 none */
+	const struct tls_params *tls;	/* TLS from the first byte, or NULL */
+};
+
+/* An empty, closed conn with no deadlines. */
 void	 conn_init(struct conn *c);
 
 /*
- * Resolves host (any family) and connects to each address in turn until
- * one answers, waiting at most timeout seconds for each (0 = the system's
- * own limit).  source_ip, if not NULL, is bound first.  Errors: a name
- * that does not exist is ERR_NOHOST; a lookup that fails for now
- * (EAI_AGAIN) ERR_TEMP; every address refused, unreachable or timed out
- * ERR_TEMP naming the host, the last address and the reason.
+ * Connects as d says (a unix socket, or TCP to each address of host in
+ * turn) under the session's deadline, then with d->tls runs the TLS
+ * handshake (conn_starttls).  c must be closed.  Errors as
+ * transport_tcp, transport_unix and conn_starttls; on failure c is
+ * closed.  0 or -1.
  */
-int	 net_connect(struct conn *c, const char *host, int port,
-	    const char *source_ip, int timeout, struct err *e);
+int	 conn_dial(struct conn *c, const struct conn_dial *d, struct err *e);
+
+/* Makes c a connection over t, which is open already (c owns it now). */
+void	 conn_attach(struct conn *c, struct transport *t);
 
 /*
- * Waits up to ms milliseconds (-1: no limit) until fd is ready for events
- * (POLLIN, POLLOUT): 1 ready, 0 timed out, -1 with errno (EINTR once
- * SIGINT, SIGTERM or SIGHUP was caught, also when it lands just before
- * the wait).  Before a wait for input, delayed ACKs are switched off.
+ * Starts TLS on c as a stage of p->timeout seconds ("the TLS
+ * handshake").  Bytes that arrived before it (never protected) are
+ * ERR_PROTOCOL; errors of tls_new and tls_handshake, and a timeout
+ * ERR_TEMP.  On failure the caller closes c.  0 or -1.
  */
-int	 net_poll(int fd, short events, int ms);
+int	 conn_starttls(struct conn *c, const struct tls_params *p,
+	    struct err *e);
 
-/* Seconds each later read or write may wait (0 = no limit). */
-void	 conn_set_timeout(struct conn *c, int seconds);
+/*
+ * The session's deadline: seconds from now (0: none); conn_session_extend
+ * moves it later by seconds (message data that takes time by its size).
+ */
+void	 conn_session(struct conn *c, int seconds);
+void	 conn_session_extend(struct conn *c, int seconds);
+
+/*
+ * Starts a stage: everything it reads or writes until the next stage
+ * must be done within seconds (0: no limit of its own; CONN_NOWAIT: only
+ * what has already arrived), and before the session's deadline.  what
+ * (a static string, "for the reply to DATA", "to send the message data")
+ * names it in messages: "timed out after 300 s waiting for the reply to
+ * DATA".  A session whose deadline has passed is ERR_TEMP at once.  0 or
+ * -1.
+ */
+int	 conn_stage(struct conn *c, int seconds, const char *what,
+	    struct err *e);
+
+/* fn hears about long waits (NULL: nobody does). */
+void	 conn_on_wait(struct conn *c, conn_wait_fn fn, void *arg);
+
+/*
+ * With on set, a write (conn_write, conn_flush) that finds input from the
+ * peer waiting, or that would wait and sees input arrive, stops: -1 with
+ * ERR_TEMP, and conn_early(c) is 1 (until the watch is switched on
+ * again); the caller reads what the peer said.  For a reply in the
+ * middle of message data.
+ */
+void	 conn_watch(struct conn *c, int on);
+int	 conn_early(const struct conn *c);
 
 /*
  * Reads one line (ended by CRLF, or LF alone) and returns it without the
  * line ending, NUL-terminated: *line points into c's buffer and stays
  * valid until the next read.  A line longer than max is ERR_PROTOCOL; end
- * of stream ERR_TEMP ("connection closed by server"); a timeout ERR_TEMP
- * ("timed out"); a read error ERR_TEMP.  0 or -1.
+ * of stream ERR_TEMP ("connection closed by server"); the stage's
+ * deadline ERR_TEMP naming the stage; a read error ERR_TEMP.  0 or -1.
  */
 int	 conn_getline(struct conn *c, const char **line, size_t *len,
 	    size_t max, struct err *e);
 
-/* Bytes received and not yet consumed by conn_getline. */
+/*
+ * Up to n raw bytes into p, the buffered input first, waiting (within the
+ * stage) only when nothing is buffered.  Bytes, 0 at the end of the
+ * stream, -1 with e (as conn_getline).
+ */
+ssize_t	 conn_read(struct conn *c, void *p, size_t n, struct err *e);
+
+/* Bytes received and not yet consumed by conn_getline or conn_read. */
 size_t	 conn_buffered(const struct conn *c);
 
 /*
  * Queues n bytes for sending; writes out once CONN_OUTBUF bytes are
- * queued.  Errors as conn_flush.  0 or -1.
+ * queued (a large span with nothing queued goes straight out).  Errors as
+ * conn_flush.  0 or -1.
  */
 int	 conn_write(struct conn *c, const void *p, size_t n, struct err *e);
 /* The same for a secret (AUTH data): the buffer is wiped once sent. */
@@ -85,20 +163,12 @@ int	 conn_write_secret(struct conn *c, const void *p, size_t n,
 	    struct err *e);
 /*
  * Sends everything queued (through TLS when active).  A peer that closed
- * or reset, or a timeout, is ERR_TEMP.  0 or -1.
+ * or reset, or the stage's deadline, is ERR_TEMP.  0 or -1.
  */
 int	 conn_flush(struct conn *c, struct err *e);
 
-/* Ends TLS (without waiting for the peer), closes the socket, frees the
-   buffers.  Safe to call twice. */
+/* Ends TLS (without waiting for the peer), closes the transport, frees the
+   buffers; the deadlines stay.  Safe to call twice. */
 void	 conn_close(struct conn *c);
-
-/*
- * Raw I/O on the socket, never through TLS: conn's plain-text path and
- * GnuTLS's transport (tls.c).  Each wait is bounded by c->timeout.
- * Bytes, 0 at EOF, -1 (ERR_TEMP).
- */
-ssize_t	 conn_raw_read(struct conn *c, void *p, size_t n, struct err *e);
-int	 conn_raw_write(struct conn *c, const void *p, size_t n, struct err *e);
 
 #endif

@@ -6,7 +6,12 @@
  * in smtp_reply; after the last reply a step expects, anything more in the
  * input buffer is a protocol error (this is what stops STARTTLS response
  * injection).  Every failure fills the error record with the phase, the
- * reply and SPEC.md's kind; nothing here prints except the -v trace.
+ * reply and SPEC.md's kind; nothing here prints except the -v trace (and
+ * the terminal's status line, through progress).  Each wait is a stage of
+ * the conn with its own deadline: a reply must arrive whole within its
+ * phase's limit, the message data within a limit that grows with its
+ * size, and everything within the session's; while the data is written
+ * the conn watches for a reply, which then ends the data and answers it.
  */
 #include "config.h"
 
@@ -35,7 +40,7 @@
 #include "util/str.h"
 
 #define BODY_CHUNK	65536
-#define CMD_MAX		(64 * 1024)
+#define CMD_MAX		(64 * 1024)	/* a command line, without CRLF */
 #define AUTH_IR_MAX	8000	/* longer initial responses wait for a 334 */
 #define AUTH_STEPS_MAX	16
 #define BDAT_PIPELINE_MAX (1024 * 1024)
@@ -73,6 +78,40 @@ static const int default_timeout[SMTP_NPHASES] = {
 	[SMTP_QUIT] = 10,
 };
 
+/* What a stage that reads a reply waits for (after "waiting"). */
+static const char *const phase_reply[SMTP_NPHASES] = {
+	[SMTP_CONNECT] = "to connect",
+	[SMTP_GREETING] = "for the greeting",
+	[SMTP_EHLO] = "for the reply to EHLO",
+	[SMTP_STARTTLS] = "for the reply to STARTTLS",
+	[SMTP_TLS] = "for the TLS handshake",
+	[SMTP_AUTH] = "for the reply to AUTH",
+	[SMTP_MAIL] = "for the reply to MAIL FROM",
+	[SMTP_RCPT] = "for the reply to RCPT TO",
+	[SMTP_DATA] = "for the reply to DATA",
+	[SMTP_BODY] = "for the reply sent during the message data",
+	[SMTP_END] = "for the reply to the end of the data",
+	[SMTP_RSET] = "for the reply to RSET",
+	[SMTP_QUIT] = "for the reply to QUIT",
+};
+
+/* What a stage that writes waits for. */
+static const char *const phase_send[SMTP_NPHASES] = {
+	[SMTP_CONNECT] = "to connect",
+	[SMTP_GREETING] = "to send",
+	[SMTP_EHLO] = "to send EHLO",
+	[SMTP_STARTTLS] = "to send STARTTLS",
+	[SMTP_TLS] = "for the TLS handshake",
+	[SMTP_AUTH] = "to send AUTH",
+	[SMTP_MAIL] = "to send MAIL FROM",
+	[SMTP_RCPT] = "to send RCPT TO",
+	[SMTP_DATA] = "to send DATA",
+	[SMTP_BODY] = "to send the message data",
+	[SMTP_END] = "to send the end of the data",
+	[SMTP_RSET] = "to send RSET",
+	[SMTP_QUIT] = "to send QUIT",
+};
+
 const char *
 smtp_phase_name(enum smtp_phase phase)
 {
@@ -81,12 +120,24 @@ smtp_phase_name(enum smtp_phase phase)
 	return phase_names[phase];
 }
 
-static void
-set_timeout(struct smtp *s, enum smtp_phase ph)
+/* Seconds a stage of phase ph may take: `timeout N`, else the default. */
+static int
+limit(const struct smtp *s, enum smtp_phase ph)
 {
-	int t = s->acct->timeout > 0 ? s->acct->timeout : default_timeout[ph];
+	return s->acct->timeout > 0 ? s->acct->timeout : default_timeout[ph];
+}
 
-	conn_set_timeout(&s->conn, t);
+int
+smtp_data_seconds(int base, off_t octets)
+{
+	long long t;
+
+	if (base <= 0)
+		return 0;
+	t = (long long)base;
+	if (octets > 0)
+		t += ((long long)octets + SMTP_DATA_RATE - 1) / SMTP_DATA_RATE;
+	return t > SMTP_SECONDS_MAX ? SMTP_SECONDS_MAX : (int)t;
 }
 
 static const char *
@@ -115,7 +166,7 @@ cmd(struct smtp *s, int redact, struct err *e, const char *fmt, ...)
 	va_list ap;
 	int r;
 
-	buf_init(&b, CMD_MAX);
+	buf_init(&b, CMD_MAX + 2);
 	va_start(ap, fmt);
 	r = buf_vprintf(&b, fmt, ap);
 	va_end(ap);
@@ -146,15 +197,22 @@ cmd(struct smtp *s, int redact, struct err *e, const char *fmt, ...)
 	return r;
 }
 
+/*
+ * Reads one reply as a stage of seconds (CONN_NOWAIT: only what has
+ * arrived) for phase ph.
+ */
 static int
-read_reply(struct smtp *s, enum smtp_phase ph, struct err *e)
+read_reply_in(struct smtp *s, enum smtp_phase ph, int seconds, struct err *e)
 {
 	const char *line;
 	size_t len;
 	int r;
 
 	smtp_reply_reset(&s->reply);
-	set_timeout(s, ph);
+	if (conn_stage(&s->conn, seconds, phase_reply[ph], e) == -1) {
+		err_prefix(e, "%s (%s): ", host(s), smtp_phase_name(ph));
+		return at(e, ph);
+	}
 	for (;;) {
 		if (conn_getline(&s->conn, &line, &len, SMTP_REPLY_LINE_MAX,
 		    e) == -1) {
@@ -175,6 +233,13 @@ read_reply(struct smtp *s, enum smtp_phase ph, struct err *e)
 	}
 }
 
+/* Reads one reply within the phase's limit. */
+static int
+read_reply(struct smtp *s, enum smtp_phase ph, struct err *e)
+{
+	return read_reply_in(s, ph, limit(s, ph), e);
+}
+
 /* After the last reply a step expects, nothing more may be waiting. */
 static int
 no_trailing(struct smtp *s, enum smtp_phase ph, struct err *e)
@@ -189,16 +254,18 @@ no_trailing(struct smtp *s, enum smtp_phase ph, struct err *e)
 
 /*
  * Fills e from the current reply: 4xx is temporary, 5xx is perm (the
- * kind the caller says), anything else a protocol error.
+ * kind the caller says), anything else a protocol error.  The text is
+ * what (printf-style), a colon and the reply.
  */
-static int
+static int __attribute__((format(printf, 5, 6)))
 reply_error(struct smtp *s, enum smtp_phase ph, enum err_kind perm,
-    const char *what, struct err *e)
+    struct err *e, const char *what, ...)
 {
-	char one[768];
 	enum err_kind kind;
+	struct buf text;
+	va_list ap;
+	char *one;
 
-	smtp_reply_oneline(&s->reply, one, sizeof(one));
 	switch (SMTP_REPLY_CLASS(&s->reply)) {
 	case 4:
 		kind = ERR_TEMP;
@@ -210,7 +277,14 @@ reply_error(struct smtp *s, enum smtp_phase ph, enum err_kind perm,
 		kind = ERR_PROTOCOL;
 		break;
 	}
-	err_set(e, kind, "%s: %s", what, one);
+	buf_init(&text, 0);
+	va_start(ap, what);
+	buf_vprintf(&text, what, ap);
+	va_end(ap);
+	one = smtp_reply_line(&s->reply);
+	err_set(e, kind, "%s: %s", buf_str(&text), one);
+	free(one);
+	buf_release(&text);
 	e->reply = s->reply.code;
 	snprintf(e->status, sizeof(e->status), "%s", s->reply.status);
 	e->phase = (int)ph + 1;
@@ -220,8 +294,8 @@ reply_error(struct smtp *s, enum smtp_phase ph, enum err_kind perm,
 static int
 flush(struct smtp *s, enum smtp_phase ph, struct err *e)
 {
-	set_timeout(s, ph);
-	if (conn_flush(&s->conn, e) == -1) {
+	if (conn_stage(&s->conn, limit(s, ph), phase_send[ph], e) == -1 ||
+	    conn_flush(&s->conn, e) == -1) {
 		err_prefix(e, "%s (%s): ", host(s), smtp_phase_name(ph));
 		return at(e, ph);
 	}
@@ -230,36 +304,50 @@ flush(struct smtp *s, enum smtp_phase ph, struct err *e)
 
 /* ------------------------------------------------------ session */
 
+/* The account's TLS settings, for the handshake. */
+static void
+tls_params_of(const struct smtp *s, struct tls_params *p)
+{
+	const struct account *a = s->acct;
+
+	memset(p, 0, sizeof(*p));
+	p->host = a->tls_host_override ? a->tls_host_override : a->host;
+	p->trust_file = a->tls_trust_file;
+	p->crl_file = a->tls_crl_file;
+	p->certcheck = a->tls_certcheck;
+	if (a->tls_fingerprint_len > 0) {
+		p->fingerprint = a->tls_fingerprint;
+		p->fingerprint_len = a->tls_fingerprint_len;
+	}
+	p->cert_file = a->tls_cert_file;
+	p->key_file = a->tls_key_file;
+	p->priorities = a->tls_priorities;
+	p->timeout = limit(s, SMTP_TLS);
+}
+
+static void
+note_tls(struct smtp *s)
+{
+	char *note;
+
+	s->tls = 1;
+	if (s->verbose) {
+		note = xasprintf("TLS started (%s)", tls_version(s->conn.tls) ?
+		    tls_version(s->conn.tls) : "?");
+		log_trace(LOG_NOTE, note, strlen(note));
+		free(note);
+	}
+}
+
 static int
 start_tls(struct smtp *s, struct err *e)
 {
-	const struct account *a = s->acct;
 	struct tls_params p;
 
-	memset(&p, 0, sizeof(p));
-	p.host = a->tls_host_override ? a->tls_host_override : a->host;
-	p.trust_file = a->tls_trust_file;
-	p.crl_file = a->tls_crl_file;
-	p.certcheck = a->tls_certcheck;
-	if (a->tls_fingerprint_len > 0) {
-		p.fingerprint = a->tls_fingerprint;
-		p.fingerprint_len = a->tls_fingerprint_len;
-	}
-	p.cert_file = a->tls_cert_file;
-	p.key_file = a->tls_key_file;
-	p.priorities = a->tls_priorities;
-	p.timeout = a->timeout > 0 ? a->timeout : default_timeout[SMTP_TLS];
-	set_timeout(s, SMTP_TLS);
-	if (tls_start(&s->conn, &p, e) == -1)
+	tls_params_of(s, &p);
+	if (conn_starttls(&s->conn, &p, e) == -1)
 		return at(e, SMTP_TLS);
-	s->tls = 1;
-	if (s->verbose) {
-		char note[128];
-
-		snprintf(note, sizeof(note), "TLS started (%s)",
-		    tls_version(&s->conn) ? tls_version(&s->conn) : "?");
-		log_trace(LOG_NOTE, note, strlen(note));
-	}
+	note_tls(s);
 	return 0;
 }
 
@@ -281,19 +369,19 @@ ehlo(struct smtp *s, struct err *e)
 		return no_trailing(s, SMTP_EHLO, e);
 	}
 	if (SMTP_REPLY_CLASS(&s->reply) != 5)
-		return reply_error(s, SMTP_EHLO, ERR_UNAVAILABLE,
-		    "EHLO refused", e);
+		return reply_error(s, SMTP_EHLO, ERR_UNAVAILABLE, e,
+		    "EHLO refused");
 	/* An old server: HELO, and none of the extensions. */
 	if ((a->tls && a->tls_starttls && !s->tls) || a->auth)
-		return reply_error(s, SMTP_EHLO, ERR_UNAVAILABLE,
+		return reply_error(s, SMTP_EHLO, ERR_UNAVAILABLE, e,
 		    "the server does not speak ESMTP (needed for STARTTLS and "
-		    "AUTH); EHLO refused", e);
+		    "AUTH); EHLO refused");
 	if (cmd(s, -1, e, "HELO %s", domain) == -1 ||
 	    flush(s, SMTP_EHLO, e) == -1 || read_reply(s, SMTP_EHLO, e) == -1)
 		return -1;
 	if (SMTP_REPLY_CLASS(&s->reply) != 2)
-		return reply_error(s, SMTP_EHLO, ERR_UNAVAILABLE,
-		    "HELO refused", e);
+		return reply_error(s, SMTP_EHLO, ERR_UNAVAILABLE, e,
+		    "HELO refused");
 	memset(&s->caps, 0, sizeof(s->caps));
 	return no_trailing(s, SMTP_EHLO, e);
 }
@@ -312,8 +400,8 @@ starttls(struct smtp *s, struct err *e)
 	    read_reply(s, SMTP_STARTTLS, e) == -1)
 		return -1;
 	if (s->reply.code != 220)
-		return reply_error(s, SMTP_STARTTLS, ERR_UNAVAILABLE,
-		    "STARTTLS refused", e);
+		return reply_error(s, SMTP_STARTTLS, ERR_UNAVAILABLE, e,
+		    "STARTTLS refused");
 	if (conn_buffered(&s->conn) > 0) {
 		err_set(e, ERR_PROTOCOL, "%s sent data after its 220 reply to "
 		    "STARTTLS, before the TLS handshake (a response injection "
@@ -338,6 +426,12 @@ authenticate(struct smtp *s, struct err *e)
 	if (!(s->caps.flags & CAP_AUTH)) {
 		err_set(e, ERR_UNAVAILABLE, "%s does not offer AUTH, but the "
 		    "account says auth on", host(s));
+		return at(e, SMTP_AUTH);
+	}
+	if (s->caps.auth_overflow) {
+		err_set(e, ERR_PROTOCOL, "%s offers more AUTH mechanisms than "
+		    "posthorn accepts (%zu bytes of names)", host(s),
+		    sizeof(s->caps.auth) - 1);
 		return at(e, SMTP_AUTH);
 	}
 	if (auth_begin(&as, s->acct, s->caps.auth, &s->conn, e) == -1)
@@ -380,11 +474,8 @@ authenticate(struct smtp *s, struct err *e)
 			goto done;
 		}
 		if (s->reply.code != 334) {
-			char what[128];
-
-			snprintf(what, sizeof(what), "authentication (%s) "
-			    "failed at %s", mech, host(s));
-			reply_error(s, SMTP_AUTH, ERR_NOPERM, what, e);
+			reply_error(s, SMTP_AUTH, ERR_NOPERM, e,
+			    "authentication (%s) failed at %s", mech, host(s));
 			if (SMTP_REPLY_CLASS(&s->reply) == 2 ||
 			    SMTP_REPLY_CLASS(&s->reply) == 3)
 				e->kind = ERR_PROTOCOL;
@@ -423,49 +514,43 @@ done:
 	return rv;
 }
 
-int
-smtp_open(struct smtp *s, const struct account *a, int verbose,
-    struct err *e)
+/* The progress line hears about long waits. */
+static void
+waiting(void *arg, const char *what, long long waited, int lim)
 {
-	int port = conf_port(a);
+	struct smtp *s = arg;
 
+	progress_wait(s->progress, what, waited, lim);
+}
+
+/* A fresh session object for account a, not connected yet. */
+static void
+begin(struct smtp *s, const struct account *a, int verbose, struct err *e)
+{
 	memset(s, 0, sizeof(*s));
 	conn_init(&s->conn);
 	smtp_reply_init(&s->reply);
 	err_clear(e);
 	s->acct = a;
 	s->verbose = verbose;
-	if (a->host == NULL || a->host[0] == '\0') {
-		err_set(e, ERR_CONFIG, "no host in account '%s'",
-		    a->name ? a->name : "");
-		return at(e, SMTP_CONNECT);
-	}
-	if (net_connect(&s->conn, a->host, port, a->source_ip,
-	    a->timeout > 0 ? a->timeout : default_timeout[SMTP_CONNECT],
-	    e) == -1) {
-		at(e, SMTP_CONNECT);
-		goto fail;
-	}
-	if (verbose) {
-		char note[256];
+	/* The -v trace has the terminal; the progress line stays away. */
+	s->progress = verbose ? NULL : progress_new(2);
+	conn_on_wait(&s->conn, waiting, s);
+	conn_session(&s->conn, a->session_timeout);
+}
 
-		snprintf(note, sizeof(note), "connected to %s port %d (%s)",
-		    a->host, port, s->conn.peer);
-		log_trace(LOG_NOTE, note, strlen(note));
-	}
-	if (a->tls && !a->tls_starttls && start_tls(s, e) == -1)
-		goto fail;
+/* Connected (and with implicit TLS, encrypted): greeting to AUTH. */
+static int
+greet(struct smtp *s, struct err *e)
+{
+	const struct account *a = s->acct;
+
 	if (read_reply(s, SMTP_GREETING, e) == -1)
 		goto fail;
-	{
-		char one[512];
-
-		smtp_reply_oneline(&s->reply, one, sizeof(one));
-		s->greeting = xstrdup(one);
-	}
+	s->greeting = smtp_reply_line(&s->reply);
 	if (s->reply.code != 220) {
-		reply_error(s, SMTP_GREETING, ERR_UNAVAILABLE,
-		    "the server refused the connection", e);
+		reply_error(s, SMTP_GREETING, ERR_UNAVAILABLE, e,
+		    "the server refused the connection");
 		if (SMTP_REPLY_CLASS(&s->reply) == 2)
 			e->kind = ERR_PROTOCOL;
 		goto fail;
@@ -483,6 +568,62 @@ fail:
 	s->open = e->reply != 0 && e->kind != ERR_PROTOCOL;
 	smtp_close(s);
 	return -1;
+}
+
+int
+smtp_open(struct smtp *s, const struct account *a, int verbose,
+    struct err *e)
+{
+	struct conn_dial d;
+	struct tls_params p;
+	char *note;
+
+	begin(s, a, verbose, e);
+	if (a->host == NULL || a->host[0] == '\0') {
+		err_set(e, ERR_CONFIG, "no host in account '%s'",
+		    a->name ? a->name : "");
+		smtp_close(s);
+		return at(e, SMTP_CONNECT);
+	}
+	memset(&d, 0, sizeof(d));
+	d.host = a->host;
+	d.port = conf_port(a);
+	d.source_ip = a->source_ip;
+	d.connect_timeout = limit(s, SMTP_CONNECT);
+	if (conn_dial(&s->conn, &d, e) == -1) {
+		at(e, SMTP_CONNECT);
+		smtp_close(s);
+		return -1;
+	}
+	if (verbose) {
+		note = xasprintf("connected to %s port %d (%s)", a->host,
+		    d.port, s->conn.peer);
+		log_trace(LOG_NOTE, note, strlen(note));
+		free(note);
+	}
+	if (a->tls && !a->tls_starttls) {
+		tls_params_of(s, &p);
+		if (conn_starttls(&s->conn, &p, e) == -1) {
+			at(e, SMTP_TLS);
+			smtp_close(s);
+			return -1;
+		}
+		note_tls(s);
+	}
+	return greet(s, e);
+}
+
+int
+smtp_open_on(struct smtp *s, const struct account *a, struct transport *t,
+    int verbose, struct err *e)
+{
+	begin(s, a, verbose, e);
+	conn_attach(&s->conn, t);
+	if (a->tls && !a->tls_starttls && start_tls(s, e) == -1) {
+		smtp_close(s);
+		return -1;
+	}
+	return greet(s, e);
 }
 
 /* ------------------------------------------------------ messages */
@@ -507,73 +648,112 @@ wire_addr(struct smtp *s, const struct envelope *env, const char *addr,
 	return 0;
 }
 
-/* MAIL FROM with the parameters the server offers and the message needs. */
+/* A command that would be longer than CMD_MAX: refused, never cut. */
 static int
-mail_cmd(struct smtp *s, const struct envelope *env, off_t size,
-    struct err *e)
+too_long(const char *what, const char *addr, struct err *e)
 {
-	struct buf b;
+	return err_set(e, ERR_DATA, "the %s command for <%.60s%s> would be "
+	    "longer than %d bytes; nothing was sent", what, addr,
+	    strlen(addr) > 60 ? "..." : "", CMD_MAX);
+}
+
+/*
+ * MAIL FROM with the parameters the server offers and the message needs,
+ * into b (empty, capped at CMD_MAX without the line end).  0 or -1.
+ */
+static int
+mail_line(struct smtp *s, const struct envelope *env, off_t size,
+    struct buf *b, struct err *e)
+{
 	char *addr;
-	int r;
+	int r = 0;
 
 	if (wire_addr(s, env, env->sender, &addr, e) == -1)
 		return -1;
-	buf_init(&b, CMD_MAX);
-	buf_printf(&b, "MAIL FROM:<%s>", addr);
+	r |= buf_printf(b, "MAIL FROM:<%s>", addr);
 	free(addr);
 	if (s->caps.flags & CAP_SIZE)
-		buf_printf(&b, " SIZE=%lld", (long long)size);
+		r |= buf_printf(b, " SIZE=%lld", (long long)size);
 	if (env->body == BODY_8BITMIME && (s->caps.flags & CAP_8BITMIME))
-		buf_adds(&b, " BODY=8BITMIME");
+		r |= buf_adds(b, " BODY=8BITMIME");
 	if (env->smtputf8 && (s->caps.flags & CAP_SMTPUTF8))
-		buf_adds(&b, " SMTPUTF8");
+		r |= buf_adds(b, " SMTPUTF8");
 	if (s->caps.flags & CAP_DSN) {
 		if (env->dsn_ret != NULL)
-			buf_printf(&b, " RET=%s", env->dsn_ret);
+			r |= buf_printf(b, " RET=%s", env->dsn_ret);
 		if (env->dsn_envid != NULL) {
-			buf_adds(&b, " ENVID=");
-			str_xtext_encode(&b, env->dsn_envid);
+			r |= buf_adds(b, " ENVID=");
+			r |= str_xtext_encode(b, env->dsn_envid);
 		}
 	}
-	r = cmd(s, -1, e, "%s", buf_str(&b));
-	buf_release(&b);
-	return r;
+	if (r != 0)
+		return too_long("MAIL FROM", env->sender, e);
+	return 0;
 }
 
+/* RCPT TO for rc into b, as mail_line.  An empty address is refused. */
 static int
-rcpt_cmd(struct smtp *s, const struct envelope *env, const struct rcpt *rc,
-    struct err *e)
+rcpt_line(struct smtp *s, const struct envelope *env, const struct rcpt *rc,
+    struct buf *b, struct err *e)
 {
-	struct buf b;
 	char *addr;
-	int r;
+	int r = 0;
 
+	if (rc->addr == NULL || rc->addr[0] == '\0')
+		return err_set(e, ERR_DATA, "a recipient address is empty; "
+		    "nothing was sent");
 	if (wire_addr(s, env, rc->addr, &addr, e) == -1)
 		return -1;
-	buf_init(&b, CMD_MAX);
-	buf_printf(&b, "RCPT TO:<%s>", addr);
+	r |= buf_printf(b, "RCPT TO:<%s>", addr);
 	free(addr);
 	if ((s->caps.flags & CAP_DSN) && (rc->notify || rc->orcpt)) {
 		if (rc->notify != NULL)
-			buf_printf(&b, " NOTIFY=%s", rc->notify);
-		buf_adds(&b, " ORCPT=rfc822;");
-		str_xtext_encode(&b, rc->orcpt ? rc->orcpt : rc->addr);
+			r |= buf_printf(b, " NOTIFY=%s", rc->notify);
+		r |= buf_adds(b, " ORCPT=rfc822;");
+		r |= str_xtext_encode(b, rc->orcpt ? rc->orcpt : rc->addr);
 	}
-	r = cmd(s, -1, e, "%s", buf_str(&b));
+	if (r != 0)
+		return too_long("RCPT TO", rc->addr, e);
+	return 0;
+}
+
+/* Queues MAIL FROM (or, rc not NULL, RCPT TO for rc).  0 or -1. */
+static int
+envelope_cmd(struct smtp *s, const struct envelope *env,
+    const struct rcpt *rc, off_t size, struct err *e)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b, CMD_MAX);
+	r = rc == NULL ? mail_line(s, env, size, &b, e) :
+	    rcpt_line(s, env, rc, &b, e);
+	if (r == 0)
+		r = cmd(s, -1, e, "%s", buf_str(&b));
 	buf_release(&b);
 	return r;
 }
 
-static void
-record_rcpt(struct smtp *s, struct rcpt *rc)
+/*
+ * Records the reply to RCPT for rc (capped for the queue's envelope, the
+ * cut marked).  Only 2xx, 4xx and 5xx answer RCPT; anything else is
+ * ERR_PROTOCOL.  0 or -1.
+ */
+static int
+record_rcpt(struct smtp *s, struct rcpt *rc, struct err *e)
 {
 	char one[768];
+	int cls = SMTP_REPLY_CLASS(&s->reply);
 
+	if (cls != 2 && cls != 4 && cls != 5)
+		return reply_error(s, SMTP_RCPT, ERR_PROTOCOL, e, "%s answered "
+		    "RCPT TO:<%s> with", host(s), rc->addr);
 	smtp_reply_oneline(&s->reply, one, sizeof(one));
 	rc->code = s->reply.code;
 	envelope_set(&rc->reply, one);
-	if (SMTP_REPLY_CLASS(&s->reply) == 5)
+	if (cls == 5)
 		rc->state = RCPT_FAILED;
+	return 0;
 }
 
 /*
@@ -608,7 +788,6 @@ struct body_out {
 	int		 stuff;
 	int		 bol;		/* the next byte starts a line */
 	off_t		 sent;
-	struct progress	*progress;
 };
 
 static int
@@ -617,7 +796,7 @@ body_put(struct body_out *o, const char *p, size_t n, struct err *e)
 	const char *end = p + n, *q, *nl;
 
 	o->sent += (off_t)n;
-	progress_update(o->progress, o->sent);
+	progress_update(o->s->progress, o->sent);
 	if (!o->stuff || n == 0)
 		return conn_write(&o->s->conn, p, n, e);
 	/* One write per span between lines that start with a dot. */
@@ -651,23 +830,33 @@ dg_emit(void *arg, const char *p, size_t n, struct err *e)
 
 /*
  * Streams the stored message: dot-stuffed unless chunked, and through the
- * 7-bit downgrade when plan is given (the server lacks 8BITMIME).
+ * 7-bit downgrade when plan is given (the server lacks 8BITMIME).  The
+ * whole transfer is one stage: the phase's limit plus a second for every
+ * SMTP_DATA_RATE octets, and the session's deadline moves by as much.
+ * With watch, input from the server ends it (conn_early).  -1 leaves e
+ * for data_failed.
  */
 static int
 send_body(struct smtp *s, int fd, off_t size, int stuff,
-    const struct mime_dg_plan *plan, off_t wire_size, struct err *e)
+    const struct mime_dg_plan *plan, off_t wire_size, int watch,
+    struct err *e)
 {
-	struct body_out o = { s, stuff, 1, 0, NULL };
+	struct body_out o = { s, stuff, 1, 0 };
 	struct mime_dg *dg = NULL;
-	char *buf = xmalloc(BODY_CHUNK);
+	char *buf;
 	off_t off = 0;
 	ssize_t n;
-	int rv = -1;
+	int rv = -1, secs;
 
-	o.progress = progress_new(2, wire_size);
+	secs = smtp_data_seconds(limit(s, SMTP_BODY), wire_size);
+	conn_session_extend(&s->conn, secs - limit(s, SMTP_BODY));
+	if (conn_stage(&s->conn, secs, phase_send[SMTP_BODY], e) == -1)
+		return at(e, SMTP_BODY);
+	conn_watch(&s->conn, watch);
+	buf = xmalloc(BODY_CHUNK);
+	progress_start(s->progress, wire_size);
 	if (plan != NULL)
 		dg = mime_dg_converter(plan, dg_emit, &o);
-	set_timeout(s, SMTP_BODY);
 	while (off < size) {
 		size_t want = size - off > BODY_CHUNK ? BODY_CHUNK :
 		    (size_t)(size - off);
@@ -683,12 +872,12 @@ send_body(struct smtp *s, int fd, off_t size, int stuff,
 		off += n;
 		if ((dg != NULL ? mime_dg_feed(dg, buf, (size_t)n, e) :
 		    body_put(&o, buf, (size_t)n, e)) == -1)
-			goto lost;
+			goto out;
 	}
 	if (dg != NULL && mime_dg_finish(dg, e) == -1)
-		goto lost;
+		goto out;
 	if (stuff && !o.bol && conn_write(&s->conn, "\r\n", 2, e) == -1)
-		goto lost;
+		goto out;
 	if (!stuff && o.sent != wire_size) {
 		err_set(e, ERR_SOFTWARE, "the message changed size while it "
 		    "was sent (%lld octets, %lld announced)", (long long)o.sent,
@@ -697,23 +886,93 @@ send_body(struct smtp *s, int fd, off_t size, int stuff,
 		goto out;
 	}
 	if (s->verbose) {
-		char note[96];
-
-		snprintf(note, sizeof(note), "[message: %lld octets%s]",
+		char *note = xasprintf("[message: %lld octets%s]",
 		    (long long)o.sent, plan != NULL ?
 		    ", 8-bit parts converted to quoted-printable" : "");
+
 		log_trace(LOG_OUT, note, strlen(note));
+		free(note);
 	}
 	rv = 0;
-	goto out;
-lost:
-	err_prefix(e, "%s (message data): ", host(s));
-	at(e, SMTP_BODY);
 out:
-	progress_done(o.progress);
+	progress_end(s->progress);
 	mime_dg_free(dg);
 	free(buf);
 	return rv;
+}
+
+/*
+ * The end of the data, still within send_body's stage: the final dot
+ * (DATA), QUIT when it rides along, and everything still queued.
+ */
+static int
+end_data(struct smtp *s, int dot, int quit, struct err *e)
+{
+	int r = 0;
+
+	if (dot) {
+		if (s->verbose)
+			log_trace(LOG_OUT, ".", 1);
+		r = conn_write(&s->conn, ".\r\n", 3, e);
+	}
+	if (r == 0 && quit && cmd(s, -1, e, "QUIT") == 0)
+		s->quit_sent = 1;
+	if (r == 0)
+		r = conn_flush(&s->conn, e);
+	conn_watch(&s->conn, 0);
+	return r;
+}
+
+/*
+ * The data did not reach its end: the server said something before it
+ * (conn_early), or the connection broke under a write; a server that
+ * refuses a message in the middle often replies and closes.  A reply
+ * that is there (or, when the server spoke first, that arrives within
+ * the phase's limit) is the answer to the data: 5xx refuses the message
+ * for good, 4xx defers it, anything else breaks the protocol.  Without
+ * one, the failure stays what it was.  The session is out of step
+ * either way and is not used again.  Always -1.
+ */
+static int
+data_failed(struct smtp *s, struct err *e)
+{
+	struct err re;
+	int early = conn_early(&s->conn);
+
+	conn_watch(&s->conn, 0);
+	if (!early && (e->kind != ERR_TEMP || s->conn.t == NULL)) {
+		/* Not the connection: a local read error, say. */
+		if (e->phase == 0)
+			err_prefix(e, "%s (message data): ", host(s));
+		return at(e, SMTP_BODY);
+	}
+	/* Nothing more is said on this session, not even QUIT. */
+	s->open = 0;
+	s->quit_sent = 0;
+	err_clear(&re);
+	if (read_reply_in(s, SMTP_BODY, early ? limit(s, SMTP_END) :
+	    CONN_NOWAIT, &re) == -1) {
+		if (early)
+			*e = re;
+		else {
+			e->phase = 0;
+			err_prefix(e, "%s (message data): ", host(s));
+		}
+		if (e->kind != ERR_PROTOCOL)
+			e->kind = ERR_TEMP;
+		e->phase = SMTP_BODY + 1;
+		return -1;
+	}
+	switch (SMTP_REPLY_CLASS(&s->reply)) {
+	case 4:
+	case 5:
+		return reply_error(s, SMTP_BODY, ERR_UNAVAILABLE, e,
+		    "message refused by %s during the data", host(s));
+	default:
+		return reply_error(s, SMTP_BODY, ERR_PROTOCOL, e,
+		    "%s sent a reply during the data, before its end",
+		    host(s));
+	}
 }
 
 static int
@@ -723,7 +982,7 @@ rset(struct smtp *s, struct err *e)
 	    read_reply(s, SMTP_RSET, e) == -1)
 		return -1;
 	if (SMTP_REPLY_CLASS(&s->reply) != 2)
-		return reply_error(s, SMTP_RSET, ERR_TEMP, "RSET refused", e);
+		return reply_error(s, SMTP_RSET, ERR_TEMP, e, "RSET refused");
 	s->need_rset = 0;
 	return no_trailing(s, SMTP_RSET, e);
 }
@@ -744,6 +1003,11 @@ smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
 	err_clear(e);
 	if (!s->open)
 		return err_set(e, ERR_SOFTWARE, "SMTP session not open");
+	/* The first message shares the session's time with connecting;
+	   each later one on the same connection gets its own. */
+	if (s->sent)
+		conn_session(&s->conn, s->acct->session_timeout);
+	s->sent = 1;
 	/*
 	 * 8-bit data to a server without 8BITMIME: its 8-bit parts go as
 	 * quoted-printable.  The dry pass gives the exact size for SIZE= and
@@ -756,6 +1020,9 @@ smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
 	rv = send_message(s, env, fd, last, plan, wire_size, pipelining,
 	    chunking, e);
 	mime_dg_plan_free(plan);
+	/* A server that broke the protocol is not used again. */
+	if (rv == -1 && e->kind == ERR_PROTOCOL)
+		s->open = 0;
 	return rv;
 }
 
@@ -765,7 +1032,6 @@ send_message(struct smtp *s, struct envelope *env, int fd, int last,
     int chunking, struct err *e)
 {
 	size_t i, accepted = 0, first_bad = (size_t)-1;
-	char what[512];
 	struct err mail_err;
 	int one_batch;
 
@@ -778,37 +1044,44 @@ send_message(struct smtp *s, struct envelope *env, int fd, int last,
 		    s->caps.size_max);
 		return at(e, SMTP_MAIL);
 	}
-	/* Every address must be expressible before anything is sent. */
+	/*
+	 * Every command of the envelope must be expressible (addresses,
+	 * lengths) before anything is queued: a refusal half-way would leave
+	 * half an envelope in the output buffer.
+	 */
 	{
-		char *w;
+		struct buf b;
 
-		if (wire_addr(s, env, env->sender, &w, e) == -1)
+		buf_init(&b, CMD_MAX);
+		if (mail_line(s, env, wire_size, &b, e) == -1) {
+			buf_release(&b);
 			return at(e, SMTP_MAIL);
-		free(w);
+		}
 		for (i = 0; i < env->nrcpt; i++) {
 			if (env->rcpt[i].state != RCPT_PENDING)
 				continue;
-			if (wire_addr(s, env, env->rcpt[i].addr, &w, e) == -1)
+			buf_reset(&b);
+			if (rcpt_line(s, env, &env->rcpt[i], &b, e) == -1) {
+				buf_release(&b);
 				return at(e, SMTP_RCPT);
-			free(w);
+			}
 		}
+		buf_release(&b);
 	}
 
 	/* Small messages ride in the same write as the envelope. */
 	one_batch = pipelining && (!chunking || wire_size <= BDAT_PIPELINE_MAX);
 
-	if (mail_cmd(s, env, wire_size, e) == -1)
+	if (envelope_cmd(s, env, NULL, wire_size, e) == -1)
 		return at(e, SMTP_MAIL);
 	if (!pipelining) {
 		if (flush(s, SMTP_MAIL, e) == -1 ||
 		    read_reply(s, SMTP_MAIL, e) == -1)
 			return -1;
-		if (SMTP_REPLY_CLASS(&s->reply) != 2) {
-			snprintf(what, sizeof(what), "sender <%s> rejected by "
-			    "%s", env->sender, host(s));
-			return reply_error(s, SMTP_MAIL, ERR_UNAVAILABLE, what,
-			    e);
-		}
+		if (SMTP_REPLY_CLASS(&s->reply) != 2)
+			return reply_error(s, SMTP_MAIL, ERR_UNAVAILABLE, e,
+			    "sender <%s> rejected by %s", env->sender,
+			    host(s));
 		if (no_trailing(s, SMTP_MAIL, e) == -1)
 			return -1;
 	}
@@ -816,15 +1089,15 @@ send_message(struct smtp *s, struct envelope *env, int fd, int last,
 	for (i = 0; i < env->nrcpt; i++) {
 		if (env->rcpt[i].state != RCPT_PENDING)
 			continue;
-		if (rcpt_cmd(s, env, &env->rcpt[i], e) == -1)
+		if (envelope_cmd(s, env, &env->rcpt[i], 0, e) == -1)
 			return at(e, SMTP_RCPT);
 		if (pipelining)
 			continue;
 		if (flush(s, SMTP_RCPT, e) == -1 ||
 		    read_reply(s, SMTP_RCPT, e) == -1 ||
-		    no_trailing(s, SMTP_RCPT, e) == -1)
+		    no_trailing(s, SMTP_RCPT, e) == -1 ||
+		    record_rcpt(s, &env->rcpt[i], e) == -1)
 			return -1;
-		record_rcpt(s, &env->rcpt[i]);
 		if (SMTP_REPLY_CLASS(&s->reply) == 2)
 			accepted++;
 		else if (first_bad == (size_t)-1)
@@ -832,9 +1105,11 @@ send_message(struct smtp *s, struct envelope *env, int fd, int last,
 	}
 	if (one_batch) {
 		if (chunking) {
+			/* No watch: replies to MAIL and RCPT may arrive
+			   while the chunk is still being written. */
 			if (cmd(s, -1, e, "BDAT %lld LAST",
 			    (long long)wire_size) == -1 ||
-			    send_body(s, fd, env->size, 0, plan, wire_size,
+			    send_body(s, fd, env->size, 0, plan, wire_size, 0,
 			    e) == -1)
 				return at(e, SMTP_DATA);
 			if (last && cmd(s, -1, e, "QUIT") == 0)
@@ -847,12 +1122,10 @@ send_message(struct smtp *s, struct envelope *env, int fd, int last,
 		    read_reply(s, SMTP_MAIL, e) == -1)
 			return -1;
 		err_clear(&mail_err);
-		if (SMTP_REPLY_CLASS(&s->reply) != 2) {
-			snprintf(what, sizeof(what), "sender <%s> rejected by "
-			    "%s", env->sender, host(s));
-			reply_error(s, SMTP_MAIL, ERR_UNAVAILABLE, what,
-			    &mail_err);
-		}
+		if (SMTP_REPLY_CLASS(&s->reply) != 2)
+			reply_error(s, SMTP_MAIL, ERR_UNAVAILABLE, &mail_err,
+			    "sender <%s> rejected by %s", env->sender,
+			    host(s));
 		for (i = 0; i < env->nrcpt; i++) {
 			if (env->rcpt[i].state != RCPT_PENDING)
 				continue;
@@ -860,7 +1133,8 @@ send_message(struct smtp *s, struct envelope *env, int fd, int last,
 				return -1;
 			if (mail_err.kind != ERR_NONE)
 				continue;
-			record_rcpt(s, &env->rcpt[i]);
+			if (record_rcpt(s, &env->rcpt[i], e) == -1)
+				return -1;
 			if (SMTP_REPLY_CLASS(&s->reply) == 2)
 				accepted++;
 			else if (first_bad == (size_t)-1)
@@ -887,12 +1161,10 @@ send_message(struct smtp *s, struct envelope *env, int fd, int last,
 			}
 			if (chunking)
 				goto end_reply;
-			if (s->reply.code != 354) {
-				snprintf(what, sizeof(what), "DATA refused by "
-				    "%s", host(s));
+			if (s->reply.code != 354)
 				return reply_error(s, SMTP_DATA,
-				    ERR_UNAVAILABLE, what, e);
-			}
+				    ERR_UNAVAILABLE, e, "DATA refused by %s",
+				    host(s));
 			if (no_trailing(s, SMTP_DATA, e) == -1)
 				return -1;
 			goto body;
@@ -909,13 +1181,11 @@ send_message(struct smtp *s, struct envelope *env, int fd, int last,
 
 	/* The envelope went through; now the data. */
 	if (chunking) {
-		if (cmd(s, -1, e, "BDAT %lld LAST", (long long)wire_size) == -1 ||
-		    send_body(s, fd, env->size, 0, plan, wire_size, e) == -1)
+		if (cmd(s, -1, e, "BDAT %lld LAST", (long long)wire_size) == -1)
 			return at(e, SMTP_DATA);
-		if (last && pipelining && cmd(s, -1, e, "QUIT") == 0)
-			s->quit_sent = 1;
-		if (flush(s, SMTP_BODY, e) == -1)
-			return -1;
+		if (send_body(s, fd, env->size, 0, plan, wire_size, 1,
+		    e) == -1 || end_data(s, 0, last && pipelining, e) == -1)
+			return data_failed(s, e);
 		if (read_reply(s, SMTP_END, e) == -1)
 			goto lost_after_data;
 		goto end_reply;
@@ -923,31 +1193,21 @@ send_message(struct smtp *s, struct envelope *env, int fd, int last,
 	if (cmd(s, -1, e, "DATA") == -1 || flush(s, SMTP_DATA, e) == -1 ||
 	    read_reply(s, SMTP_DATA, e) == -1)
 		return -1;
-	if (s->reply.code != 354) {
-		snprintf(what, sizeof(what), "DATA refused by %s", host(s));
-		return reply_error(s, SMTP_DATA, ERR_UNAVAILABLE, what, e);
-	}
+	if (s->reply.code != 354)
+		return reply_error(s, SMTP_DATA, ERR_UNAVAILABLE, e,
+		    "DATA refused by %s", host(s));
 	if (no_trailing(s, SMTP_DATA, e) == -1)
 		return -1;
 body:
-	if (send_body(s, fd, env->size, 1, plan, wire_size, e) == -1)
-		return -1;
-	if (s->verbose)
-		log_trace(LOG_OUT, ".", 1);
-	if (conn_write(&s->conn, ".\r\n", 3, e) == -1)
-		return at(e, SMTP_BODY);
-	if (last && pipelining && cmd(s, -1, e, "QUIT") == 0)
-		s->quit_sent = 1;
-	if (flush(s, SMTP_BODY, e) == -1)
-		return -1;
+	if (send_body(s, fd, env->size, 1, plan, wire_size, 1, e) == -1 ||
+	    end_data(s, 1, last && pipelining, e) == -1)
+		return data_failed(s, e);
 	if (read_reply(s, SMTP_END, e) == -1)
 		goto lost_after_data;
 end_reply:
-	if (SMTP_REPLY_CLASS(&s->reply) != 2) {
-		snprintf(what, sizeof(what), "message refused by %s at the "
-		    "end of the data", host(s));
-		return reply_error(s, SMTP_END, ERR_UNAVAILABLE, what, e);
-	}
+	if (SMTP_REPLY_CLASS(&s->reply) != 2)
+		return reply_error(s, SMTP_END, ERR_UNAVAILABLE, e,
+		    "message refused by %s at the end of the data", host(s));
 	for (i = 0; i < env->nrcpt; i++)
 		if (env->rcpt[i].state == RCPT_PENDING &&
 		    env->rcpt[i].code / 100 == 2)
@@ -992,18 +1252,15 @@ smtp_close(struct smtp *s)
 {
 	struct err ignore;
 
-	if (s->conn.fd != -1 && s->open && !s->quit_sent) {
-		err_clear(&ignore);
+	err_clear(&ignore);
+	if (s->conn.t != NULL && s->open && !s->quit_sent) {
 		if (cmd(s, -1, &ignore, "QUIT") == 0 &&
-		    flush(s, SMTP_QUIT, &ignore) == 0) {
+		    flush(s, SMTP_QUIT, &ignore) == 0)
 			s->quit_sent = 1;
-		}
 	}
-	if (s->conn.fd != -1 && s->quit_sent) {
-		/* Read the 221 briefly; it changes nothing. */
-		conn_set_timeout(&s->conn, 2);
-		read_reply(s, SMTP_QUIT, &ignore);
-	}
+	/* Read the 221 briefly; it changes nothing. */
+	if (s->conn.t != NULL && s->quit_sent)
+		read_reply_in(s, SMTP_QUIT, 2, &ignore);
 	conn_close(&s->conn);
 	s->open = 0;
 	smtp_reply_release(&s->reply);
@@ -1013,6 +1270,8 @@ smtp_close(struct smtp *s)
 	s->ehlo_text = NULL;
 	free(s->auth_mech);
 	s->auth_mech = NULL;
+	progress_free(s->progress);
+	s->progress = NULL;
 }
 
 void
@@ -1021,11 +1280,11 @@ smtp_describe(struct smtp *s, FILE *out)
 	struct buf b;
 
 	fprintf(out, "server:      %s port %d (%s)\n", host(s),
-	    conf_port(s->acct), s->conn.peer);
+	    conf_port(s->acct), s->conn.peer != NULL ? s->conn.peer : "");
 	fprintf(out, "greeting:    %s\n", s->greeting ? s->greeting : "");
 	if (s->tls) {
 		buf_init(&b, 0);
-		tls_describe(&s->conn, &b);
+		tls_describe(s->conn.tls, &b);
 		fprintf(out, "TLS:\n%s", buf_str(&b));
 		if (b.len > 0 && b.data[b.len - 1] != '\n')
 			fputc('\n', out);
@@ -1049,6 +1308,7 @@ smtp_describe(struct smtp *s, FILE *out)
 	if (s->caps.flags & CAP_SIZE)
 		fprintf(out, "size limit:  %llu octets%s\n", s->caps.size_max,
 		    s->caps.size_max == 0 ? " (none given)" : "");
-	fprintf(out, "AUTH:        %s\n", s->caps.auth[0] ? s->caps.auth :
-	    "(none offered)");
+	fprintf(out, "AUTH:        %s%s\n", s->caps.auth[0] ? s->caps.auth :
+	    "(none offered)", s->caps.auth_overflow ? " (and more: the list "
+	    "is longer than posthorn accepts)" : "");
 }

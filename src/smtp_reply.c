@@ -11,10 +11,12 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "smtp_reply.h"
+#include "util/alloc.h"
 #include "util/buf.h"
 #include "util/str.h"
 
@@ -208,25 +210,58 @@ smtp_reply_push(struct smtp_reply *r, const char *line, size_t len,
 	return last;
 }
 
-void
-smtp_reply_oneline(const struct smtp_reply *r, char *out, size_t outsz)
+char *
+smtp_reply_line(const struct smtp_reply *r)
 {
+	char *out;
+	size_t cap;
 	int n;
 
-	if (outsz == 0)
-		return;
-	out[0] = '\0';
 	if (r->code == 0)
-		return;
-	n = snprintf(out, outsz, "%d%s%s", r->code, r->status[0] ? " " : "",
+		return xstrdup("");
+	/* The code, the status, a space, and at most the text's bytes. */
+	cap = 4 + sizeof(r->status) + 1 + r->text.len + 1;
+	out = xmalloc(cap);
+	n = snprintf(out, cap, "%d%s%s", r->code, r->status[0] ? " " : "",
 	    r->status);
-	if (n < 0 || (size_t)n + 1 >= outsz || r->text.len == 0)
-		return;
+	if (n < 0 || (size_t)n >= cap || r->text.len == 0)
+		return out;
 	out[n] = ' ';
-	str_oneline(out + n + 1, outsz - (size_t)n - 1, r->text.data,
+	str_oneline(out + n + 1, cap - (size_t)n - 1, r->text.data,
 	    r->text.len);
 	if (out[n + 1] == '\0')
 		out[n] = '\0';
+	return out;
+}
+
+void
+smtp_reply_oneline(const struct smtp_reply *r, char *out, size_t outsz)
+{
+	char *line;
+	size_t n, k;
+
+	if (outsz == 0)
+		return;
+	line = smtp_reply_line(r);
+	n = strlen(line);
+	if (n < outsz) {
+		memcpy(out, line, n + 1);
+		free(line);
+		return;
+	}
+	/* Cut, and say so: at a character boundary, then "...". */
+	k = outsz > 4 ? outsz - 4 : outsz - 1;
+	while (k > 0 && ((unsigned char)line[k] & 0xc0) == 0x80)
+		k--;
+	while (k > 0 && line[k - 1] == ' ')
+		k--;
+	memcpy(out, line, k);
+	if (outsz > 4) {
+		memcpy(out + k, "...", 3);
+		k += 3;
+	}
+	out[k] = '\0';
+	free(line);
 }
 
 /* Adds one SASL mechanism name, upper case, unless bad or known. */
@@ -252,8 +287,11 @@ caps_auth_add(struct smtp_caps *caps, const char *m, size_t n)
 	if (smtp_caps_has_auth(caps, up))
 		return;
 	len = strlen(caps->auth);
-	if (len + (len > 0) + n + 1 > sizeof(caps->auth))
+	if (len + (len > 0) + n + 1 > sizeof(caps->auth)) {
+		/* Not dropped in silence: the caller refuses the list. */
+		caps->auth_overflow = 1;
 		return;
+	}
 	if (len > 0)
 		caps->auth[len++] = ' ';
 	memcpy(caps->auth + len, up, n + 1);

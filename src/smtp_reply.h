@@ -43,8 +43,16 @@ int	 smtp_reply_push(struct smtp_reply *r, const char *line, size_t len,
 	    struct err *e);
 
 /*
- * Writes the reply as one printable line into out: "550 5.1.1 text",
- * several lines joined by a space, truncated to fit.
+ * The reply as one printable line, whole: "550 5.1.1 text", several
+ * lines joined by a space ("" before the first line).  Caller frees.
+ */
+char	*smtp_reply_line(const struct smtp_reply *r);
+
+/*
+ * The same into out (size outsz), for a place with a fixed cap (the
+ * queue's envelope, the log): a line that does not fit is cut at a
+ * character boundary and ends with "..." (when outsz > 4), so a cut is
+ * never silent.
  */
 void	 smtp_reply_oneline(const struct smtp_reply *r, char *out,
 	    size_t outsz);
@@ -72,6 +80,8 @@ struct smtp_caps {
 	char			 auth[512];	/* AUTH mechanisms, upper case,
 						   separated by one space; "AUTH=x"
 						   lines are merged in */
+	int			 auth_overflow;	/* more mechanisms than auth
+						   holds: the list is incomplete */
 };
 
 /*

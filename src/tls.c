@@ -1,14 +1,17 @@
 /*
- * tls owns TLS on a connection and is the only module that includes
- * GnuTLS.  It sets up the credentials (system trust or a trust file, a CRL,
- * a client certificate), runs the handshake with SNI and host name
- * verification or a pinned fingerprint, and maps every way a handshake can
- * fail onto the error kinds SPEC.md promises: an untrusted certificate is
- * never "try again later".  GnuTLS reaches the socket through push and
- * pull functions built on conn_raw_read and conn_raw_write, so the conn's
- * poll-based timeouts bound the handshake and every record, and the
- * transport's own error text (timed out, reset) reaches the user instead
- * of GnuTLS's generic "push/pull error".
+ * tls owns TLS as a layer of the transport stack and is the only module
+ * that includes GnuTLS.  It sets up the credentials (system trust or a
+ * trust file, a CRL, a client certificate), runs the handshake with SNI
+ * and host name verification or a pinned fingerprint, and maps every way
+ * a handshake can fail onto the error kinds SPEC.md promises: an
+ * untrusted certificate is never "try again later".  GnuTLS reaches the
+ * layer below only through push and pull functions built on that layer's
+ * non-blocking read and write, so nothing here ever blocks: a handshake
+ * step, a read or a write that cannot go on says TRANSPORT_AGAIN, and the
+ * caller's wait (bounded by its deadline, ended by signals) goes through
+ * this layer's wait to the direction GnuTLS needs.  The transport's own
+ * error text (reset, closed) reaches the user instead of GnuTLS's generic
+ * "push/pull error".
  */
 #include "config.h"
 
@@ -16,8 +19,6 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,8 @@
 #include <gnutls/x509.h>
 
 #include "err.h"
-#include "net.h"
 #include "tls.h"
+#include "transport.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/sig.h"
@@ -46,20 +47,28 @@
 #define TLS_DEFAULT_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /* First bytes from the server kept during the handshake, to tell a
-   server that does not speak TLS at all from a TLS failure. */
+   server that does not speak TLS at all from a TLS failure (and quoted:
+   one more is kept, to know whether the quote is cut). */
 #define TLS_SNIFF	40
 
 struct tls {
+	struct transport			 t;	/* first: the layer */
 	gnutls_session_t			 session;
 	gnutls_certificate_credentials_t	 cred;
-	struct conn				*c;
-	struct err				 ioerr;	/* transport failure */
+	struct err				 ioerr;	/* the layer below failed */
 	int					 ioerr_set;
-	int					 closing; /* never wait */
+	int					 done;	/* handshake finished */
+	int					 again;	/* last call said AGAIN */
 	int					 sniffing;
-	unsigned char				 first[TLS_SNIFF];
+	unsigned char				 first[TLS_SNIFF + 1];
 	size_t					 nfirst;
+	char					*host;	/* for messages */
+	unsigned char				 pin[32];
+	size_t					 pin_len; /* 0: no pinning */
+	int					 timeout; /* for messages */
 };
+
+static const struct transport_ops tls_ops;
 
 static ssize_t
 tls_push(gnutls_transport_ptr_t ptr, const void *p, size_t n)
@@ -67,20 +76,16 @@ tls_push(gnutls_transport_ptr_t ptr, const void *p, size_t n)
 	struct tls *t = ptr;
 	ssize_t r;
 
-	if (t->closing) {
-		r = send(t->c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (r == -1)
-			gnutls_transport_set_errno(t->session, errno);
-		else
-			t->c->bytes_out += (uint64_t)r;
+	r = transport_write(t->t.below, p, n, &t->ioerr);
+	if (r > 0)
 		return r;
-	}
-	if (conn_raw_write(t->c, p, n, &t->ioerr) == -1) {
-		t->ioerr_set = 1;
-		gnutls_transport_set_errno(t->session, EIO);
+	if (r == TRANSPORT_AGAIN) {
+		gnutls_transport_set_errno(t->session, EAGAIN);
 		return -1;
 	}
-	return (ssize_t)n;
+	t->ioerr_set = 1;
+	gnutls_transport_set_errno(t->session, EIO);
+	return -1;
 }
 
 static ssize_t
@@ -90,8 +95,12 @@ tls_pull(gnutls_transport_ptr_t ptr, void *p, size_t n)
 	ssize_t r;
 	size_t k;
 
-	r = conn_raw_read(t->c, p, n, &t->ioerr);
-	if (r == -1) {
+	r = transport_read(t->t.below, p, n, &t->ioerr);
+	if (r == TRANSPORT_AGAIN) {
+		gnutls_transport_set_errno(t->session, EAGAIN);
+		return -1;
+	}
+	if (r < 0) {
 		t->ioerr_set = 1;
 		gnutls_transport_set_errno(t->session, EIO);
 		return -1;
@@ -107,51 +116,35 @@ tls_pull(gnutls_transport_ptr_t ptr, void *p, size_t n)
 }
 
 /*
- * GnuTLS asks whether data arrives within ms (the handshake timeout's
- * remainder).  An indefinite wait is still bounded by the conn's timeout.
- * >0 data, 0 timed out, -1 error.
+ * GnuTLS asks whether data is there.  It never waits here: the handshake
+ * and record timeouts are off, and the caller's own wait bounds the time.
+ * >0 data, 0 none now, -1 error.
  */
 static int
 tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 {
 	struct tls *t = ptr;
-	int wait, ours = 0, r;
+	int r;
 
-	if (ms == GNUTLS_INDEFINITE_TIMEOUT)
-		wait = -1;
-	else
-		wait = ms > INT_MAX ? INT_MAX : (int)ms;
-	if (t->c->timeout > 0 && t->c->timeout < INT_MAX / 1000 &&
-	    (wait < 0 || t->c->timeout * 1000 < wait)) {
-		wait = t->c->timeout * 1000;
-		ours = 1;
-	}
-	r = net_poll(t->c->fd, POLLIN, wait);
-	if (r == 0 && ours) {
-		err_set(&t->ioerr, ERR_TEMP, "timed out after %d s waiting "
-		    "for data from %s", t->c->timeout,
-		    t->c->host != NULL ? t->c->host : "server");
+	(void)ms;
+	r = transport_wait(t->t.below, TRANSPORT_IN, TRANSPORT_POLL,
+	    &t->ioerr);
+	if (r == -1) {
 		t->ioerr_set = 1;
-	} else if (r == -1) {
-		err_set(&t->ioerr, ERR_TEMP, "cannot read from %s: %s",
-		    t->c->host != NULL ? t->c->host : "server",
-		    errno == EINTR ? "interrupted by a signal" :
-		    strerror(errno));
-		t->ioerr_set = 1;
-		/* A pull error, not GNUTLS_E_INTERRUPTED to be retried. */
 		gnutls_transport_set_errno(t->session, EIO);
 	}
 	return r;
 }
 
 static void
-tls_free(struct tls *t)
+tls_release(struct tls *t)
 {
 	if (t->session != NULL)
 		gnutls_deinit(t->session);
 	if (t->cred != NULL)
 		gnutls_certificate_free_credentials(t->cred);
-	free(t);
+	free(t->host);
+	wipe(t->pin, sizeof(t->pin));
 }
 
 static int
@@ -268,9 +261,8 @@ tls_setup(struct tls *t, const struct tls_params *p, const char *host,
 	gnutls_transport_set_pull_function(t->session, tls_pull);
 	gnutls_transport_set_pull_timeout_function(t->session,
 	    tls_pull_timeout);
-	gnutls_handshake_set_timeout(t->session,
-	    p->timeout > 0 && p->timeout < INT_MAX / 1000 ?
-	    (unsigned)p->timeout * 1000 : 0);
+	/* The caller's deadlines bound the handshake, not GnuTLS. */
+	gnutls_handshake_set_timeout(t->session, 0);
 	return 0;
 }
 
@@ -343,25 +335,32 @@ tls_ioerr(struct tls *t, struct err *e, const char *what, const char *host)
 }
 
 static int
-tls_handshake_error(struct tls *t, const struct tls_params *p,
-    const char *host, int r, struct err *e)
+tls_handshake_error(struct tls *t, const char *host, int r, struct err *e)
 {
-	char q[TLS_SNIFF + 1];
+	char q[TLS_SNIFF + 4];
 	size_t i;
 
 	if (!tls_looks_like_tls(t->first, t->nfirst)) {
 		/* GnuTLS read a record header; show the whole line. */
 		if (t->nfirst < sizeof(t->first)) {
-			ssize_t n = recv(t->c->fd, t->first + t->nfirst,
-			    sizeof(t->first) - t->nfirst, MSG_DONTWAIT);
+			struct err ignore;
+			ssize_t n = transport_read(t->t.below,
+			    t->first + t->nfirst, sizeof(t->first) - t->nfirst,
+			    &ignore);
 
 			if (n > 0)
 				t->nfirst += (size_t)n;
 		}
-		for (i = 0; i < t->nfirst && t->first[i] != '\r' &&
-		    t->first[i] != '\n'; i++)
+		for (i = 0; i < t->nfirst && i < TLS_SNIFF &&
+		    t->first[i] != '\r' && t->first[i] != '\n'; i++)
 			q[i] = t->first[i] >= 0x20 && t->first[i] < 0x7f ?
 			    (char)t->first[i] : '?';
+		/* The line goes on beyond what is quoted: say so. */
+		if (i == TLS_SNIFF && t->nfirst > TLS_SNIFF &&
+		    t->first[i] != '\r' && t->first[i] != '\n') {
+			memcpy(q + i, "...", 3);
+			i += 3;
+		}
 		q[i] = '\0';
 		return err_set(e, ERR_PROTOCOL, "TLS handshake with %s failed: "
 		    "the server does not speak TLS (it sent '%s')", host,
@@ -379,7 +378,7 @@ tls_handshake_error(struct tls *t, const struct tls_params *p,
 			return tls_ioerr(t, e, "TLS handshake with", host);
 		if (r == GNUTLS_E_TIMEDOUT)
 			return err_set(e, ERR_TEMP, "TLS handshake with %s "
-			    "timed out after %d s", host, p->timeout);
+			    "timed out after %d s", host, t->timeout);
 		if (r == GNUTLS_E_INTERRUPTED)
 			return err_set(e, ERR_TEMP, "TLS handshake with %s "
 			    "failed: interrupted by a signal", host);
@@ -420,14 +419,13 @@ tls_handshake_error(struct tls *t, const struct tls_params *p,
 }
 
 static int
-tls_check_pin(struct tls *t, const struct tls_params *p, const char *host,
-    struct err *e)
+tls_check_pin(struct tls *t, const char *host, struct err *e)
 {
 	const gnutls_datum_t *certs;
 	unsigned char md[32];
 	char hex[3 * sizeof(md)];
 	unsigned n = 0;
-	int sha256 = p->fingerprint_len == 32;
+	int sha256 = t->pin_len == 32;
 
 	certs = gnutls_certificate_get_peers(t->session, &n);
 	if (certs == NULL || n == 0)
@@ -437,100 +435,77 @@ tls_check_pin(struct tls *t, const struct tls_params *p, const char *host,
 	    certs[0].data, certs[0].size, md) < 0)
 		return err_set(e, ERR_SOFTWARE, "cannot hash the TLS "
 		    "certificate of %s", host);
-	if (gnutls_memcmp(md, p->fingerprint, p->fingerprint_len) == 0)
+	if (gnutls_memcmp(md, t->pin, t->pin_len) == 0)
 		return 0;
-	tls_hex(md, p->fingerprint_len, hex);
+	tls_hex(md, t->pin_len, hex);
 	return err_set(e, ERR_UNAVAILABLE, "TLS certificate of %s does not "
 	    "match tls_fingerprint (its %s fingerprint is %s)", host,
 	    sha256 ? "SHA-256" : "SHA-1", hex);
 }
 
-/* Waits for the direction GnuTLS wants after GNUTLS_E_AGAIN. */
-static int
-tls_wait(struct tls *t, const char *host, struct err *e)
-{
-	short events;
-	int r, ms = -1;
-
-	if (t->c->timeout > 0)
-		ms = t->c->timeout < INT_MAX / 1000 ? t->c->timeout * 1000 :
-		    INT_MAX;
-	events = gnutls_record_get_direction(t->session) ? POLLOUT : POLLIN;
-	r = net_poll(t->c->fd, events, ms);
-	if (r == 0 && events == POLLIN)
-		return err_set(e, ERR_TEMP, "timed out after %d s waiting for "
-		    "data from %s", t->c->timeout, host);
-	if (r == 0)
-		return err_set(e, ERR_TEMP, "timed out after %d s waiting to "
-		    "send to %s", t->c->timeout, host);
-	if (r == -1)
-		return err_set(e, ERR_TEMP, "cannot %s %s: %s",
-		    events == POLLIN ? "read from" : "send to", host,
-		    errno == EINTR ? "interrupted by a signal" :
-		    strerror(errno));
-	return 0;
-}
-
-int
-tls_start(struct conn *c, const struct tls_params *p, struct err *e)
+struct tls *
+tls_new(struct transport *below, const struct tls_params *p, struct err *e)
 {
 	struct tls *t;
 	const char *host;
+
+	host = p->host != NULL ? p->host : below->label;
+	if (p->fingerprint != NULL && p->fingerprint_len != 32 &&
+	    p->fingerprint_len != 20) {
+		err_set(e, ERR_CONFIG, "tls_fingerprint must be a SHA-256 or "
+		    "SHA-1 fingerprint");
+		return NULL;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->host = xstrdup(host);
+	t->timeout = p->timeout;
+	if (p->fingerprint != NULL) {
+		memcpy(t->pin, p->fingerprint, p->fingerprint_len);
+		t->pin_len = p->fingerprint_len;
+	}
+	if (tls_setup(t, p, host, e) == -1) {
+		tls_release(t);
+		free(t);
+		return NULL;
+	}
+	transport_layer(&t->t, &tls_ops, below);
+	t->sniffing = 1;
+	return t;
+}
+
+struct transport *
+tls_transport(struct tls *t)
+{
+	return &t->t;
+}
+
+int
+tls_handshake(struct tls *t, struct err *e)
+{
 	int r;
 
-	host = p->host != NULL ? p->host : c->host != NULL ? c->host : "";
-	if (c->fd == -1 || c->tls != NULL)
-		return err_set(e, ERR_SOFTWARE, "cannot start TLS with %s: "
-		    "%s", host, c->fd == -1 ? "not connected" :
-		    "TLS already active");
-	/*
-	 * Bytes the server sent before the handshake (after a STARTTLS 220)
-	 * were never protected; the caller must have refused them.
-	 */
-	if (conn_buffered(c) > 0)
-		return err_set(e, ERR_PROTOCOL, "%s sent data before the TLS "
-		    "handshake", host);
-	if (p->fingerprint != NULL && p->fingerprint_len != 32 &&
-	    p->fingerprint_len != 20)
-		return err_set(e, ERR_CONFIG, "tls_fingerprint must be a "
-		    "SHA-256 or SHA-1 fingerprint");
-
-	t = xcalloc(1, sizeof(*t));
-	t->c = c;
-	if (tls_setup(t, p, host, e) == -1) {
-		tls_free(t);
-		return -1;
-	}
-	t->sniffing = 1;
+	if (t->done)
+		return 0;
 	for (;;) {
 		t->ioerr_set = 0;
 		r = gnutls_handshake(t->session);
-		if (r == GNUTLS_E_AGAIN) {
-			if (tls_wait(t, host, e) == 0)
-				continue;
-			err_prefix(e, "TLS handshake with %s failed: ", host);
-			tls_free(t);
-			return -1;
-		}
+		t->again = r == GNUTLS_E_AGAIN;
+		if (r == GNUTLS_E_AGAIN)
+			return TRANSPORT_AGAIN;
 		/* A warning alert (unrecognized_name) does not end it. */
 		if ((r != GNUTLS_E_INTERRUPTED || sig_caught) &&
 		    r != GNUTLS_E_WARNING_ALERT_RECEIVED)
 			break;
 	}
 	t->sniffing = 0;
-	if (r < 0) {
-		tls_handshake_error(t, p, host, r, e);
-		tls_free(t);
-		return -1;
-	}
-	if (p->fingerprint != NULL && tls_check_pin(t, p, host, e) == -1) {
-		t->closing = 1;
+	if (r < 0)
+		return tls_handshake_error(t, t->host, r, e);
+	if (t->pin_len > 0 && tls_check_pin(t, t->host, e) == -1) {
 		gnutls_alert_send(t->session, GNUTLS_AL_FATAL,
 		    GNUTLS_A_BAD_CERTIFICATE);
-		tls_free(t);
 		return -1;
 	}
-	c->tls = t;
+	t->done = 1;
 	return 0;
 }
 
@@ -542,7 +517,7 @@ tls_start(struct conn *c, const struct tls_params *p, struct err *e)
 static int
 tls_io_error(struct tls *t, int r, const char *what, struct err *e)
 {
-	const char *host = t->c->host != NULL ? t->c->host : "server";
+	const char *host = t->host;
 	gnutls_alert_description_t a;
 	const char *name;
 
@@ -574,88 +549,118 @@ tls_io_error(struct tls *t, int r, const char *what, struct err *e)
 	}
 }
 
-ssize_t
-tls_read(struct conn *c, void *p, size_t n, struct err *e)
+static ssize_t
+tls_read(struct transport *tt, void *p, size_t n, struct err *e)
 {
-	struct tls *t = c->tls;
+	struct tls *t = (struct tls *)tt;
 	ssize_t r;
 
+	if (!t->done)
+		return err_set(e, ERR_SOFTWARE, "read before the TLS "
+		    "handshake with %s", t->host);
 	for (;;) {
 		t->ioerr_set = 0;
 		r = gnutls_record_recv(t->session, p, n);
+		t->again = r == GNUTLS_E_AGAIN;
 		if (r >= 0)
 			return r;
+		if (r == GNUTLS_E_AGAIN)
+			return TRANSPORT_AGAIN;
 		if ((r == GNUTLS_E_INTERRUPTED && !sig_caught) ||
 		    r == GNUTLS_E_WARNING_ALERT_RECEIVED ||
 		    r == GNUTLS_E_REHANDSHAKE)
 			continue;
-		if (r == GNUTLS_E_AGAIN) {
-			if (tls_wait(t, c->host != NULL ? c->host : "server",
-			    e) == -1)
-				return -1;
-			continue;
-		}
 		return tls_io_error(t, (int)r, "read from", e);
 	}
 }
 
-int
-tls_write(struct conn *c, const void *p, size_t n, struct err *e)
+/*
+ * gnutls_record_send sends at most one record (16 kB) per call, in one
+ * push: a command group that fits one record leaves as one record in one
+ * segment.  After TRANSPORT_AGAIN the caller offers the same bytes again,
+ * as GnuTLS requires.
+ */
+static ssize_t
+tls_write(struct transport *tt, const void *p, size_t n, struct err *e)
 {
-	struct tls *t = c->tls;
-	const char *s = p;
+	struct tls *t = (struct tls *)tt;
 	ssize_t r;
 
-	/*
-	 * gnutls_record_send sends at most one record (16 kB) per call, in
-	 * one push: a command group that fits one record leaves as one
-	 * record in one segment.
-	 */
-	while (n > 0) {
+	if (!t->done)
+		return err_set(e, ERR_SOFTWARE, "write before the TLS "
+		    "handshake with %s", t->host);
+	for (;;) {
 		t->ioerr_set = 0;
-		r = gnutls_record_send(t->session, s, n);
-		if (r > 0) {
-			s += r;
-			n -= (size_t)r;
-			continue;
-		}
+		r = gnutls_record_send(t->session, p, n);
+		t->again = r == GNUTLS_E_AGAIN;
+		if (r > 0)
+			return r;
+		if (r == GNUTLS_E_AGAIN)
+			return TRANSPORT_AGAIN;
 		if (r == GNUTLS_E_INTERRUPTED && !sig_caught)
 			continue;
-		if (r == GNUTLS_E_AGAIN) {
-			if (tls_wait(t, c->host != NULL ? c->host : "server",
-			    e) == -1)
-				return -1;
-			continue;
-		}
 		return tls_io_error(t, r == 0 ? GNUTLS_E_PUSH_ERROR : (int)r,
 		    "write to", e);
 	}
-	return 0;
 }
 
-void
-tls_end(struct conn *c)
+/*
+ * Input already decrypted is ready at once.  After TRANSPORT_AGAIN the
+ * layer below is waited for in the direction GnuTLS is stuck in, beside
+ * what the caller asked for; progress in either lets the caller try
+ * again.
+ */
+static int
+tls_wait(struct transport *tt, int want, long long deadline, struct err *e)
 {
-	struct tls *t = c->tls;
+	struct tls *t = (struct tls *)tt;
+	int need = want, r, ready;
 
-	if (t == NULL)
-		return;
-	/* close_notify if the socket takes it now; no wait for the peer. */
-	t->closing = 1;
-	if (c->fd != -1)
-		(void)gnutls_bye(t->session, GNUTLS_SHUT_WR);
-	tls_free(t);
-	c->tls = NULL;
+	if ((want & TRANSPORT_IN) && t->done &&
+	    gnutls_record_check_pending(t->session) > 0)
+		return TRANSPORT_IN;
+	if (t->again || !t->done) {
+		need = gnutls_record_get_direction(t->session) ?
+		    TRANSPORT_OUT : TRANSPORT_IN;
+		if (t->done)
+			need |= want & TRANSPORT_IN;
+	}
+	r = transport_wait(t->t.below, need, deadline, e);
+	if (r <= 0)
+		return r;
+	ready = 0;
+	if (r & TRANSPORT_IN)
+		ready |= want & TRANSPORT_IN;
+	if (r & TRANSPORT_OUT)
+		ready |= want & TRANSPORT_OUT;
+	return ready != 0 ? ready : want;
 }
 
-/* Appends "label: value\n" with value made one printable line. */
+/* Sends close_notify if the layer below takes it now; no wait. */
+static void
+tls_free(struct transport *tt)
+{
+	struct tls *t = (struct tls *)tt;
+
+	if (t->done)
+		(void)gnutls_bye(t->session, GNUTLS_SHUT_WR);
+	tls_release(t);
+	free(t);
+}
+
+static const struct transport_ops tls_ops = {
+	tls_read, tls_write, tls_wait, tls_free
+};
+
+/* Appends "label: value\n" with value made one printable line, whole. */
 static void
 tls_line(struct buf *out, const char *label, const char *value, size_t n)
 {
-	char clean[1024];
+	char *clean = xmalloc(n + 1);
 
-	str_oneline(clean, sizeof(clean), value, n);
+	str_oneline(clean, n + 1, value, n);
 	buf_printf(out, "%s: %s\n", label, clean);
+	free(clean);
 }
 
 static void
@@ -671,7 +676,7 @@ tls_time(struct buf *out, const char *label, time_t when)
 }
 
 void
-tls_describe(const struct conn *c, struct buf *out)
+tls_describe(const struct tls *t, struct buf *out)
 {
 	const gnutls_datum_t *certs;
 	gnutls_x509_crt_t crt;
@@ -681,14 +686,14 @@ tls_describe(const struct conn *c, struct buf *out)
 	const char *suite;
 	unsigned n = 0;
 
-	if (c->tls == NULL)
+	if (t == NULL)
 		return;
-	suite = tls_version(c);
+	suite = tls_version(t);
 	buf_printf(out, "TLS version: %s\n", suite != NULL ? suite : "unknown");
-	suite = gnutls_ciphersuite_get(c->tls->session);
+	suite = gnutls_ciphersuite_get(t->session);
 	buf_printf(out, "TLS cipher suite: %s\n",
 	    suite != NULL ? suite : "unknown");
-	certs = gnutls_certificate_get_peers(c->tls->session, &n);
+	certs = gnutls_certificate_get_peers(t->session, &n);
 	if (certs == NULL || n == 0) {
 		buf_printf(out, "TLS certificate: none\n");
 		return;
@@ -729,28 +734,28 @@ tls_describe(const struct conn *c, struct buf *out)
 }
 
 const char *
-tls_version(const struct conn *c)
+tls_version(const struct tls *t)
 {
-	if (c->tls == NULL)
+	if (t == NULL)
 		return NULL;
 	return gnutls_protocol_get_name(
-	    gnutls_protocol_get_version(c->tls->session));
+	    gnutls_protocol_get_version(t->session));
 }
 
 int
-tls_channel_binding(const struct conn *c, enum tls_cb kind, struct buf *out)
+tls_channel_binding(const struct tls *t, enum tls_cb kind, struct buf *out)
 {
 	gnutls_datum_t cb = { NULL, 0 };
 	gnutls_protocol_t v;
 	int r;
 
-	if (c->tls == NULL)
+	if (t == NULL)
 		return -1;
-	v = gnutls_protocol_get_version(c->tls->session);
+	v = gnutls_protocol_get_version(t->session);
 	/* tls-exporter is for TLS 1.3, tls-unique is undefined there. */
 	if ((kind == TLS_CB_EXPORTER) != (v == GNUTLS_TLS1_3))
 		return -1;
-	if (gnutls_session_channel_binding(c->tls->session,
+	if (gnutls_session_channel_binding(t->session,
 	    kind == TLS_CB_EXPORTER ? GNUTLS_CB_TLS_EXPORTER :
 	    GNUTLS_CB_TLS_UNIQUE, &cb) < 0)
 		return -1;

@@ -1,9 +1,11 @@
 /*
- * tls: TLS on a connection, with GnuTLS.  The only module that includes
- * GnuTLS.  Certificates are verified against the system trust store (or a
- * trust file) and the host name, with SNI; TLS 1.2 is the minimum unless
- * tls_priorities says otherwise; tls_fingerprint pins the certificate
- * (SHA-256, or SHA-1 for old configurations) instead of the CA check.
+ * tls: TLS as a transport layer, with GnuTLS, on whatever layer is below
+ * (TCP, a unix socket, memory).  The only module that includes GnuTLS; it
+ * knows the layer below only through transport.h.  Certificates are
+ * verified against the system trust store (or a trust file) and the host
+ * name, with SNI; TLS 1.2 is the minimum unless tls_priorities says
+ * otherwise; tls_fingerprint pins the certificate (SHA-256, or SHA-1 for
+ * old configurations) instead of the CA check.
  */
 #ifndef POSTHORN_TLS_H
 #define POSTHORN_TLS_H
@@ -11,9 +13,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct conn;
-struct err;
 struct buf;
+struct err;
+struct tls;
+struct transport;
 
 struct tls_params {
 	const char		*host;		/* name to verify and send as SNI
@@ -27,46 +30,53 @@ struct tls_params {
 	const char		*key_file;
 	const char		*priorities;	/* GnuTLS priority string, or NULL
 						   for posthorn's default */
-	int			 timeout;	/* handshake limit, seconds; 0 none */
+	int			 timeout;	/* handshake limit, seconds; 0 none
+						   (the caller's wait applies it) */
 };
 
 /*
- * Runs the TLS handshake on c's socket and verifies the peer.  On success
- * c->tls is set and every later conn read and write is encrypted.
- * Errors: certificate not trusted, wrong host name, pin mismatch
- * ERR_UNAVAILABLE (never temporary: retrying would not help and must not
- * look like it); no common protocol version or cipher ERR_UNAVAILABLE; a
- * bad local file (trust, CRL, client cert/key) or priority string
- * ERR_CONFIG; connection closed, reset or timed out ERR_TEMP; anything else
- * the peer sends that is not TLS ERR_PROTOCOL.  The text names the host
- * and the reason.  0 or -1.
+ * Puts a TLS layer on below: credentials and session are set up, nothing
+ * is sent yet.  From then on the layer owns below (transport_close on the
+ * layer's transport closes both).  A bad local file (trust, CRL, client
+ * certificate or key), priority string or fingerprint length is
+ * ERR_CONFIG.  The layer, or NULL (below untouched).
  */
-int	 tls_start(struct conn *c, const struct tls_params *p, struct err *e);
+struct tls *tls_new(struct transport *below, const struct tls_params *p,
+	    struct err *e);
 
-/* Reads/writes through TLS (used by net.c): bytes, 0 at EOF, -1 (e set,
-   timeouts and resets ERR_TEMP). */
-ssize_t	 tls_read(struct conn *c, void *p, size_t n, struct err *e);
-int	 tls_write(struct conn *c, const void *p, size_t n, struct err *e);
+/* The layer as a transport: reads and writes through TLS. */
+struct transport *tls_transport(struct tls *t);
 
-/* Sends close_notify without waiting and frees the session; c->tls NULL. */
-void	 tls_end(struct conn *c);
+/*
+ * Runs the handshake as far as it can go without waiting: 0 once it is
+ * done and the peer verified; TRANSPORT_AGAIN when it must wait (wait on
+ * tls_transport(t) for TRANSPORT_IN: the layer waits for whichever
+ * direction the handshake needs, then call again); -1 with e.  Errors:
+ * certificate not trusted, wrong host name, pin mismatch ERR_UNAVAILABLE
+ * (never temporary: retrying would not help and must not look like it);
+ * no common protocol version or cipher ERR_UNAVAILABLE; connection closed
+ * or reset ERR_TEMP; anything else the peer sends that is not TLS
+ * ERR_PROTOCOL.  The text names the host and the reason.
+ */
+int	 tls_handshake(struct tls *t, struct err *e);
 
 /*
  * Appends a human-readable description to out: protocol version, cipher
  * suite, and for the peer certificate subject, issuer, validity period,
- * SHA-256 and SHA-1 fingerprints.  For --serverinfo and -v.
+ * SHA-256 and SHA-1 fingerprints, each field whole.  For --serverinfo
+ * and -v.  Nothing for a NULL t.
  */
-void	 tls_describe(const struct conn *c, struct buf *out);
-/* "TLS1.3" etc., or NULL when c is plain. */
-const char *tls_version(const struct conn *c);
+void	 tls_describe(const struct tls *t, struct buf *out);
+/* "TLS1.3" etc.; NULL for a NULL t (plain text). */
+const char *tls_version(const struct tls *t);
 
 enum tls_cb { TLS_CB_EXPORTER, TLS_CB_UNIQUE };
 /*
  * Channel-binding data (RFC 9266 tls-exporter for TLS 1.3, RFC 5929
  * tls-unique for TLS 1.2) appended to out as raw bytes; -1 when the
- * session cannot give that kind.
+ * session (or a NULL t) cannot give that kind.
  */
-int	 tls_channel_binding(const struct conn *c, enum tls_cb kind,
+int	 tls_channel_binding(const struct tls *t, enum tls_cb kind,
 	    struct buf *out);
 
 #endif

@@ -651,6 +651,63 @@ def t_delay(top):
         srv.stop()
 
 
+def t_trickle(top):
+    srv = Server({"rules": [{"on": "greeting", "trickle_ms": 100,
+                             "reply": "220 slow"}]}, top)
+    try:
+        s = connect(srv.port)
+        t0 = time.monotonic()
+        got, reads = b"", 0
+        while not got.endswith(b"\r\n"):
+            c = s.recv(100)
+            assert c, "closed early: %r" % got
+            got += c
+            reads += 1
+        took = time.monotonic() - t0
+        assert got == b"220 slow\r\n", got
+        # 10 bytes, 100 ms apart: at least 0.9 s, in several pieces.
+        assert took >= 0.85, took
+        assert reads >= 5, reads
+        s.close()
+    finally:
+        srv.stop()
+    assert any(e["text"].startswith("trickle 10 bytes")
+               for e in srv.transcript())
+
+
+def t_body_reply_reads_on(top):
+    srv = Server({"rules": [{"on": "body", "after_bytes": 1000,
+                             "reply": "552 5.3.4 too big",
+                             "action": "continue"}]}, top)
+    try:
+        s = connect(srv.port)
+        read_reply(s)
+        s.sendall(b"EHLO x\r\n")
+        read_reply(s)
+        s.sendall(b"MAIL FROM:<a@b>\r\n")
+        assert read_reply(s).startswith(b"250")
+        s.sendall(b"RCPT TO:<c@d>\r\n")
+        assert read_reply(s).startswith(b"250")
+        s.sendall(b"DATA\r\n")
+        assert read_reply(s).startswith(b"354")
+        s.sendall(b"Subject: x\r\n\r\n" + b"0123456789\r\n" * 200)
+        assert read_reply(s).startswith(b"552 5.3.4"), "no early reply"
+        # It reads on: the rest of the data and the dot get no reply, and
+        # the session goes on.
+        s.sendall(b"0123456789\r\n" * 200 + b".\r\nNOOP\r\n")
+        assert read_reply(s).startswith(b"250"), "no reply to NOOP"
+        s.sendall(b"QUIT\r\n")
+        read_reply(s)
+        s.close()
+    finally:
+        srv.stop()
+    m = srv.messages()
+    assert len(m) == 1 and not m[0]["accepted"], m
+    assert m[0]["reply"].startswith("552"), m[0]["reply"]
+    assert len([e for e in srv.transcript()
+                if e["text"].startswith("body fault")]) == 1
+
+
 def t_extra_unsolicited(top):
     srv = Server({"rules": [{"on": "helo", "extra": "250 unsolicited\r\n"}]},
                  top)

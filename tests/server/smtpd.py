@@ -120,8 +120,8 @@ def int_set(value, what):
 
 class Rule:
     KEYS = {"on", "conn", "nth", "tls", "arg", "addr", "times", "reply",
-            "raw", "extra", "delay_ms", "action", "after_bytes",
-            "handshake", "comment"}
+            "raw", "extra", "delay_ms", "trickle_ms", "action",
+            "after_bytes", "handshake", "comment"}
 
     def __init__(self, d, index):
         what = "rules[%d]" % index
@@ -149,6 +149,9 @@ class Rule:
         self.extra = (to_bytes(d["extra"], what + ".extra")
                       if "extra" in d else None)
         self.delay_ms = int(d.get("delay_ms", 0))
+        self.trickle_ms = int(d.get("trickle_ms", 0))
+        if self.trickle_ms < 0:
+            raise ScriptError("%s: trickle_ms must not be negative" % what)
         self.action = d.get("action", "continue")
         if self.action not in ACTIONS:
             raise ScriptError("%s: action must be one of %s" % (
@@ -156,9 +159,10 @@ class Rule:
         self.after_bytes = d.get("after_bytes")
         if self.after_bytes is not None and self.on != "body":
             raise ScriptError("%s: after_bytes is for on = \"body\"" % what)
-        if self.on == "body" and self.action == "continue":
-            raise ScriptError("%s: a body rule needs action close or stall"
-                              % what)
+        if (self.on == "body" and self.action == "continue"
+                and self.reply is None and self.raw is None):
+            raise ScriptError("%s: a body rule needs a reply, or action "
+                              "close or stall" % what)
         self.handshake = d.get("handshake")
         self.fired = 0
         self.index = index
@@ -191,7 +195,7 @@ class Script:
             "client_ca", "tls_min_version", "tls_max_version", "ehlo",
             "ehlo_tls", "users", "require_auth", "require_tls",
             "concurrent", "greeting", "rules", "max_line", "turn_grace_ms",
-            "tls_turns", "scram_final", "comment"}
+            "tls_turns", "scram_final", "rcvbuf", "comment"}
 
     def __init__(self, d):
         unknown = set(d) - self.KEYS
@@ -255,6 +259,9 @@ class Script:
             "greeting")
         self.max_line = int(d.get("max_line", 65536))
         self.turn_grace_ms = int(d.get("turn_grace_ms", 0))
+        self.rcvbuf = int(d.get("rcvbuf", 0))
+        if self.rcvbuf < 0:
+            raise ScriptError("rcvbuf must not be negative")
         self.tls_turns = bool(d.get("tls_turns", False))
         self.scram_final = d.get("scram_final", "verify")
         if self.scram_final not in ("verify", "skip", "wrong", "e"):
@@ -821,6 +828,22 @@ class Session:
                 raise ServerClose("line too long")
             self.fill()
 
+    def trickle(self, data, ms):
+        """Send data one byte every ms milliseconds (a server that keeps
+        a client waiting without ever being silent for long)."""
+        self.flush()
+        self.event("trickle %d bytes, one every %d ms" % (len(data), ms))
+        self.record("out", data)
+        for i in range(len(data)):
+            try:
+                self.sock.sendall(data[i:i + 1])
+            except OSError as e:
+                raise ClientGone("write failed: %s" % e)
+            self.bytes_out += 1
+            self.wrote = True
+            if i + 1 < len(data):
+                time.sleep(ms / 1000.0)
+
     def stall(self):
         self.flush()
         self.event("stall")
@@ -855,7 +878,9 @@ class Session:
             sent = default
         else:
             sent = b""
-        if sent:
+        if sent and rule.trickle_ms:
+            self.trickle(sent, rule.trickle_ms)
+        elif sent:
             self.send(sent)
         if rule.extra is not None:
             self.flush()
@@ -1160,10 +1185,21 @@ class Session:
                                      self.tls)
 
     def check_body_fault(self, r, count):
-        if r is not None and count >= (r.after_bytes or 0):
-            self.event("body fault after %d bytes (rule %d)"
-                       % (count, r.index))
-            self.respond(r, b"")
+        """Fire the body rule r once its byte count is reached.  A rule
+        that goes on ("continue") answers the message here and reads the
+        rest of the data; it fires once per message.  Returns whether the
+        message was answered."""
+        if r is None or count < (r.after_bytes or 0):
+            return False
+        if self.txn is not None and self.txn.get("answered"):
+            return True
+        self.event("body fault after %d bytes (rule %d)"
+                   % (count, r.index))
+        sent = self.respond(r, b"")
+        self.flush()
+        if self.txn is not None:
+            self.txn["answered"] = sent
+        return True
 
     def body_transcript(self, data, state):
         if state["logged"] >= BODY_TRANSCRIPT_CAP:
@@ -1254,6 +1290,11 @@ class Session:
         self.finish_message("BDAT", data, data)
 
     def finish_message(self, method, raw, unstuffed):
+        if self.txn is not None and self.txn.get("answered"):
+            # Answered during the data (a body rule that goes on).
+            self.store(raw, unstuffed, method, self.txn["answered"])
+            self.txn = None
+            return
         r = self.rule("data_end")
         if r is not None and r.reply is None and r.raw is None and \
                 r.action != "continue":
@@ -1334,6 +1375,12 @@ class Server:
             if "port" not in ports:
                 ports["port"] = ports["port6"]
             self.listeners.append(s)
+        if self.script.rcvbuf:
+            # Accepted sockets inherit it (before any client connects, so
+            # the window the client sees is small from the start).
+            for s in self.listeners:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                             self.script.rcvbuf)
         ports["pid"] = os.getpid()
         self.rec._atomic(os.path.join(self.state_dir, "ports.json"),
                          (json.dumps(ports) + "\n").encode())

@@ -57,6 +57,7 @@ static const struct {
 	FS(aliases), FI(set_from_header), FI(set_date_header),
 	FI(remove_bcc_headers), FI(undisclosed_recipients),
 	FI(allow_from_override), FI(queue), FS(queue_dir), FI(queue_lifetime),
+	FI(session_timeout),
 	FI(line),
 #undef FS
 #undef FI
@@ -166,6 +167,7 @@ static const struct {
 	{ "", "allow_from_override", "1" },
 	{ "", "queue", "1" },
 	{ "", "queue_lifetime", "432000" },
+	{ "", "session_timeout", "1200" },
 	{ "", "port", "0" },
 	{ "", "timeout", "0" },
 	{ "", "syslog", "(null)" },
@@ -216,6 +218,12 @@ static const struct {
 	{ "timeout off\n", "timeout", "0" },
 	{ "timeout 30\ntimeout off\n", "timeout", "0" },
 	{ "connect_timeout 12\n", "timeout", "12" },
+	{ "session_timeout 90\n", "session_timeout", "90" },
+	{ "session_timeout 30m\n", "session_timeout", "1800" },
+	{ "session_timeout 2h\n", "session_timeout", "7200" },
+	{ "session_timeout 45s\n", "session_timeout", "45" },
+	{ "session_timeout OFF\n", "session_timeout", "0" },
+	{ "session_timeout 2147483\n", "session_timeout", "2147483" },
 	/* booleans, empty = on */
 	{ "tls off\n", "tls", "0" },
 	{ "tls off\ntls\n", "tls", "1" },
@@ -336,6 +344,18 @@ static const struct {
 	{ "port 587 # submission\n", "t.conf:2: invalid value '587 # "
 	    "submission' for key 'port': not a port number from 1 to 65535" },
 	{ "timeout\n", "t.conf:2: key 'timeout' needs a value" },
+	{ "session_timeout\n", "t.conf:2: key 'session_timeout' needs a "
+	    "value" },
+	{ "session_timeout 0\n", "t.conf:2: invalid value '0' for key "
+	    "'session_timeout': not off or a duration like 20m, 1h or 1200" },
+	{ "session_timeout 1d\n", "t.conf:2: invalid value '1d' for key "
+	    "'session_timeout': not off or a duration like 20m, 1h or 1200" },
+	{ "session_timeout 2147484\n", "t.conf:2: invalid value '2147484' "
+	    "for key 'session_timeout': not off or a duration like 20m, 1h "
+	    "or 1200" },
+	{ "session_timeout 35792m\n", "t.conf:2: invalid value '35792m' "
+	    "for key 'session_timeout': not off or a duration like 20m, 1h "
+	    "or 1200" },
 	{ "queue_lifetime 5w\n", "t.conf:2: invalid value '5w' for key "
 	    "'queue_lifetime': not a duration like 5d, 12h, 30m or 3600" },
 	{ "queue_lifetime 0\n", "t.conf:2: invalid value '0' for key "

@@ -170,10 +170,15 @@ static const struct {
 	{ "tabs and runs of spaces collapse", { "250 a  \t b" }, 256,
 	    "250 a b" },
 	{ "empty text lines", { "250-", "250 " }, 256, "250" },
-	{ "cut in the text", { "550 5.1.1 <bob@x>: rejected" }, 12,
-	    "550 5.1.1 <" },
-	{ "cut right after the status", { "550 5.1.1 <bob@x>" }, 10,
-	    "550 5.1.1" },
+	{ "cut in the text, marked", { "550 5.1.1 <bob@x>: rejected" }, 16,
+	    "550 5.1.1 <b..." },
+	{ "exactly fits", { "550 5.1.1 <bob@x>" }, 18, "550 5.1.1 <bob@x>" },
+	{ "one byte over is marked", { "550 5.1.1 <bob@x>" }, 17,
+	    "550 5.1.1 <bo..." },
+	{ "no space before the mark", { "550 5.1.1 <bob@x>" }, 14,
+	    "550 5.1.1..." },
+	{ "not in a UTF-8 character", { "550 ab\xc3\xbc\xc3\x9f" }, 10,
+	    "550 ab..." },
 	{ "cut in the code", { "550 5.1.1 <bob@x>" }, 3, "55" },
 	{ "UTF-8 kept", { "250 Gr\xc3\xbc\xc3\x9f" "e" }, 256,
 	    "250 Gr\xc3\xbc\xc3\x9f" "e" },
@@ -390,6 +395,41 @@ test_caps_limits(void)
 	    smtp_caps_has_auth(&caps, "MECHNAME00") &&
 	    !smtp_caps_has_auth(&caps, "MECHNAME59"),
 	    "the AUTH list keeps what fits (%zu bytes)", strlen(caps.auth));
+	t_ok(caps.auth_overflow, "and says that it is incomplete");
+
+	/* One name exactly filling the list, then one byte more. */
+	{
+		size_t k, len;
+
+		smtp_reply_reset(&r);
+		smtp_reply_push(&r, "250-x", 5, &e);
+		memcpy(line, "250 AUTH", 8);
+		len = 8;
+		/* 26 names of 18 bytes and 25 spaces: 493 bytes. */
+		for (k = 0; k < 26; k++) {
+			snprintf(line + len, 20, " MECHANISM-NAME-%03zu", k);
+			len += 19;
+		}
+		/* 511 - 493 - 1 = 17 bytes left for the last name. */
+		memcpy(line + len, " LASTNAME-17-CHARS", 19);
+		len += 18;
+		smtp_reply_push(&r, line, len, &e);
+		smtp_caps_parse(&r, &caps);
+		t_inteq(strlen(caps.auth), sizeof(caps.auth) - 1,
+		    "an AUTH list of exactly %zu bytes fits", sizeof(caps.auth)
+		    - 1);
+		t_ok(!caps.auth_overflow && smtp_caps_has_auth(&caps,
+		    "LASTNAME-17-CHARS"), "whole, with no overflow");
+		smtp_reply_reset(&r);
+		smtp_reply_push(&r, "250-x", 5, &e);
+		memcpy(line + len, "X", 2);
+		smtp_reply_push(&r, line, len + 1, &e);
+		smtp_caps_parse(&r, &caps);
+		t_ok(caps.auth_overflow && !smtp_caps_has_auth(&caps,
+		    "LASTNAME-17-CHARSX") && !smtp_caps_has_auth(&caps,
+		    "LASTNAME-17-CHARS"), "one byte more is an overflow, not "
+		    "a shorter name");
+	}
 
 	smtp_reply_release(&r);
 	free(line);
