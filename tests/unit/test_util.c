@@ -4,13 +4,18 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "err.h"
 #include "util/alloc.h"
 #include "util/b64.h"
 #include "util/buf.h"
+#include "util/proc.h"
 #include "util/rand.h"
 #include "util/str.h"
 #include "util/strv.h"
@@ -189,6 +194,54 @@ test_err(void)
 	t_inteq(err_exitcode(&e), 65, "err_exitcode");
 }
 
+/* proc_run: output, status, deadline, cap, and what the command gets. */
+static void
+test_proc(void)
+{
+	struct timespec t0, t1;
+	struct buf b;
+	int st = -1, r;
+
+	buf_init(&b, 0);
+	t_ok(proc_run("printf 'a b\\n'; exit 3", 10, &b, &st) == 0 &&
+	    WIFEXITED(st) && WEXITSTATUS(st) == 3 &&
+	    strcmp(buf_str(&b), "a b\n") == 0, "proc_run: output and status");
+	buf_reset(&b);
+	t_ok(proc_run("read x || echo eof", 10, &b, &st) == 0 &&
+	    strcmp(buf_str(&b), "eof\n") == 0, "proc_run: stdin is /dev/null");
+	buf_reset(&b);
+	t_ok(proc_run("ls /proc/self/fd | sort -n | tr '\\n' ' '", 10, &b,
+	    &st) == 0 && strncmp(buf_str(&b), "0 1 2 ", 6) == 0 &&
+	    strlen(buf_str(&b)) <= 8, "proc_run: no descriptor but 0, 1, 2: %s",
+	    buf_str(&b));
+	buf_reset(&b);
+	t_ok(proc_run("ps -o pgid= -p $$; ps -o pgid= -p $PPID", 10, &b,
+	    &st) == 0, "proc_run: ps");
+	{
+		long own = -1, parent = -1;
+
+		sscanf(buf_str(&b), "%ld %ld", &own, &parent);
+		t_ok(own > 0 && own != parent,
+		    "proc_run: a process group of its own (%ld, posthorn's "
+		    "%ld)", own, parent);
+	}
+	buf_reset(&b);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	errno = 0;
+	r = proc_run("sleep 30 & echo started; exec sleep 30", 1, &b, &st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t_ok(r == -1 && errno == ETIMEDOUT && strcmp(buf_str(&b),
+	    "started\n") == 0, "proc_run: the deadline (ETIMEDOUT)");
+	t_ok(t1.tv_sec - t0.tv_sec < 5, "proc_run: killed at the deadline "
+	    "(%ld s)", (long)(t1.tv_sec - t0.tv_sec));
+	buf_release(&b);
+	buf_init(&b, 10);
+	errno = 0;
+	t_ok(proc_run("yes", 10, &b, &st) == -1 && errno == EFBIG &&
+	    b.len <= 10, "proc_run: more output than the cap (EFBIG)");
+	buf_release(&b);
+}
+
 static void
 test_xtext(void)
 {
@@ -296,6 +349,7 @@ main(void)
 	test_str();
 	test_sanitize();
 	test_err();
+	test_proc();
 	test_xtext();
 	test_b64();
 	test_rand_strv();
