@@ -8,13 +8,18 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "alias.h"
+#include "conf.h"
 #include "err.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -196,19 +201,47 @@ fail:
 int
 alias_load(struct alias_map *m, const char *path, struct err *e)
 {
+	char chunk[8192];
+	struct stat st;
 	struct buf b;
-	int r;
+	ssize_t r;
+	int fd, fl, saved, rc;
 
-	buf_init(&b, ALIAS_FILE_MAX);
-	if (fsio_read_file(path, &b) == -1) {
-		buf_release(&b);
-		memset(m, 0, sizeof(*m));
+	memset(m, 0, sizeof(*m));
+	/* Not blocked by a FIFO: what it is is known before any read. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1)
 		return err_set(e, ERR_CONFIG, "cannot read aliases file "
 		    "'%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		close(fd);
+		return err_set(e, ERR_CONFIG, "cannot read aliases file "
+		    "'%s': %s", path, strerror(saved));
 	}
-	r = alias_parse(m, b.data ? b.data : "", b.len, path, e);
+	if (conf_check_file(&st, "aliases file", path, e) == -1) {
+		close(fd);
+		return -1;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) != -1)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	buf_init(&b, ALIAS_FILE_MAX);
+	while ((r = fsio_read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(&b, chunk, (size_t)r) == -1)
+			break;
+	saved = errno;
+	close(fd);
+	if (r != 0) {
+		buf_release(&b);
+		if (r > 0)
+			return err_set(e, ERR_CONFIG, "aliases file '%s' is "
+			    "larger than %d bytes", path, ALIAS_FILE_MAX);
+		return err_set(e, ERR_CONFIG, "cannot read aliases file "
+		    "'%s': %s", path, strerror(saved));
+	}
+	rc = alias_parse(m, b.data ? b.data : "", b.len, path, e);
 	buf_release(&b);
-	return r;
+	return rc;
 }
 
 /* One expansion's state. */

@@ -31,7 +31,12 @@ struct alias_map {
    (ERR_CONFIG naming FILE:LINE). */
 int	 alias_parse(struct alias_map *m, const char *buf, size_t len,
 	    const char *file, struct err *e);
-/* Reads and parses path (1 MiB cap); ERR_CONFIG when unreadable. */
+/*
+ * Reads and parses path (1 MiB cap).  The file must pass the rules of
+ * conf_check_file (a regular file, the user's or root's, not writable by
+ * others; a FIFO is refused, not waited on).  ERR_CONFIG when it is
+ * unreadable, refused or too big.
+ */
 int	 alias_load(struct alias_map *m, const char *path, struct err *e);
 
 /*
