@@ -89,6 +89,9 @@ struct reader {
 	struct buf		 line;		/* header-phase line */
 	enum phase		 phase;
 	int			 cr;		/* last byte was CR */
+	int			 hdr_cr;	/* a header-section line ended in
+						   CR at the end of a block: LF
+						   must follow */
 	unsigned long		 lineno;
 	size_t			 body_linelen;
 	unsigned char		 body_hi;	/* OR of every body byte */
@@ -698,12 +701,63 @@ scan_run(const unsigned char *p, size_t n, unsigned char *acc)
 	return i;
 }
 
+/*
+ * A CR that is not followed by LF in the header section.  In the body it
+ * ends a line, as it always did (it is sent as CRLF).  In the header
+ * section it would end a field and start another: with -t that can add a
+ * header, and a Bcc recipient, that the caller never wrote as a line of
+ * its own (RFC 5322 2.2 does not allow a CR there at all).  So a line
+ * that is (or begins) a header field, continues one, or is the empty
+ * line that ends the section is refused; a line that is no header line
+ * (the first body line of a message without a header section) is body.
+ */
+static int
+bare_cr(struct reader *r)
+{
+	const char *s = r->line.data != NULL ? r->line.data : "";
+	size_t n = r->line.len;
+
+	if (n == 0 || hdr_name_len(s, n) > 0 ||
+	    ((s[0] == ' ' || s[0] == '\t') && r->pushed > 0))
+		return err_set(r->e, ERR_DATA, "header line %lu has a carriage "
+		    "return (CR) that does not end the line; a header field "
+		    "cannot hold one, and posthorn does not make it a line "
+		    "break", r->lineno + 1);
+	return 0;
+}
+
+/* Ends the current header-section line (its line end was seen). */
+static int
+end_header_line(struct reader *r)
+{
+	r->lineno++;
+	if (header_line(r, r->line.data ? r->line.data : "",
+	    r->line.len) == -1)
+		return -1;
+	buf_reset(&r->line);
+	return 0;
+}
+
 static int
 feed(struct reader *r, const char *p, size_t n)
 {
 	size_t i = 0, j;
 	unsigned char c, acc = 0;
 
+	if (r->hdr_cr && n > 0) {
+		/* The block before ended in CR, in the header section. */
+		r->hdr_cr = 0;
+		if (p[0] == '\n') {
+			if (end_header_line(r) == -1)
+				return -1;
+			i = 1;
+		} else {
+			if (bare_cr(r) == -1)
+				return -1;
+			if (end_header_line(r) == -1)
+				return -1;
+		}
+	}
 	while (i < n) {
 		if (r->cr) {
 			r->cr = 0;
@@ -741,19 +795,29 @@ feed(struct reader *r, const char *p, size_t n)
 			return err_set(r->e, ERR_DATA,
 			    "the message has a NUL byte (line %lu)",
 			    r->lineno + 1);
-		r->lineno++;
+		if (r->phase != PH_BODY && c == '\r') {
+			/* CR must come with LF here; the LF may be in the
+			   next block. */
+			if (j + 1 == n) {
+				r->hdr_cr = 1;
+				return 0;
+			}
+			if (p[j + 1] != '\n' && bare_cr(r) == -1)
+				return -1;
+			if (end_header_line(r) == -1)
+				return -1;
+			i = j + (p[j + 1] == '\n' ? 2 : 1);
+			continue;
+		}
 		if (r->phase == PH_BODY) {
+			r->lineno++;
 			if (r->body_linelen > MSG_LINE_MAX)
 				r->env->long_lines = 1;
 			r->body_linelen = 0;
 			if (w_add(r, "\r\n", 2) == -1)
 				return -1;
-		} else {
-			if (header_line(r, r->line.data ? r->line.data : "",
-			    r->line.len) == -1)
-				return -1;
-			buf_reset(&r->line);
-		}
+		} else if (end_header_line(r) == -1)
+			return -1;
 		if (c == '\r')
 			r->cr = 1;
 		i = j + 1;
@@ -768,6 +832,8 @@ finish_input(struct reader *r)
 	struct hdr_field f;
 	enum hdr_event ev;
 
+	/* A CR that ends the input ends its line. */
+	r->hdr_cr = 0;
 	if (r->phase != PH_BODY && r->line.len > 0) {
 		if (header_line(r, r->line.data, r->line.len) == -1)
 			return -1;

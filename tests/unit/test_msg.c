@@ -505,10 +505,125 @@ test_stream(void)
 	conf_account_free(a);
 }
 
+/* A source that hands out the input one byte (or block) at a time. */
+struct drip {
+	const char	*s;
+	size_t		 len, pos, step;
+};
+
+static long
+drip_read(void *arg, char *buf, size_t n, struct err *e)
+{
+	struct drip *d = arg;
+	size_t k = d->len - d->pos;
+
+	(void)e;
+	if (k > d->step)
+		k = d->step;
+	if (k > n)
+		k = n;
+	memcpy(buf, d->s + d->pos, k);
+	d->pos += k;
+	return (long)k;
+}
+
+/*
+ * Issue 8 row 5: a CR that does not end a line, in the header section,
+ * never splits a field nor adds a recipient: refused (65), with or
+ * without -t, wherever the block boundaries fall.  In the body it is a
+ * line end, as before.  An LF always ends a line (input may mix LF and
+ * CRLF): a field cannot hold one, it ends there, or folds when a blank
+ * follows.
+ */
+static void
+test_bare_cr(void)
+{
+	static const struct {
+		const char *name, *in, *env;	/* env NULL: refused, 65 */
+	} cases[] = {
+		{ "CR inside Subject, a Bcc after it",
+		    "To: a@x.org\nSubject: hi\rBcc: evil@x.org\n\nb\n", NULL },
+		{ "CR inside To", "To: a@x.org\rBcc: evil@x.org\n\nb\n", NULL },
+		{ "CR CR LF", "To: a@x.org\r\r\nSubject: x\r\n\r\nb\r\n",
+		    NULL },
+		{ "CR in a continuation line",
+		    "To: a@x.org\nSubject: a\n \rb\n\nb\n", NULL },
+		{ "an empty line ended by CR",
+		    "To: a@x.org\n\rBcc: evil@x.org\n\nb\n", NULL },
+		{ "CR in the body is a line end",
+		    "To: a@x.org\r\nSubject: s\r\n\r\nbo\rdy\r\n",
+		    "alice@example.org > a@x.org" },
+		{ "no header section: CR ends a body line",
+		    "hello\rworld\nTo: evil@x.org\n",
+		    "alice@example.org > a@x.org" },
+		{ "CR at the end of the input ends the line",
+		    "To: a@x.org\r\nSubject: hi\r",
+		    "alice@example.org > a@x.org" },
+		{ "LF ends a line: the next one is a field of its own",
+		    "To: a@x.org\nSubject: hi\nBcc: also@x.org\n\nb\n",
+		    "alice@example.org > a@x.org also@x.org" },
+		{ "LF and a blank fold: one field",
+		    "To: a@x.org,\n b@x.org\nSubject: s\n\nb\n",
+		    "alice@example.org > a@x.org b@x.org" },
+	};
+	size_t i, t, step;
+
+	for (i = 0; i < N(cases); i++)
+		for (t = 0; t < 2; t++)
+			for (step = 1; step <= 65536; step *= 65536) {
+				struct account *a = account(0);
+				struct strv rc = { NULL, 0 };
+				struct drip d = { cases[i].in,
+				    strlen(cases[i].in), 0, step };
+				struct msg_source src = { drip_read, &d };
+				struct msg_params p;
+				struct envelope env;
+				struct err e;
+				char *got;
+				FILE *fout = tmpfile();
+				int r;
+
+				strv_add(&rc, "a@x.org");
+				memset(&p, 0, sizeof(p));
+				p.acct = a;
+				p.rcpts = &rc;
+				p.read_recipients = (int)t;
+				p.now = NOW;
+				envelope_init(&env);
+				err_clear(&e);
+				r = msg_read_source(&src, &p, fileno(fout),
+				    &env, &e);
+				if (cases[i].env == NULL)
+					t_ok(r == -1 && err_exitcode(&e) == 65 &&
+					    strstr(e.text, "carriage return"),
+					    "bare CR: %s%s, %zu-byte blocks: "
+					    "refused: %s", cases[i].name,
+					    t ? " (-t)" : "", step, e.text);
+				else if (t == 0)
+					t_ok(r == 0 && env.nrcpt == 1,
+					    "bare CR: %s, %zu-byte blocks: "
+					    "accepted (%s)", cases[i].name, step,
+					    e.text);
+				else {
+					got = r == 0 ? envelope_text(&env) :
+					    xstrdup(e.text);
+					t_streq(got, cases[i].env, "bare CR: %s "
+					    "(-t), %zu-byte blocks",
+					    cases[i].name, step);
+					free(got);
+				}
+				fclose(fout);
+				envelope_release(&env);
+				strv_free(&rc);
+				conf_account_free(a);
+			}
+}
+
 int
 main(void)
 {
 	setenv("TZ", "UTC", 1);
+	test_bare_cr();
 	test_rows();
 	test_lengths();
 	test_refold();
