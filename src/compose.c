@@ -86,6 +86,7 @@ struct wrap {
 	size_t		 blen, bpos;
 	int		 eof;
 	int		 cr;		/* the last line ended with CR */
+	int		 bare_cr;	/* ... and no LF came after it */
 	struct buf	 line;
 	off_t		 line_start;	/* stream offset of line's first byte */
 	unsigned long	 lineno;
@@ -1044,6 +1045,17 @@ wrap_line(struct wrap *w, struct err *e)
 		w->cr = w->blk[i] == '\r';
 		w->bpos++;
 		w->lineno++;
+		w->bare_cr = 0;
+		if (w->cr) {
+			/* An LF must follow (see wrap_produce). */
+			if (w->bpos == w->blen && wrap_fill(w, e) == -1)
+				return -1;
+			w->cr = 0;
+			if (w->bpos < w->blen && w->blk[w->bpos] == '\n')
+				w->bpos++;
+			else if (w->bpos < w->blen)
+				w->bare_cr = 1;
+		}
 		return 1;
 	}
 }
@@ -1094,6 +1106,13 @@ wrap_produce(struct gen *g, struct err *e)
 		if (w->lineno == 1 && w->fields == 0 && n >= 5 &&
 		    memcmp(s, "From ", 5) == 0)
 			continue;
+		/* As msg does: a bare CR never splits a header field. */
+		if (w->bare_cr && (n == 0 || hdr_name_len(s, n) > 0 ||
+		    ((s[0] == ' ' || s[0] == '\t') && w->field != F_NONE)))
+			return err_set(e, ERR_DATA, "header line %lu has a "
+			    "carriage return (CR) that does not end the line; "
+			    "a header field cannot hold one, and posthorn does "
+			    "not make it a line break", w->lineno);
 		if (n == 0)
 			return prepare_wrapped_body(g, W_BLANK, e);
 		if ((s[0] == ' ' || s[0] == '\t') && w->field != F_NONE) {
