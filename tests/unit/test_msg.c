@@ -619,11 +619,173 @@ test_bare_cr(void)
 			}
 }
 
+/* Runs text with -t (t) or argv words; the exit status, 0 when accepted. */
+static int
+run_simple(const char *text, size_t len, int t, const char *const *words,
+    struct envelope *env, struct err *e)
+{
+	struct account *a = account(0);
+	struct strv rc = { NULL, 0 };
+	struct msg_params p;
+	char *out;
+	size_t outlen;
+	int r;
+
+	for (; words != NULL && *words != NULL; words++)
+		strv_add(&rc, *words);
+	memset(&p, 0, sizeof(p));
+	p.acct = a;
+	p.rcpts = &rc;
+	p.read_recipients = t;
+	p.now = NOW;
+	r = run(text, len, &p, env, &out, &outlen, e);
+	free(out);
+	strv_free(&rc);
+	conf_account_free(a);
+	return r == 0 ? 0 : err_exitcode(e);
+}
+
+/*
+ * Issue 8 row 12 and class 0: qualifying the addresses of a field may
+ * make it longer than its buffer (twice MSG_FIELD_MAX); at the cap it is
+ * written whole, one octet over it is refused, never cut.
+ */
+static void
+test_qualify_cap(void)
+{
+	const size_t cap = 2 * MSG_FIELD_MAX;
+	const size_t per = 12;		/* "@example.org" */
+	struct envelope env;
+	struct err e;
+	struct buf in;
+	size_t k, i, sp, rk;
+	int extra, r;
+
+	/*
+	 * k addresses "a", 300 a line: the value (" a,a,...,\r\n a,...")
+	 * is 2k + 3 * ((k - 1) / 300) octets, and 12 more per address once
+	 * qualified.  Then ",\r\n" SP... "b" (sp blanks, one address) fills
+	 * the rest up to the cap (extra 0) or one octet past it (extra 1).
+	 */
+	for (k = 1; 14 * (k + 1) + 3 * (k / 300) + 4 + per < cap - 600; k++)
+		;
+	rk = 14 * k + 3 * ((k - 1) / 300);
+	for (extra = 0; extra <= 1; extra++) {
+		sp = cap + (size_t)extra - rk - 4 - per;
+		buf_init(&in, 0);
+		buf_adds(&in, "To:");
+		for (i = 0; i < k; i++)
+			buf_adds(&in, i == 0 ? " a" : i % 300 == 0 ?
+			    ",\n a" : ",a");
+		buf_adds(&in, ",\n");
+		for (i = 0; i < sp; i++)
+			buf_addc(&in, ' ');
+		buf_adds(&in, "b\nSubject: cap\n\nbody\n");
+		r = run_simple(in.data, in.len, 0, (const char *[]){ "x@y.org",
+		    NULL }, &env, &e);
+		if (extra == 0)
+			t_ok(r == 0, "qualify: %zu addresses, exactly %zu octets "
+			    "qualified: written (%zu blanks) %s", k + 1, cap, sp,
+			    e.text);
+		else
+			t_ok(r == 65 && strstr(e.text, "the To header is longer "
+			    "than 524288 octets once its addresses are "
+			    "qualified") != NULL,
+			    "qualify: one octet over the cap: refused: %s",
+			    e.text);
+		envelope_release(&env);
+		buf_release(&in);
+	}
+}
+
+/*
+ * Issue 8 row 12: never an empty recipient.  An empty word, a comma list
+ * of nothing, a group with no member give no recipient (and no
+ * recipient at all is 65); <> is refused as a recipient, on the command
+ * line (64) and in a header under -t (65).
+ */
+static void
+test_empty_rcpt(void)
+{
+	static const struct {
+		const char *name, *word, *header;
+		int code;
+	} cases[] = {
+		{ "empty word", "", NULL, 65 },
+		{ "blank word", "  ", NULL, 65 },
+		{ "commas", ", ,", NULL, 65 },
+		{ "<> on the command line", "<>", NULL, 64 },
+		{ "\"\" <> on the command line", "x <>", NULL, 64 },
+		{ "To: <> under -t", NULL, "To: <>\n", 65 },
+		{ "To: empty group under -t", NULL,
+		    "To: undisclosed-recipients:;\n", 65 },
+		{ "Bcc: , , under -t", NULL, "Bcc: , ,\n", 65 },
+	};
+	struct envelope env;
+	struct err e;
+	char text[256];
+	size_t i, k;
+	int r;
+
+	for (i = 0; i < N(cases); i++) {
+		const char *words[] = { cases[i].word, NULL };
+
+		snprintf(text, sizeof(text), "%sSubject: s\n\nb\n",
+		    cases[i].header ? cases[i].header : "");
+		r = run_simple(text, strlen(text), cases[i].header != NULL,
+		    cases[i].word ? words : NULL, &env, &e);
+		t_inteq(r, cases[i].code, "empty recipient: %s: %s",
+		    cases[i].name, e.text);
+		for (k = 0; k < env.nrcpt; k++)
+			t_ok(env.rcpt[k].addr[0] != '\0',
+			    "empty recipient: %s: none in the envelope",
+			    cases[i].name);
+		envelope_release(&env);
+	}
+}
+
+/* -t with many recipients: each once, in order, quickly (linear). */
+static void
+test_many_rcpts(void)
+{
+	struct envelope env;
+	struct err e;
+	struct buf in;
+	size_t i;
+	int r, ok = 1;
+
+	buf_init(&in, 0);
+	for (i = 0; i < 50000; i++) {
+		if (i % 1000 == 0)
+			buf_adds(&in, i ? "\nBcc: " : "Bcc: ");
+		else
+			buf_adds(&in, i % 30 == 0 ? ",\n " : ", ");
+		buf_printf(&in, "u%zu@Example%zu.org", i, i % 7);
+	}
+	/* The same addresses again, domains in another case. */
+	buf_adds(&in, "\nCc: u1@EXAMPLE1.ORG, u2@example2.org\n\nb\n");
+	r = run_simple(in.data, in.len, 1, NULL, &env, &e);
+	t_ok(r == 0 && env.nrcpt == 50000, "-t: 50,000 recipients, each once "
+	    "(%zu): %s", env.nrcpt, e.text);
+	for (i = 0; r == 0 && i < env.nrcpt && ok; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "u%zu@Example%zu.org", i, i % 7);
+		ok = strcmp(env.rcpt[i].addr, want) == 0;
+	}
+	t_ok(ok, "-t: in the order of the headers");
+	envelope_release(&env);
+	buf_release(&in);
+}
+
 int
 main(void)
 {
 	setenv("TZ", "UTC", 1);
 	test_bare_cr();
+	test_qualify_cap();
+	test_empty_rcpt();
+	test_many_rcpts();
 	test_rows();
 	test_lengths();
 	test_refold();
