@@ -1121,7 +1121,13 @@ msg_read_source(const struct msg_source *src, const struct msg_params *p,
 		goto out;
 
 	env->size = r.w.total;
-	env->body = (r.body_hi & 0x80) ? BODY_8BITMIME : BODY_7BIT;
+	/*
+	 * 8-bit header fields make the message 8-bit too (as Postfix's
+	 * cleanup sees it): a server without 8BITMIME then gets the 7-bit
+	 * downgrade, which encodes them (RFC 2047) or refuses the message.
+	 */
+	env->body = ((r.body_hi | r.hdr_hi) & 0x80) ? BODY_8BITMIME :
+	    BODY_7BIT;
 	if (p->body_forced) {
 		env->body_forced = 1;
 		if (p->body == BODY_8BITMIME)
