@@ -663,20 +663,20 @@ static void
 scram_final_error(const struct auth *as, const char *challenge,
     struct err *e)
 {
-	char text[96], shown[96];
 	size_t n = strlen(challenge);
-	long len = -1;
+	char *text = xmalloc(n / 4 * 3 + 1);
+	long len = b64_decode(challenge, n, text);
 
-	if (n <= sizeof(text) / 3 * 4)
-		len = b64_decode(challenge, n, text);
-	if (len > 2 && strncmp(text, "e=", 2) == 0) {
-		str_oneline(shown, sizeof(shown), text + 2, (size_t)len - 2);
+	/* The server's words whole; err_set makes them safe and fit. */
+	if (len > 2 && strncmp(text, "e=", 2) == 0)
 		err_set(e, ERR_NOPERM, "%s: the server refused the "
-		    "password: %s", as->mech->name, shown);
-	} else
+		    "password: %.*s", as->mech->name, (int)(len - 2),
+		    text + 2);
+	else
 		err_set(e, ERR_PROTOCOL, "%s: the server's signature is "
 		    "wrong, so it does not know the password",
 		    as->mech->name);
+	free(text);
 }
 
 /*

@@ -565,13 +565,18 @@ conf_port(const struct account *a)
 static int __attribute__((format(printf, 2, 3)))
 conf_perr(struct conf_parser *p, const char *fmt, ...)
 {
-	char msg[ERR_TEXT_MAX];
+	struct buf msg;
 	va_list ap;
 
+	/* Whole: err_set cuts the line, and says so, if it must. */
+	buf_init(&msg, 0);
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	return err_set(p->e, ERR_CONFIG, "%s:%d: %s", p->file, p->line, msg);
+	err_set(p->e, ERR_CONFIG, "%s:%d: %s", p->file, p->line,
+	    buf_str(&msg));
+	buf_release(&msg);
+	return -1;
 }
 
 /*
@@ -1856,21 +1861,28 @@ conf_env_word(const char *s)
 	return xstrdup(s);
 }
 
+/* The first line of /etc/mailname; NULL when it is empty, not one word,
+   or longer than a domain name can be (never a name cut short). */
 static char *
 conf_env_mailname_file(void)
 {
 	char raw[1024];
+	size_t n;
 	ssize_t r;
 	int fd;
 
-	if ((fd = open("/etc/mailname", O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open("/etc/mailname", O_RDONLY | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1)
 		return NULL;
 	r = fsio_read(fd, raw, sizeof(raw) - 1);
 	close(fd);
 	if (r <= 0)
 		return NULL;
 	raw[r] = '\0';
-	raw[strcspn(raw, "\r\n")] = '\0';
+	n = strcspn(raw, "\r\n");
+	if (raw[n] == '\0' && (size_t)r == sizeof(raw) - 1)
+		return NULL;
+	raw[n] = '\0';
 	return conf_env_word(str_trim(raw));
 }
 

@@ -21,6 +21,7 @@
 #include "err.h"
 #include "hdr.h"
 #include "mime.h"
+#include "msg.h"
 #include "util/alloc.h"
 #include "util/b64.h"
 #include "util/buf.h"
@@ -800,10 +801,8 @@ mime_content_id(struct buf *out, const char *name)
 #define DG_LINE_MAX	1024	/* longer lines are handled in pieces */
 #define DG_BOUNDARY_MAX	200
 #define DG_DEPTH_MAX	32	/* multiparts and messages, nested */
-#define DG_HOLD_MAX	(256 * 1024)	/* a header field held whole */
-#ifndef MSG_FIELD_MAX
-#define MSG_FIELD_MAX	(256 * 1024)
-#endif
+/* A header field held whole: what msg lets through, and its CRLF. */
+#define DG_HOLD_MAX	(MSG_FIELD_MAX + 2)
 #define DG_PLAN_MAX	(1024 * 1024)	/* entities the plan remembers */
 #define DG_VALUE_MAX	2048	/* Content-Type, -Transfer-Encoding kept */
 #define DG_OUT_BLOCK	65536

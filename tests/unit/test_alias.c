@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alias.h"
 #include "err.h"
@@ -264,10 +265,68 @@ test_limits(void)
 	buf_release(&text);
 }
 
+/* Class 0: the caps of an alias value and of the file, exact and over. */
+static void
+test_caps(void)
+{
+	struct alias_map m;
+	struct err e;
+	struct buf b;
+	char path[] = "/tmp/test_alias.XXXXXX";
+	size_t i;
+	int fd, over;
+
+	for (over = 0; over <= 1; over++) {
+		/* "a:" and a value of 64 KiB (+1): " x@y.org, x@y.org, ..." */
+		buf_init(&b, 0);
+		buf_adds(&b, "a:");
+		while (b.len + 9 <= 2 + 64 * 1024)
+			buf_adds(&b, " x@y.org,");
+		while (b.len < 2 + 64 * 1024 + (size_t)over)
+			buf_addc(&b, ' ');
+		buf_addc(&b, '\n');
+		err_clear(&e);
+		if (over)
+			t_ok(alias_parse(&m, b.data, b.len, "al", &e) == -1 &&
+			    strcmp(e.text, "al:1: alias too long") == 0,
+			    "a value one octet over 64 KiB: %s", e.text);
+		else {
+			t_ok(alias_parse(&m, b.data, b.len, "al", &e) == 0,
+			    "a value of exactly 64 KiB: %s", e.text);
+			alias_free(&m);
+		}
+		buf_release(&b);
+	}
+	for (over = 0; over <= 1; over++) {
+		fd = mkstemp(path);
+		buf_init(&b, 0);
+		buf_adds(&b, "a: b@c.org\n");
+		for (i = b.len; i < 1024 * 1024 + (size_t)over; i++)
+			buf_addc(&b, '\n');
+		t_ok(fd != -1 && write(fd, b.data, b.len) == (ssize_t)b.len,
+		    "write %zu octets", b.len);
+		close(fd);
+		err_clear(&e);
+		if (over)
+			t_ok(alias_load(&m, path, &e) == -1 && strstr(e.text,
+			    "is larger than 1048576 bytes") != NULL,
+			    "an aliases file one octet over 1 MiB: %s", e.text);
+		else {
+			t_ok(alias_load(&m, path, &e) == 0 && m.n == 1,
+			    "an aliases file of exactly 1 MiB: %s", e.text);
+			alias_free(&m);
+		}
+		unlink(path);
+		strcpy(path, "/tmp/test_alias.XXXXXX");
+		buf_release(&b);
+	}
+}
+
 int
 main(void)
 {
 	test_expand();
+	test_caps();
 	test_syntax();
 	test_graphs();
 	test_limits();

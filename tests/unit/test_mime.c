@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "mime.h"
+#include "msg.h"
 #include "t.h"
 #include "util/alloc.h"
 #include "util/b64.h"
@@ -911,6 +912,60 @@ test_downgrade_headers(void)
 	}
 }
 
+/*
+ * Class 0: an 8-bit header field as long as msg lets through is held
+ * whole and encoded; a longer one (in a part's header, which msg sees as
+ * body) is refused when it is 8-bit, passed as it is when it is not.
+ */
+static void
+test_downgrade_hold(void)
+{
+	struct buf in;
+	struct err e;
+	char *got;
+	int over;
+
+	for (over = 0; over <= 1; over++) {
+		/* The field, MSG_FIELD_MAX (+1) octets without its last
+		   CRLF, folded about every 500. */
+		buf_init(&in, 0);
+		buf_adds(&in, "X-Long: \xc3\xa9");
+		while (in.len < MSG_FIELD_MAX + (size_t)over) {
+			if ((in.len + 3) % 500 == 0 &&
+			    in.len + 3 <= MSG_FIELD_MAX + (size_t)over) {
+				buf_adds(&in, "\r\n ");
+				continue;
+			}
+			buf_addc(&in, 'a');
+		}
+		buf_adds(&in, "\r\n\r\nbody\r\n");
+		got = downgrade_e(in.data, in.len, 1 << 20, &e);
+		if (!over)
+			t_ok(got != NULL && strncmp(got, "X-Long: =?UTF-8?", 16) ==
+			    0, "a %d-octet 8-bit field: encoded whole",
+			    MSG_FIELD_MAX);
+		else
+			t_ok(got == NULL && strstr(e.text, "too long to "
+			    "encode") != NULL, "one octet longer: refused: %s",
+			    e.text);
+		free(got);
+		buf_release(&in);
+	}
+	/* Too long to hold, and 7-bit: passed as it is. */
+	buf_init(&in, 0);
+	buf_adds(&in, "X-Long: a");
+	while (in.len < MSG_FIELD_MAX + 10)
+		buf_adds(&in, in.len % 500 == 0 ? "\r\n a" : "a");
+	buf_adds(&in, "\r\nSubject: \xc3\xa9\r\n\r\nbody\r\n");
+	got = downgrade_e(in.data, in.len, 1 << 20, &e);
+	t_ok(got != NULL && strncmp(got, in.data, MSG_FIELD_MAX + 10) == 0 &&
+	    strstr(got, "Subject: =?UTF-8?B?w6k=?=") != NULL,
+	    "a 7-bit field too long to hold passes as it is; the next one is "
+	    "still encoded");
+	free(got);
+	buf_release(&in);
+}
+
 /* A line far longer than the filter's line buffer, and the size pass. */
 static void
 test_downgrade_long(void)
@@ -976,6 +1031,7 @@ main(void)
 	test_types();
 	test_downgrade();
 	test_downgrade_headers();
+	test_downgrade_hold();
 	test_downgrade_long();
 	return t_done();
 }
