@@ -236,7 +236,7 @@ spill(int in, const char *pre, size_t npre, struct mime_sniff *s,
 		}
 		if (in == -1)
 			break;
-		if ((r = fsio_read(in, b, COPY_BLOCK)) == -1) {
+		if ((r = fsio_read_wait(in, b, COPY_BLOCK)) == -1) {
 			err_set(e, ERR_IO, "cannot read %s: %s", what,
 			    strerror(errno));
 			goto fail;
@@ -278,7 +278,7 @@ take_rest(int in, const char *pre, size_t npre, struct mime_sniff *s,
 	if (npre <= MEM_MAX) {
 		buf_add(&m, pre, npre);
 		while (in != -1 && m.len <= MEM_MAX) {
-			if ((r = fsio_read(in, b, sizeof(b))) == -1) {
+			if ((r = fsio_read_wait(in, b, sizeof(b))) == -1) {
 				buf_release(&m);
 				return err_set(e, ERR_IO, "cannot read %s: %s",
 				    what, strerror(errno));
@@ -993,7 +993,7 @@ wrap_fill(struct wrap *w, struct err *e)
 	w->bpos = w->blen = 0;
 	if (w->eof)
 		return 0;
-	r = fsio_read(w->in, w->blk, COPY_BLOCK);
+	r = fsio_read_wait(w->in, w->blk, COPY_BLOCK);
 	if (r == -1)
 		return err_set(e, ERR_IO, "cannot read the message: %s",
 		    strerror(errno));

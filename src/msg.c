@@ -1069,7 +1069,7 @@ decide_recipients(struct reader *r)
 static long
 fd_read(void *arg, char *buf, size_t n, struct err *e)
 {
-	ssize_t r = fsio_read(*(int *)arg, buf, n);
+	ssize_t r = fsio_read_wait(*(int *)arg, buf, n);
 
 	if (r == -1)
 		return err_set(e, ERR_IO, "cannot read the message: %s",
