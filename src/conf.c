@@ -1341,7 +1341,10 @@ conf_line(struct conf_parser *p, const char *s, size_t n)
 	conf_mark(p, k->id);
 	rc = 0;
 out:
-	wipe_free(line);
+	/* All n bytes: the parsing put NULs in it, so strlen would stop
+	   before a password. */
+	wipe(line, n + 1);
+	free(line);
 	return rc;
 }
 
