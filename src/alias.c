@@ -1,25 +1,85 @@
 /*
- * alias owns the aliases file: parsing it into name/value entries and
- * expanding a local name into addresses, recursively and with a loop
- * guard.  Values are address lists parsed by addr.
+ * alias owns the aliases file: parsing it into name/value entries (with
+ * a hash index by name) and expanding a local name into addresses: a
+ * depth-first walk that marks each alias open while it is expanded and
+ * done after, so a cycle is found exactly (an open alias met again) and a
+ * diamond is not one (a done alias is skipped: its addresses are in
+ * already).  Values are address lists parsed by addr.
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "alias.h"
+#include "conf.h"
 #include "err.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fsio.h"
 #include "util/str.h"
+#include "util/strset.h"
 
 #define ALIAS_FILE_MAX	(1024 * 1024)
-#define ALIAS_DEPTH	8
+
+/* FNV-1a of the name, ASCII case folded. */
+static size_t
+name_hash(const char *s)
+{
+	unsigned long long h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		h = (h ^ c) * 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* The index slot of name: where its entry is, or the free one for it. */
+static size_t
+find_slot(const struct alias_map *m, const char *name)
+{
+	size_t i = name_hash(name) & (m->nslot - 1);
+
+	while (m->slot[i] != 0 &&
+	    strcasecmp(m->v[m->slot[i] - 1].name, name) != 0)
+		i = (i + 1) & (m->nslot - 1);
+	return i;
+}
+
+static const struct alias_entry *
+find(const struct alias_map *m, const char *name)
+{
+	size_t i;
+
+	if (m->nslot == 0)
+		return NULL;
+	i = find_slot(m, name);
+	return m->slot[i] != 0 ? &m->v[m->slot[i] - 1] : NULL;
+}
+
+/* Keeps the index at most half full. */
+static void
+index_grow(struct alias_map *m)
+{
+	size_t i;
+
+	free(m->slot);
+	m->nslot = m->nslot ? m->nslot * 2 : 64;
+	m->slot = xcalloc(m->nslot, sizeof(*m->slot));
+	for (i = 0; i < m->n; i++)
+		m->slot[find_slot(m, m->v[i].name)] = i + 1;
+}
 
 static void
 add_entry(struct alias_map *m, const char *name, size_t namelen,
@@ -32,17 +92,10 @@ add_entry(struct alias_map *m, const char *name, size_t namelen,
 	a->name = str_lower(xstrndup(name, namelen));
 	a->value = str_trim(buf_detach(value));
 	a->line = line;
-}
-
-static const struct alias_entry *
-find(const struct alias_map *m, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < m->n; i++)
-		if (strcasecmp(m->v[i].name, name) == 0)
-			return &m->v[i];
-	return NULL;
+	if (2 * m->n > m->nslot)
+		index_grow(m);
+	else
+		m->slot[find_slot(m, a->name)] = m->n;
 }
 
 int
@@ -148,52 +201,145 @@ fail:
 int
 alias_load(struct alias_map *m, const char *path, struct err *e)
 {
+	char chunk[8192];
+	struct stat st;
 	struct buf b;
-	int r;
+	ssize_t r;
+	int fd, fl, saved, rc;
 
-	buf_init(&b, ALIAS_FILE_MAX);
-	if (fsio_read_file(path, &b) == -1) {
-		buf_release(&b);
-		memset(m, 0, sizeof(*m));
+	memset(m, 0, sizeof(*m));
+	/* Not blocked by a FIFO: what it is is known before any read. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1)
 		return err_set(e, ERR_CONFIG, "cannot read aliases file "
 		    "'%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		close(fd);
+		return err_set(e, ERR_CONFIG, "cannot read aliases file "
+		    "'%s': %s", path, strerror(saved));
 	}
-	r = alias_parse(m, b.data ? b.data : "", b.len, path, e);
+	if (conf_check_file(&st, "aliases file", path, e) == -1) {
+		close(fd);
+		return -1;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) != -1)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	buf_init(&b, ALIAS_FILE_MAX);
+	while ((r = fsio_read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(&b, chunk, (size_t)r) == -1)
+			break;
+	saved = errno;
+	close(fd);
+	if (r != 0) {
+		buf_release(&b);
+		if (r > 0)
+			return err_set(e, ERR_CONFIG, "aliases file '%s' is "
+			    "larger than %d bytes", path, ALIAS_FILE_MAX);
+		return err_set(e, ERR_CONFIG, "cannot read aliases file "
+		    "'%s': %s", path, strerror(saved));
+	}
+	rc = alias_parse(m, b.data ? b.data : "", b.len, path, e);
 	buf_release(&b);
+	return rc;
+}
+
+/* One expansion's state. */
+struct expansion {
+	const struct alias_map	*m;
+	unsigned char		*state;		/* per entry: EX_* */
+	size_t			 path[ALIAS_DEPTH + 1];	/* entries being expanded */
+	int			 depth;
+	struct strset		 have;		/* addresses in out */
+	struct strv		*out;
+	struct err		*e;
+};
+
+enum { EX_NEW, EX_OPEN, EX_DONE };
+
+/*
+ * Notes spec in the set under the key an address is known by (the domain
+ * without regard to case, as the envelope compares); 1 when it is new.
+ */
+static int
+note_address(struct strset *have, const char *spec)
+{
+	char *key = xstrdup(spec);
+	char *at = strrchr(key, '@');
+	int r;
+
+	if (at != NULL)
+		str_lower(at);
+	r = strset_add(have, key, strlen(key));
+	free(key);
 	return r;
 }
 
-static int
-expand(const struct alias_map *m, const struct alias_entry *a, int depth,
-    struct strv *seen, struct strv *out, struct err *e)
+static void
+add_address(struct expansion *x, const char *spec)
 {
+	if (note_address(&x->have, spec))
+		strv_add(x->out, spec);
+}
+
+/* "a -> b -> c -> a" from where entry k opens on the path. */
+static int
+loop_error(struct expansion *x, size_t k)
+{
+	const struct alias_map *m = x->m;
+	struct buf b;
+	int i, from = 0;
+
+	for (i = 0; i < x->depth; i++)
+		if (x->path[i] == k)
+			from = i;
+	buf_init(&b, 0);
+	for (i = from; i < x->depth; i++)
+		buf_printf(&b, "%s -> ", m->v[x->path[i]].name);
+	buf_adds(&b, m->v[k].name);
+	err_set(x->e, ERR_CONFIG, "%s:%d: alias '%s' loops: %s", m->file,
+	    m->v[k].line, m->v[k].name, buf_str(&b));
+	buf_release(&b);
+	return -1;
+}
+
+static int
+expand(struct expansion *x, size_t k)
+{
+	const struct alias_map *m = x->m;
+	const struct alias_entry *a = &m->v[k], *sub;
 	struct addr_list l;
 	size_t i;
 	int added = 0;
 
-	if (depth > ALIAS_DEPTH || strv_has(seen, a->name))
-		return err_set(e, ERR_CONFIG, "%s:%d: alias '%s' loops",
-		    m->file, a->line, a->name);
-	strv_add(seen, a->name);
+	if (x->state[k] == EX_OPEN)
+		return loop_error(x, k);
+	if (x->state[k] == EX_DONE)
+		return 0;
+	if (x->depth == ALIAS_DEPTH)
+		return err_set(x->e, ERR_CONFIG, "%s:%d: alias '%s' is nested "
+		    "more than %d aliases deep", m->file, a->line, a->name,
+		    ALIAS_DEPTH);
 	if (a->value[0] == '|' || a->value[0] == '/' ||
 	    str_caseprefix(a->value, ":include:"))
-		return err_set(e, ERR_CONFIG, "%s:%d: alias '%s': pipes, "
+		return err_set(x->e, ERR_CONFIG, "%s:%d: alias '%s': pipes, "
 		    "files and :include: are not supported (a relay can only "
 		    "send to addresses)", m->file, a->line, a->name);
+	x->state[k] = EX_OPEN;
+	x->path[x->depth++] = k;
 	addr_list_init(&l);
-	if (addr_parse_list(a->value, strlen(a->value), &l, e) == -1) {
+	if (addr_parse_list(a->value, strlen(a->value), &l, x->e) == -1) {
 		addr_list_release(&l);
-		return err_prefix(e, "%s:%d: alias '%s': ", m->file, a->line,
-		    a->name);
+		return err_prefix(x->e, "%s:%d: alias '%s': ", m->file,
+		    a->line, a->name);
 	}
 	for (i = 0; i < l.n; i++) {
-		const struct alias_entry *sub;
 		char *spec = addr_spec(&l.v[i]);
 
 		if (l.v[i].domain == NULL && strcasecmp(spec, a->name) != 0 &&
 		    (sub = find(m, spec)) != NULL) {
 			free(spec);
-			if (expand(m, sub, depth + 1, seen, out, e) == -1) {
+			if (expand(x, (size_t)(sub - m->v)) == -1) {
 				addr_list_release(&l);
 				return -1;
 			}
@@ -201,21 +347,22 @@ expand(const struct alias_map *m, const struct alias_entry *a, int depth,
 			continue;
 		}
 		if (!addr_valid_spec(spec, 1)) {
-			err_set(e, ERR_CONFIG, "%s:%d: alias '%s': '%s' is not "
-			    "an address", m->file, a->line, a->name, spec);
+			err_set(x->e, ERR_CONFIG, "%s:%d: alias '%s': '%s' is "
+			    "not an address", m->file, a->line, a->name, spec);
 			free(spec);
 			addr_list_release(&l);
 			return -1;
 		}
-		if (!strv_has(out, spec))
-			strv_add(out, spec);
+		add_address(x, spec);
 		free(spec);
 		added++;
 	}
 	addr_list_release(&l);
 	if (added == 0)
-		return err_set(e, ERR_CONFIG, "%s:%d: alias '%s' has no "
+		return err_set(x->e, ERR_CONFIG, "%s:%d: alias '%s' has no "
 		    "address", m->file, a->line, a->name);
+	x->depth--;
+	x->state[k] = EX_DONE;
 	return 0;
 }
 
@@ -224,15 +371,25 @@ alias_expand(const struct alias_map *m, const char *name, struct strv *out,
     struct err *e)
 {
 	const struct alias_entry *a;
-	struct strv seen = { NULL, 0 };
+	struct expansion x;
+	size_t i;
 	int r;
 
 	if (m == NULL || m->n == 0)
 		return 0;
 	if ((a = find(m, name)) == NULL && (a = find(m, "default")) == NULL)
 		return 0;
-	r = expand(m, a, 0, &seen, out, e);
-	strv_free(&seen);
+	memset(&x, 0, sizeof(x));
+	x.m = m;
+	x.state = xcalloc(m->n, 1);
+	x.out = out;
+	x.e = e;
+	strset_init(&x.have);
+	for (i = 0; i < out->n; i++)
+		(void)note_address(&x.have, out->v[i]);
+	r = expand(&x, (size_t)(a - m->v));
+	strset_release(&x.have);
+	free(x.state);
 	return r == -1 ? -1 : 1;
 }
 
@@ -247,5 +404,6 @@ alias_free(struct alias_map *m)
 	}
 	free(m->v);
 	free(m->file);
+	free(m->slot);
 	memset(m, 0, sizeof(*m));
 }

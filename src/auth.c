@@ -11,11 +11,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gsasl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -29,6 +33,9 @@
 #include "util/b64.h"
 #include "util/buf.h"
 #include "util/fsio.h"
+#include "util/proc.h"
+#include "util/secmem.h"
+#include "util/sig.h"
 #include "util/str.h"
 
 #define SECRET_MAX	(64 * 1024)
@@ -71,63 +78,86 @@ struct auth {
 
 /* ------------------------------------------------------ the secret */
 
-/* Runs passwordeval with /bin/sh; its output without the final newline. */
-static int
-run_eval(const char *cmd, char **pw, struct err *e)
+/*
+ * The program of a passwordeval command when it is named by a path (its
+ * first word holds a "/"; "~/" is the home directory), else NULL.  Only a
+ * plain or fully quoted first word is understood; the shell does the rest.
+ */
+static char *
+eval_program(const char *cmd)
 {
-	struct buf out;
-	char chunk[4096];
-	int fds[2], status, devnull;
-	size_t len;
-	ssize_t n;
-	pid_t pid;
+	const char *p = cmd, *end, *home;
+	char *word, *path;
 
-	if (pipe(fds) == -1)
-		return err_set(e, ERR_SOFTWARE, "pipe: %s", strerror(errno));
-	if ((pid = fork()) == -1) {
-		close(fds[0]);
-		close(fds[1]);
-		return err_set(e, ERR_SOFTWARE, "fork: %s", strerror(errno));
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '"' || *p == '\'') {
+		if ((end = strchr(p + 1, *p)) == NULL)
+			return NULL;
+		word = xstrndup(p + 1, (size_t)(end - p - 1));
+	} else
+		word = xstrndup(p, strcspn(p, " \t;&|<>()$`\\\"'"));
+	if (strchr(word, '/') == NULL) {
+		free(word);
+		return NULL;
 	}
-	if (pid == 0) {
-		/* Output to the pipe, input from /dev/null, no other fd. */
-		if (fds[1] != 1) {
-			dup2(fds[1], 1);
-			close(fds[1]);
-		}
-		if (fds[0] != 1)
-			close(fds[0]);
-		devnull = open("/dev/null", O_RDONLY);
-		if (devnull > 0) {
-			dup2(devnull, 0);
-			close(devnull);
-		}
-		signal(SIGPIPE, SIG_DFL);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
+	if (word[0] == '~' && word[1] == '/' &&
+	    (home = getenv("HOME")) != NULL && *home != '\0') {
+		path = xasprintf("%s%s", home, word + 1);
+		free(word);
+		return path;
 	}
-	close(fds[1]);
-	buf_init(&out, SECRET_MAX);
-	while ((n = fsio_read(fds[0], chunk, sizeof(chunk))) > 0)
-		if (buf_add(&out, chunk, (size_t)n) == -1)
-			break;
-	wipe(chunk, sizeof(chunk));
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	/* Too long first: the command dies of SIGPIPE when cut short. */
-	if (n > 0) {
-		buf_wipe(&out);
-		return err_set(e, ERR_CONFIG, "passwordeval output is longer "
-		    "than %d bytes", SECRET_MAX);
+	return word;
+}
+
+/*
+ * Runs passwordeval (util/proc: own process group, deadline, signals);
+ * its output without the final newline.  A program named by a path must
+ * pass the configuration file's ownership rules first.
+ */
+static int
+run_eval(const struct account *a, char **pw, struct err *e)
+{
+	struct stat st;
+	struct buf out;
+	char *prog;
+	size_t len;
+	int status, r;
+
+	if ((prog = eval_program(a->passwordeval)) != NULL) {
+		r = stat(prog, &st) == 0 ? conf_check_file(&st,
+		    "passwordeval program", prog, e) : 0;
+		free(prog);
+		if (r == -1)
+			return -1;
+	}
+	buf_init_secret(&out, SECRET_MAX);
+	if (proc_run(a->passwordeval, a->command_timeout, &out, &status) ==
+	    -1) {
+		int saved = errno;
+
+		buf_release(&out);
+		if (saved == ETIMEDOUT)
+			return err_set(e, ERR_TEMP, "passwordeval command did "
+			    "not finish within %d seconds (command_timeout); "
+			    "it was killed", a->command_timeout);
+		if (saved == EINTR)
+			return err_set(e, ERR_TEMP, "interrupted while "
+			    "passwordeval ran; it was killed");
+		if (saved == EFBIG)
+			return err_set(e, ERR_CONFIG, "passwordeval output is "
+			    "longer than %d bytes", SECRET_MAX);
+		return err_set(e, ERR_SOFTWARE, "cannot run passwordeval: %s",
+		    strerror(saved));
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		buf_wipe(&out);
+		buf_release(&out);
 		if (WIFEXITED(status))
 			return err_set(e, ERR_CONFIG, "passwordeval command "
 			    "failed with exit status %d", WEXITSTATUS(status));
-		return err_set(e, ERR_CONFIG, "passwordeval command was "
-		    "killed by signal %d", WTERMSIG(status));
+		return err_set(e, sig_caught ? ERR_TEMP : ERR_CONFIG,
+		    "passwordeval command was killed by signal %d",
+		    WTERMSIG(status));
 	}
 	len = out.len;
 	if (len > 0 && out.data[len - 1] == '\n')
@@ -136,7 +166,7 @@ run_eval(const char *cmd, char **pw, struct err *e)
 		len--;
 	buf_truncate(&out, len);
 	if (out.len == 0) {
-		buf_wipe(&out);
+		buf_release(&out);
 		return err_set(e, ERR_CONFIG,
 		    "passwordeval command printed nothing");
 	}
@@ -144,9 +174,15 @@ run_eval(const char *cmd, char **pw, struct err *e)
 	return 0;
 }
 
-/* Next netrc token (white-space separated; quotes as in ftp's netrc). */
+#define NETRC_TOKEN_MAX	1024
+
+/*
+ * Next netrc token (white-space separated; quotes as in ftp's netrc) into
+ * tok (NETRC_TOKEN_MAX bytes).  NULL at the end; *toolong set (and NULL)
+ * for a token that does not fit, which is never cut short.
+ */
 static const char *
-netrc_token(const char **p, char *tok, size_t toksz)
+netrc_token(const char **p, char *tok, int *toolong)
 {
 	const char *s = *p;
 	size_t n = 0;
@@ -165,56 +201,65 @@ netrc_token(const char **p, char *tok, size_t toksz)
 		for (s++; *s != '\0' && *s != '"'; s++) {
 			if (*s == '\\' && s[1] != '\0')
 				s++;
-			if (n + 1 < toksz)
-				tok[n++] = *s;
+			if (n + 1 >= NETRC_TOKEN_MAX)
+				goto toolong;
+			tok[n++] = *s;
 		}
 		if (*s == '"')
 			s++;
 	} else {
 		for (; *s != '\0' && *s != ' ' && *s != '\t' && *s != '\n' &&
-		    *s != '\r'; s++)
-			if (n + 1 < toksz)
-				tok[n++] = *s;
+		    *s != '\r'; s++) {
+			if (n + 1 >= NETRC_TOKEN_MAX)
+				goto toolong;
+			tok[n++] = *s;
+		}
 	}
 	tok[n] = '\0';
 	*p = s;
 	return tok;
+toolong:
+	*toolong = 1;
+	return NULL;
 }
 
-/* ~/.netrc: the password for (host, user), or for "default". */
-static char *
-netrc_lookup(const char *host, const char *user)
+/*
+ * ~/.netrc: the password for (host, user), or for "default"; NULL when
+ * there is none.  -1 with ERR_CONFIG for a token too long to read whole.
+ */
+static int
+netrc_lookup(const char *host, const char *user, char **pw, struct err *e)
 {
 	const char *home = getenv("HOME");
-	char *path, tok[1024], *found = NULL, *fallback = NULL;
-	char machine[1024] = "", login[1024] = "";
+	char *path, tok[NETRC_TOKEN_MAX], *found = NULL, *fallback = NULL;
+	char machine[NETRC_TOKEN_MAX] = "", login[NETRC_TOKEN_MAX] = "";
 	const char *p;
-	int is_default = 0, have = 0;
+	int is_default = 0, have = 0, toolong = 0;
 	struct buf b;
 
+	*pw = NULL;
 	if (home == NULL || host == NULL)
-		return NULL;
+		return 0;
 	path = xasprintf("%s/.netrc", home);
-	buf_init(&b, 1024 * 1024);
+	buf_init_secret(&b, 1024 * 1024);
 	if (fsio_read_file(path, &b) == -1) {
 		free(path);
-		buf_wipe(&b);
-		return NULL;
+		buf_release(&b);
+		return 0;
 	}
-	free(path);
 	p = buf_str(&b);
-	while (found == NULL && netrc_token(&p, tok, sizeof(tok)) != NULL) {
+	while (found == NULL && netrc_token(&p, tok, &toolong) != NULL) {
 		if (strcmp(tok, "machine") == 0 || strcmp(tok, "default") == 0) {
 			is_default = strcmp(tok, "default") == 0;
 			machine[0] = login[0] = '\0';
 			have = 1;
-			if (!is_default && netrc_token(&p, tok, sizeof(tok)))
-				snprintf(machine, sizeof(machine), "%s", tok);
+			if (!is_default && netrc_token(&p, tok, &toolong))
+				memcpy(machine, tok, strlen(tok) + 1);
 		} else if (strcmp(tok, "login") == 0 && have) {
-			if (netrc_token(&p, tok, sizeof(tok)))
-				snprintf(login, sizeof(login), "%s", tok);
+			if (netrc_token(&p, tok, &toolong))
+				memcpy(login, tok, strlen(tok) + 1);
 		} else if (strcmp(tok, "password") == 0 && have) {
-			if (netrc_token(&p, tok, sizeof(tok)) == NULL)
+			if (netrc_token(&p, tok, &toolong) == NULL)
 				break;
 			int user_ok = user == NULL || login[0] == '\0' ||
 			    strcmp(login, user) == 0;
@@ -227,64 +272,117 @@ netrc_lookup(const char *host, const char *user)
 		}
 	}
 	wipe(tok, sizeof(tok));
-	buf_wipe(&b);
+	buf_release(&b);
+	if (toolong) {
+		wipe_free(found);
+		wipe_free(fallback);
+		err_set(e, ERR_CONFIG, "%s: a word is longer than %d bytes, "
+		    "which posthorn does not cut short", path,
+		    NETRC_TOKEN_MAX - 1);
+		free(path);
+		return -1;
+	}
+	free(path);
 	if (found != NULL) {
 		wipe_free(fallback);
-		return found;
-	}
-	return fallback;
+		*pw = found;
+	} else
+		*pw = fallback;
+	return 0;
 }
 
-/* Asks on /dev/tty without echo; NULL when there is no terminal. */
-static char *
-prompt(const struct account *a)
+#define PROMPT_MAX	1024
+
+/*
+ * Asks on /dev/tty without echo; *pw NULL when there is no terminal.  The
+ * answer is read with read(2) (no stdio buffer keeps a copy), and a signal
+ * ends the wait (-1, ERR_TEMP).  A line longer than PROMPT_MAX - 1 bytes
+ * is refused, not cut.
+ */
+static int
+prompt(const struct account *a, char **pw, struct err *e)
 {
 	struct termios t, saved;
-	char line[1024];
-	FILE *tty;
-	size_t n;
-	int fd;
+	struct pollfd pf[2];
+	char line[PROMPT_MAX], c, *q;
+	size_t n = 0;
+	int fd, np, rv = 0, toolong = 0;
+	ssize_t r;
 
-	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) == -1)
-		return NULL;
-	if (!isatty(fd) || tcgetattr(fd, &saved) == -1 ||
-	    (tty = fdopen(fd, "r+")) == NULL) {
+	*pw = NULL;
+	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1)
+		return 0;
+	if (!isatty(fd) || tcgetattr(fd, &saved) == -1) {
 		close(fd);
-		return NULL;
+		return 0;
 	}
-	fprintf(tty, "password for %s at %s: ", a->user ? a->user : "",
+	q = xasprintf("password for %s at %s: ", a->user ? a->user : "",
 	    a->host ? a->host : "");
-	fflush(tty);
+	(void)fsio_write_all(fd, q, strlen(q));
+	free(q);
 	t = saved;
 	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	tcsetattr(fd, TCSAFLUSH, &t);
-	if (fgets(line, sizeof(line), tty) == NULL)
-		line[0] = '\0';
+	for (;;) {
+		pf[0].fd = fd;
+		pf[0].events = POLLIN;
+		np = 1;
+		if (sig_fd != -1) {
+			pf[1].fd = sig_fd;
+			pf[1].events = POLLIN;
+			np = 2;
+		}
+		if (sig_caught || (poll(pf, (nfds_t)np, -1) == -1 &&
+		    errno != EINTR) || sig_caught) {
+			rv = err_set(e, ERR_TEMP, "interrupted while asking "
+			    "for the password");
+			break;
+		}
+		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if ((r = read(fd, &c, 1)) == -1 && errno == EINTR)
+			continue;
+		if (r <= 0 || c == '\n' || c == '\r')
+			break;
+		if (n + 1 >= sizeof(line))
+			toolong = 1;
+		else
+			line[n++] = c;
+	}
+	c = 0;
 	tcsetattr(fd, TCSAFLUSH, &saved);
-	fputc('\n', tty);
-	fclose(tty);
-	n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	char *pw = n > 0 ? xstrdup(line) : NULL;
-
+	(void)fsio_write_all(fd, "\n", 1);
+	close(fd);
+	if (rv == 0 && toolong)
+		rv = err_set(e, ERR_CONFIG, "the password typed is longer "
+		    "than %d bytes", PROMPT_MAX - 1);
+	if (rv == 0 && n > 0)
+		*pw = xstrndup(line, n);
 	wipe(line, sizeof(line));
-	return pw;
+	return rv;
 }
 
 int
 auth_password(const struct account *a, char **pw, struct err *e)
 {
 	*pw = NULL;
+	/* Whatever the source, a secret is about to be in memory. */
+	(void)secmem_protect();
 	if (a->password != NULL) {
 		*pw = xstrdup(a->password);
 		return 0;
 	}
+	if (a->password_in_file)
+		return conf_password(a, pw, e);
 	if (a->passwordeval != NULL)
-		return run_eval(a->passwordeval, pw, e);
-	if ((*pw = netrc_lookup(a->host, a->user)) != NULL)
+		return run_eval(a, pw, e);
+	if (netrc_lookup(a->host, a->user, pw, e) == -1)
+		return -1;
+	if (*pw != NULL)
 		return 0;
-	if ((*pw = prompt(a)) != NULL)
+	if (prompt(a, pw, e) == -1)
+		return -1;
+	if (*pw != NULL)
 		return 0;
 	return err_set(e, ERR_CONFIG, "no password for user '%s' at '%s' "
 	    "(set password or passwordeval, or use ~/.netrc)",
@@ -489,23 +587,49 @@ token_message(struct auth *as)
 	return out;
 }
 
+/*
+ * One GNU SASL step on base64 text in, base64 text out (*out malloc'd, ""
+ * for an empty answer).  gsasl_step64 would do it, but it frees the raw
+ * answer (which holds the password for PLAIN and LOGIN) without wiping
+ * it; here it is wiped.
+ */
 static int
 gsasl_run(struct auth *as, const char *in, char **out, struct err *e)
 {
+	char *raw = NULL, *dec = NULL;
+	size_t rawlen = 0, inlen = strlen(in);
+	long declen = 0;
 	int rc;
 
 	*out = NULL;
-	rc = gsasl_step64(as->sess, in, out);
+	if (inlen > 0 && strcmp(in, "=") != 0) {
+		dec = xmalloc(inlen / 4 * 3 + 1);
+		if ((declen = b64_decode(in, inlen, dec)) < 0) {
+			free(dec);
+			return err_set(e, ERR_PROTOCOL, "%s: the server's "
+			    "challenge is not base64", as->mech->name);
+		}
+	}
+	rc = gsasl_step(as->sess, dec, (size_t)declen, &raw, &rawlen);
+	if (dec != NULL) {
+		wipe(dec, (size_t)declen);
+		free(dec);
+	}
 	if (rc == GSASL_OK)
 		as->done = 1;
 	else if (rc != GSASL_NEEDS_MORE) {
-		if (*out != NULL)
-			wipe_free(*out);
-		*out = NULL;
+		if (raw != NULL) {
+			wipe(raw, rawlen);
+			gsasl_free(raw);
+		}
 		return gsasl_err(e, ERR_PROTOCOL, as->mech->name, rc);
 	}
-	if (*out == NULL)
-		*out = xstrdup("");
+	*out = xmalloc(B64_LEN(rawlen) + 1);
+	b64_encode(raw != NULL ? raw : "", rawlen, *out);
+	if (raw != NULL) {
+		wipe(raw, rawlen);
+		gsasl_free(raw);
+	}
 	return 0;
 }
 
@@ -539,20 +663,77 @@ static void
 scram_final_error(const struct auth *as, const char *challenge,
     struct err *e)
 {
-	char text[96], shown[96];
 	size_t n = strlen(challenge);
-	long len = -1;
+	char *text = xmalloc(n / 4 * 3 + 1);
+	long len = b64_decode(challenge, n, text);
 
-	if (n <= sizeof(text) / 3 * 4)
-		len = b64_decode(challenge, n, text);
-	if (len > 2 && strncmp(text, "e=", 2) == 0) {
-		str_oneline(shown, sizeof(shown), text + 2, (size_t)len - 2);
+	/* The server's words whole; err_set makes them safe and fit. */
+	if (len > 2 && strncmp(text, "e=", 2) == 0)
 		err_set(e, ERR_NOPERM, "%s: the server refused the "
-		    "password: %s", as->mech->name, shown);
-	} else
+		    "password: %.*s", as->mech->name, (int)(len - 2),
+		    text + 2);
+	else
 		err_set(e, ERR_PROTOCOL, "%s: the server's signature is "
 		    "wrong, so it does not know the password",
 		    as->mech->name);
+	free(text);
+}
+
+/*
+ * The server-first message's iteration count (RFC 5802 "i="), checked
+ * before GNU SASL computes: the client does that many HMACs, so a server
+ * could make posthorn burn CPU for as long as it likes.  Above the
+ * account's scram_max_iterations the exchange is refused, as a policy
+ * decision about this server (ERR_UNAVAILABLE, like an untrusted
+ * certificate): the count is within the protocol, and asking again will
+ * not change it.  A message without a count is left to GNU SASL.
+ */
+static int
+scram_check_iterations(const struct auth *as, const char *challenge,
+    struct err *e)
+{
+	char *msg, *p;
+	size_t n = strlen(challenge);
+	unsigned long long iter = 0;
+	long len;
+	int found = 0, big = 0;
+
+	if (n == 0 || n > 64 * 1024)
+		return 0;
+	msg = xmalloc(n / 4 * 3 + 1);
+	if ((len = b64_decode(challenge, n, msg)) < 0) {
+		free(msg);
+		return 0;
+	}
+	msg[len] = '\0';
+	for (p = msg; p != NULL && *p != '\0'; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
+		if (p[0] != 'i' || p[1] != '=')
+			continue;
+		found = 1;
+		for (p += 2; *p >= '0' && *p <= '9'; p++) {
+			iter = iter * 10 + (unsigned long long)(*p - '0');
+			if (iter > (unsigned long long)INT_MAX) {
+				big = 1;
+				break;
+			}
+		}
+		break;
+	}
+	free(msg);
+	if (!found || (!big && iter <= (unsigned long long)
+	    as->acct->scram_max_iterations))
+		return 0;
+	if (big)
+		return err_set(e, ERR_UNAVAILABLE, "%s: the server asks for "
+		    "more than %d iterations; posthorn allows at most %d "
+		    "(scram_max_iterations) and stops here", as->mech->name,
+		    INT_MAX, as->acct->scram_max_iterations);
+	return err_set(e, ERR_UNAVAILABLE, "%s: the server asks for %llu "
+	    "iterations; posthorn allows at most %d (scram_max_iterations) "
+	    "and stops here rather than compute them", as->mech->name, iter,
+	    as->acct->scram_max_iterations);
 }
 
 int
@@ -573,6 +754,9 @@ auth_step(struct auth *as, const char *challenge, char **response,
 	}
 	if (as->mech->client_first && as->steps == 1 && *challenge == '\0')
 		challenge = "";
+	if (str_prefix(as->mech->name, "SCRAM-") &&
+	    scram_check_iterations(as, challenge, e) == -1)
+		return -1;
 	if (gsasl_run(as, challenge, response, e) == -1) {
 		if (str_prefix(as->mech->name, "SCRAM-") && as->steps >= 3)
 			scram_final_error(as, challenge, e);
@@ -587,16 +771,33 @@ auth_complete(const struct auth *as)
 	return as->done;
 }
 
+/* Wipes GNU SASL's copy of a secret property before it is freed. */
+static void
+wipe_property(Gsasl_session *sess, Gsasl_property prop)
+{
+	const char *v = gsasl_property_fast(sess, prop);
+
+	if (v != NULL)
+		wipe((char *)(uintptr_t)v, strlen(v));
+}
+
 void
 auth_end(struct auth *as)
 {
 	if (as == NULL)
 		return;
-	if (as->sess != NULL)
+	if (as->sess != NULL) {
+		wipe_property(as->sess, GSASL_PASSWORD);
+		wipe_property(as->sess, GSASL_SCRAM_SALTED_PASSWORD);
+		wipe_property(as->sess, GSASL_SCRAM_SERVERKEY);
+		wipe_property(as->sess, GSASL_SCRAM_STOREDKEY);
 		gsasl_finish(as->sess);
+	}
 	if (as->ctx != NULL)
 		gsasl_done(as->ctx);
 	wipe_free(as->password);
 	wipe_free(as->cb);
 	free(as);
+	/* What the exchange's calls left below this frame. */
+	secmem_scrub_stack();
 }

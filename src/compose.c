@@ -86,6 +86,7 @@ struct wrap {
 	size_t		 blen, bpos;
 	int		 eof;
 	int		 cr;		/* the last line ended with CR */
+	int		 bare_cr;	/* ... and no LF came after it */
 	struct buf	 line;
 	off_t		 line_start;	/* stream offset of line's first byte */
 	unsigned long	 lineno;
@@ -235,7 +236,7 @@ spill(int in, const char *pre, size_t npre, struct mime_sniff *s,
 		}
 		if (in == -1)
 			break;
-		if ((r = fsio_read(in, b, COPY_BLOCK)) == -1) {
+		if ((r = fsio_read_wait(in, b, COPY_BLOCK)) == -1) {
 			err_set(e, ERR_IO, "cannot read %s: %s", what,
 			    strerror(errno));
 			goto fail;
@@ -277,7 +278,7 @@ take_rest(int in, const char *pre, size_t npre, struct mime_sniff *s,
 	if (npre <= MEM_MAX) {
 		buf_add(&m, pre, npre);
 		while (in != -1 && m.len <= MEM_MAX) {
-			if ((r = fsio_read(in, b, sizeof(b))) == -1) {
+			if ((r = fsio_read_wait(in, b, sizeof(b))) == -1) {
 				buf_release(&m);
 				return err_set(e, ERR_IO, "cannot read %s: %s",
 				    what, strerror(errno));
@@ -477,6 +478,7 @@ addr_items(const char *word, struct strv *items, struct err *e)
 	struct buf b;
 	size_t i, n;
 	char *spec;
+	int r;
 
 	while (*word == ' ' || *word == '\t')
 		word++;
@@ -507,12 +509,20 @@ addr_items(const char *word, struct strv *items, struct err *e)
 				buf_release(&b);
 				addr_list_release(&l);
 				return err_set(e, ERR_USAGE, "the name in "
-				    "'%.*s' is not valid UTF-8", (int)n, word);
+				    "'%.*s' is not valid UTF-8 or is too long",
+				    (int)n, word);
 			}
-			buf_printf(&b, " <%s>", spec);
+			r = buf_printf(&b, " <%s>", spec);
 		} else
-			buf_adds(&b, spec);
+			r = buf_adds(&b, spec);
 		free(spec);
+		if (r == -1) {
+			buf_release(&b);
+			addr_list_release(&l);
+			return err_set(e, ERR_USAGE, "address '%.*s' is longer "
+			    "than %d octets once written", (int)n, word,
+			    MSG_FIELD_MAX);
+		}
 		strv_take(items, buf_detach(&b));
 		buf_release(&b);
 	}
@@ -609,7 +619,8 @@ header_refused(const char *name, const struct cli *c)
 /*
  * "Name: value" for ASCII text, folded at its blanks before column 78 and
  * otherwise as it is: a Message-ID, References or List-Unsubscribe value
- * must not become encoded-words.  -1 if a line would pass 998.
+ * must not become encoded-words.  -1 if a line would pass 998, -2 if out's
+ * cap is hit (out as it was, either way).
  */
 static int
 add_ascii_field(struct buf *out, const char *name, const char *value)
@@ -617,7 +628,7 @@ add_ascii_field(struct buf *out, const char *name, const char *value)
 	size_t start = out->len, n, col;
 
 	if (buf_printf(out, "%s:", name) == -1)
-		return -1;
+		goto cap;
 	col = strlen(name) + 1;
 	while (*value != '\0') {
 		while (*value == ' ' || *value == '\t')
@@ -627,11 +638,11 @@ add_ascii_field(struct buf *out, const char *name, const char *value)
 			break;
 		if (col > strlen(name) + 1 && col + 1 + n > FOLD) {
 			if (buf_adds(out, "\r\n") == -1)
-				return -1;
+				goto cap;
 			col = 0;
 		}
 		if (buf_addc(out, ' ') == -1 || buf_add(out, value, n) == -1)
-			return -1;
+			goto cap;
 		col += 1 + n;
 		if (col > MSG_LINE_MAX) {
 			buf_truncate(out, start);
@@ -639,7 +650,12 @@ add_ascii_field(struct buf *out, const char *name, const char *value)
 		}
 		value += n;
 	}
-	return buf_adds(out, "\r\n");
+	if (buf_adds(out, "\r\n") == -1)
+		goto cap;
+	return 0;
+cap:
+	buf_truncate(out, start);
+	return -2;
 }
 
 static int
@@ -652,10 +668,14 @@ add_user_header(struct buf *out, const char *h, struct err *e)
 	if (is_addr_header(name))
 		r = add_addr_field(out, name, &value, 1, e);
 	else if (is_ascii_str(value)) {
-		if (add_ascii_field(out, name, value) == -1)
+		if ((r = add_ascii_field(out, name, value)) == -1)
 			r = err_set(e, ERR_USAGE, "header '%s': a line of the "
 			    "value is longer than %d octets", name,
 			    MSG_LINE_MAX);
+		else if (r == -2)
+			r = err_set(e, ERR_USAGE, "header '%s': the header "
+			    "section would be longer than %d octets", name,
+			    HEAD_MAX);
 	} else if (hdr_write_unstructured(out, name, value) == -1)
 		r = err_set(e, ERR_USAGE, "header '%s': the value is not "
 		    "valid UTF-8 or is too long", name);
@@ -808,11 +828,15 @@ emit_node(struct gen *g, struct buf *b, const struct node *n,
 	    buf_adds(b, "\r\n\r\n") == -1)
 		return err_set(e, ERR_USAGE, "the MIME headers are too long");
 	for (i = 0; i < n->nkids; i++) {
-		buf_printf(b, "%s--%s\r\n", i > 0 ? "\r\n" : "", bd);
+		if (buf_printf(b, "%s--%s\r\n", i > 0 ? "\r\n" : "", bd) ==
+		    -1)
+			return err_set(e, ERR_USAGE, "the MIME headers are too "
+			    "long");
 		if (emit_node(g, b, n->kids[i], e) == -1)
 			return -1;
 	}
-	buf_printf(b, "\r\n--%s--", bd);
+	if (buf_printf(b, "\r\n--%s--", bd) == -1)
+		return err_set(e, ERR_USAGE, "the MIME headers are too long");
 	return 0;
 }
 
@@ -969,7 +993,7 @@ wrap_fill(struct wrap *w, struct err *e)
 	w->bpos = w->blen = 0;
 	if (w->eof)
 		return 0;
-	r = fsio_read(w->in, w->blk, COPY_BLOCK);
+	r = fsio_read_wait(w->in, w->blk, COPY_BLOCK);
 	if (r == -1)
 		return err_set(e, ERR_IO, "cannot read the message: %s",
 		    strerror(errno));
@@ -1044,6 +1068,17 @@ wrap_line(struct wrap *w, struct err *e)
 		w->cr = w->blk[i] == '\r';
 		w->bpos++;
 		w->lineno++;
+		w->bare_cr = 0;
+		if (w->cr) {
+			/* An LF must follow (see wrap_produce). */
+			if (w->bpos == w->blen && wrap_fill(w, e) == -1)
+				return -1;
+			w->cr = 0;
+			if (w->bpos < w->blen && w->blk[w->bpos] == '\n')
+				w->bpos++;
+			else if (w->bpos < w->blen)
+				w->bare_cr = 1;
+		}
 		return 1;
 	}
 }
@@ -1094,6 +1129,13 @@ wrap_produce(struct gen *g, struct err *e)
 		if (w->lineno == 1 && w->fields == 0 && n >= 5 &&
 		    memcmp(s, "From ", 5) == 0)
 			continue;
+		/* As msg does: a bare CR never splits a header field. */
+		if (w->bare_cr && (n == 0 || hdr_name_len(s, n) > 0 ||
+		    ((s[0] == ' ' || s[0] == '\t') && w->field != F_NONE)))
+			return err_set(e, ERR_DATA, "header line %lu has a "
+			    "carriage return (CR) that does not end the line; "
+			    "a header field cannot hold one, and posthorn does "
+			    "not make it a line break", w->lineno);
 		if (n == 0)
 			return prepare_wrapped_body(g, W_BLANK, e);
 		if ((s[0] == ' ' || s[0] == '\t') && w->field != F_NONE) {
@@ -1207,21 +1249,23 @@ prepare_wrapped_body(struct gen *g, enum wrap_end end, struct err *e)
 	} else if (classify(g, lf, "text/plain", &s, e) == -1)
 		return -1;
 
+	/* HEAD_MAX holds HELD_MAX and a few short fields many times. */
 	buf_init(&b, HEAD_MAX);
-	buf_adds(&b, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed");
-	mime_param(&b, "boundary", bd, 0);
-	buf_printf(&b, "\r\n\r\n--%s\r\n", bd);
-	buf_add(&b, w->held.data, w->held.len);
-	if (!w->have_type && leaf_headers(&b, lf) == -1) {
+	if (buf_adds(&b, "MIME-Version: 1.0\r\nContent-Type: "
+	    "multipart/mixed") == -1 ||
+	    mime_param(&b, "boundary", bd, 0) == -1 ||
+	    buf_printf(&b, "\r\n\r\n--%s\r\n", bd) == -1 ||
+	    buf_add(&b, w->held.data, w->held.len) == -1 ||
+	    (!w->have_type && leaf_headers(&b, lf) == -1) ||
+	    buf_adds(&b, "\r\n") == -1) {
 		buf_release(&b);
 		return err_set(e, ERR_DATA, "the MIME headers are too long");
 	}
-	buf_adds(&b, "\r\n");
 	step_text(g, &b);
 	step_leaf(g, lf);
 	for (i = 0; i < g->nattach; i++) {
-		buf_printf(&b, "\r\n--%s\r\n", bd);
-		if (leaf_headers(&b, g->attach[i]) == -1 ||
+		if (buf_printf(&b, "\r\n--%s\r\n", bd) == -1 ||
+		    leaf_headers(&b, g->attach[i]) == -1 ||
 		    buf_adds(&b, "\r\n") == -1) {
 			buf_release(&b);
 			return err_set(e, ERR_USAGE, "the MIME headers are "
@@ -1230,7 +1274,10 @@ prepare_wrapped_body(struct gen *g, enum wrap_end end, struct err *e)
 		step_text(g, &b);
 		step_leaf(g, g->attach[i]);
 	}
-	buf_printf(&b, "\r\n--%s--\r\n", bd);
+	if (buf_printf(&b, "\r\n--%s--\r\n", bd) == -1) {
+		buf_release(&b);
+		return err_set(e, ERR_USAGE, "the MIME headers are too long");
+	}
 	step_text(g, &b);
 	buf_release(&b);
 	return 0;
@@ -1439,8 +1486,10 @@ build_compose(struct gen *g, int in, struct err *e)
 	}
 	if (emit_node(g, &b, root, e) == -1)
 		goto out;
-	if (root->leaf == NULL)
-		buf_adds(&b, "\r\n");
+	if (root->leaf == NULL && buf_adds(&b, "\r\n") == -1) {
+		err_set(e, ERR_USAGE, "the MIME headers are too long");
+		goto out;
+	}
 	step_text(g, &b);
 	r = 0;
 out:

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <grp.h>
 #include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -34,6 +35,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fsio.h"
+#include "util/secmem.h"
 #include "util/str.h"
 
 #ifndef SYSTEM_CONFIG
@@ -48,6 +50,9 @@
 #define CONF_SHOW	80		/* bytes of a bad value quoted back */
 #define CONF_TIMEOUT_MAX (INT_MAX / 1000) /* seconds; fits in ms */
 #define CONF_MECH_MAX	20		/* RFC 4422 mechanism name */
+#define CONF_SCRAM_ITER_DEFAULT	100000	/* RFC 7677 asks for 4096 at least */
+#define CONF_COMMAND_TIMEOUT	120	/* seconds; a person may type a
+					   passphrase meanwhile */
 
 /*
  * Key numbers: bit (1ULL << CONF_K_xxx) of struct account's set.  Old
@@ -92,6 +97,8 @@ enum conf_k {
 	CONF_K_QUEUE_LIFETIME,
 	CONF_K_PROTOCOL,
 	CONF_K_SESSION_TIMEOUT,
+	CONF_K_SCRAM_MAX_ITERATIONS,
+	CONF_K_COMMAND_TIMEOUT,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -169,6 +176,9 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_PROTOCOL] =	{ FT_NONE, 0, SUB_NONE, 0 },
 	[CONF_K_SESSION_TIMEOUT] =
 	    F(FT_INT, session_timeout, SUB_NONE, 0),
+	[CONF_K_SCRAM_MAX_ITERATIONS] =
+	    F(FT_INT, scram_max_iterations, SUB_NONE, 0),
+	[CONF_K_COMMAND_TIMEOUT] = F(FT_INT, command_timeout, SUB_NONE, 0),
 };
 
 #undef F
@@ -253,6 +263,10 @@ static int	conf_k_protocol(struct conf_parser *, const struct conf_key *,
 		    const char *);
 static int	conf_k_session_timeout(struct conf_parser *,
 		    const struct conf_key *, const char *);
+static int	conf_k_scram_max(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_command_timeout(struct conf_parser *,
+		    const struct conf_key *, const char *);
 
 #define K_STR(n, id)	{ n, id, KIND_STR, 0, 0, NULL }
 #define K_PATH(n, id)	{ n, id, KIND_PATH, 0, 0, NULL }
@@ -328,6 +342,11 @@ static const struct conf_key conf_keys[] = {
 
 	K_FN("session_timeout", CONF_K_SESSION_TIMEOUT, 1,
 	    conf_k_session_timeout),
+	/* posthorn's own, added later. */
+	K_FN("scram_max_iterations", CONF_K_SCRAM_MAX_ITERATIONS, 1,
+	    conf_k_scram_max),
+	K_FN("command_timeout", CONF_K_COMMAND_TIMEOUT, 1,
+	    conf_k_command_timeout),
 };
 
 #undef K_STR
@@ -469,6 +488,8 @@ conf_account_defaults(struct account *a)
 	a->queue = 1;
 	a->queue_lifetime = 5 * 86400;
 	a->session_timeout = CONF_SESSION_TIMEOUT;
+	a->scram_max_iterations = CONF_SCRAM_ITER_DEFAULT;
+	a->command_timeout = CONF_COMMAND_TIMEOUT;
 }
 
 /* Frees what a holds, wiping secrets, and zeroes it. */
@@ -512,6 +533,7 @@ conf_account_dup(const struct account *src)
 	a->file = src->file != NULL ? xstrdup(src->file) : NULL;
 	a->line = src->line;
 	a->set = src->set;
+	a->password_in_file = src->password_in_file;
 	return a;
 }
 
@@ -551,13 +573,18 @@ conf_port(const struct account *a)
 static int __attribute__((format(printf, 2, 3)))
 conf_perr(struct conf_parser *p, const char *fmt, ...)
 {
-	char msg[ERR_TEXT_MAX];
+	struct buf msg;
 	va_list ap;
 
+	/* Whole: err_set cuts the line, and says so, if it must. */
+	buf_init(&msg, 0);
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	return err_set(p->e, ERR_CONFIG, "%s:%d: %s", p->file, p->line, msg);
+	err_set(p->e, ERR_CONFIG, "%s:%d: %s", p->file, p->line,
+	    buf_str(&msg));
+	buf_release(&msg);
+	return -1;
 }
 
 /*
@@ -1195,7 +1222,105 @@ conf_k_protocol(struct conf_parser *p, const struct conf_key *k,
 	return conf_bad(p, k, v, "only smtp is supported");
 }
 
+/*
+ * scram_max_iterations N: the highest SCRAM iteration count a server may
+ * ask for (the client computes that many HMACs before it can answer).
+ */
+static int
+conf_k_scram_max(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	long n;
+
+	if ((n = conf_number(v, 1, INT_MAX)) == -1)
+		return conf_bad(p, k, v, "not a number from 1 to 2147483647");
+	p->cur->scram_max_iterations = (int)n;
+	return 0;
+}
+
+/* command_timeout SECONDS | off */
+static int
+conf_k_command_timeout(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	long n;
+
+	if (strcasecmp(v, "off") == 0) {
+		p->cur->command_timeout = 0;
+		return 0;
+	}
+	if ((n = conf_number(v, 1, CONF_TIMEOUT_MAX)) == -1)
+		return conf_bad(p, k, v, "not off or a number of seconds");
+	p->cur->command_timeout = (int)n;
+	return 0;
+}
+
 /* ------------------------------------------------------------ lines */
+
+/*
+ * Edit distance of a and b with adjacent transpositions (optimal string
+ * alignment), ASCII case folded; stops counting past 3.
+ */
+static size_t
+conf_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d[3][33], best;
+
+	if (la > 32 || lb > 32)
+		return 3;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t *cur = d[i % 3], *prev = d[(i - 1) % 3];
+		size_t *prev2 = d[(i + 1) % 3];
+
+		cur[0] = i;
+		best = i;
+		for (j = 1; j <= lb; j++) {
+			int ca = a[i - 1] | 0x20, cb = b[j - 1] | 0x20;
+			size_t v = prev[j - 1] + (ca != cb);
+
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && ca == (b[j - 2] | 0x20) &&
+			    (a[i - 2] | 0x20) == cb && prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
+			cur[j] = v;
+			if (v < best)
+				best = v;
+		}
+		if (best > 3)
+			return 3;
+	}
+	return d[la % 3][lb];
+}
+
+/*
+ * An unknown first word.  It is never repeated: a line that is not a key
+ * line may be a password that lost its key, or the rest of a value that
+ * went on to the next line, and an error must not show a secret.  A key
+ * it is close to is named instead.
+ */
+static int
+conf_unknown(struct conf_parser *p, const char *word)
+{
+	const char *hint = NULL;
+	size_t i, d, best = 3;
+
+	for (i = 0; i < NKEYS; i++) {
+		d = conf_distance(word, conf_keys[i].name);
+		if (d < best && d * 3 <= strlen(conf_keys[i].name)) {
+			best = d;
+			hint = conf_keys[i].name;
+		}
+	}
+	if (hint != NULL)
+		return conf_perr(p, "unknown key (did you mean '%s'?)", hint);
+	return conf_perr(p, "unknown key: the line does not start with a "
+	    "key posthorn knows (see posthorn.conf(5))");
+}
 
 /* One line of n bytes (no newline).  0 or -1. */
 static int
@@ -1222,17 +1347,7 @@ conf_line(struct conf_parser *p, const char *s, size_t n)
 	if (*rest != '\0')
 		*rest++ = '\0';
 	if ((k = conf_key_find(cmd)) == NULL) {
-		/*
-		 * A word that cannot be a key may be a password that lost
-		 * its line: do not repeat it.
-		 */
-		if (strlen(cmd) <= 40 && strspn(cmd,
-		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789_-") == strlen(cmd))
-			conf_perr(p, "unknown key '%s'", cmd);
-		else
-			conf_perr(p, "unknown key (a word that is not a key "
-			    "name)");
+		conf_unknown(p, cmd);
 		goto out;
 	}
 	/* account splits and unquotes its names itself. */
@@ -1274,7 +1389,10 @@ conf_line(struct conf_parser *p, const char *s, size_t n)
 	conf_mark(p, k->id);
 	rc = 0;
 out:
-	wipe_free(line);
+	/* All n bytes: the parsing put NULs in it, so strlen would stop
+	   before a password. */
+	wipe(line, n + 1);
+	free(line);
 	return rc;
 }
 
@@ -1603,28 +1721,102 @@ done:
 	return path;
 }
 
-int
-conf_load(struct conf *c, const char *path, int from_cli,
-    struct conf_env *env, struct err *e)
+/* 1 when gid is the owner's own group, with no other member. */
+static int
+conf_private_group(uid_t owner, gid_t gid)
 {
-	enum err_kind kind = from_cli ? ERR_NOINPUT : ERR_CONFIG;
+	struct passwd *pw;
+	struct group *gr;
+	char *name;
+	int own;
+
+	if ((pw = getpwuid(owner)) == NULL || pw->pw_gid != gid)
+		return 0;
+	name = xstrdup(pw->pw_name);
+	own = (gr = getgrgid(gid)) != NULL && (gr->gr_mem[0] == NULL ||
+	    (strcmp(gr->gr_mem[0], name) == 0 && gr->gr_mem[1] == NULL));
+	free(name);
+	return own;
+}
+
+int
+conf_check_file(const struct stat *st, const char *what, const char *path,
+    struct err *e)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	if (S_ISDIR(st->st_mode))
+		return err_set(e, ERR_CONFIG, "refusing %s '%s': it is a "
+		    "directory", what, path);
+	if (!S_ISREG(st->st_mode))
+		return err_set(e, ERR_CONFIG, "refusing %s '%s': it is not a "
+		    "regular file (%s)", what, path, S_ISFIFO(st->st_mode) ?
+		    "a FIFO" : S_ISSOCK(st->st_mode) ? "a socket" :
+		    "a device");
+	if (st->st_uid != geteuid() && st->st_uid != 0) {
+		pw = getpwuid(st->st_uid);
+		return err_set(e, ERR_CONFIG, "refusing %s '%s': it belongs "
+		    "to %s%s%s (uid %lu), not to you or root, so its owner "
+		    "could make posthorn run commands as you", what, path,
+		    pw != NULL ? "user '" : "another user", pw != NULL ?
+		    pw->pw_name : "", pw != NULL ? "'" : "",
+		    (unsigned long)st->st_uid);
+	}
+	if (st->st_mode & S_IWOTH)
+		return err_set(e, ERR_CONFIG, "refusing %s '%s': anyone can "
+		    "write it (run chmod o-w '%s')", what, path, path);
+	if ((st->st_mode & S_IWGRP) &&
+	    !conf_private_group(st->st_uid, st->st_gid)) {
+		gr = getgrgid(st->st_gid);
+		return err_set(e, ERR_CONFIG, "refusing %s '%s': group %s%s%s "
+		    "(gid %lu) can write it (run chmod g-w '%s')", what, path,
+		    gr != NULL ? "'" : "", gr != NULL ? gr->gr_name : "",
+		    gr != NULL ? "'" : "", (unsigned long)st->st_gid, path);
+	}
+	return 0;
+}
+
+/*
+ * Reads and parses the configuration file at path after checking it: a
+ * FIFO is not waited on (O_NONBLOCK until fstat said what it is), and the
+ * rules of conf_check_file and the readable-password rule apply to the
+ * file that was opened, whatever a symbolic link on the way pointed to.
+ * The bytes are held in a secret buffer.
+ */
+static int
+conf_read(struct conf *c, const char *path, enum err_kind kind,
+    struct err *e)
+{
 	char chunk[8192];
 	struct stat st;
 	struct buf b;
 	ssize_t r;
-	int fd, saved, rc;
+	int fd, saved, rc, fl;
 
 	memset(c, 0, sizeof(*c));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1)
 		return err_set(e, kind, "cannot read configuration file "
 		    "'%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) == -1 || S_ISDIR(st.st_mode)) {
-		saved = S_ISDIR(st.st_mode) ? EISDIR : errno;
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
 		close(fd);
 		return err_set(e, kind, "cannot read configuration file "
 		    "'%s': %s", path, strerror(saved));
 	}
-	buf_init(&b, CONF_FILE_MAX);
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return err_set(e, kind, "cannot read configuration file "
+		    "'%s': %s", path, strerror(EISDIR));
+	}
+	if (conf_check_file(&st, "configuration file", path, e) == -1) {
+		close(fd);
+		return -1;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) != -1)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	buf_init_secret(&b, CONF_FILE_MAX);
 	while ((r = fsio_read(fd, chunk, sizeof(chunk))) > 0)
 		if (buf_add(&b, chunk, (size_t)r) == -1)
 			break;
@@ -1632,17 +1824,17 @@ conf_load(struct conf *c, const char *path, int from_cli,
 	close(fd);
 	wipe(chunk, sizeof(chunk));
 	if (r == -1) {
-		buf_wipe(&b);
+		buf_release(&b);
 		return err_set(e, kind, "cannot read configuration file "
 		    "'%s': %s", path, strerror(saved));
 	}
 	if (r > 0) {
-		buf_wipe(&b);
+		buf_release(&b);
 		return err_set(e, ERR_CONFIG, "%s: file is larger than %d "
 		    "bytes", path, CONF_FILE_MAX);
 	}
 	rc = conf_parse(c, b.data != NULL ? b.data : "", b.len, path, e);
-	buf_wipe(&b);
+	buf_release(&b);
 	if (rc == -1)
 		return -1;
 	if (c->has_secret && (st.st_mode & (S_IRGRP | S_IROTH))) {
@@ -1651,11 +1843,60 @@ conf_load(struct conf *c, const char *path, int from_cli,
 		    "password and group or others can read it (run chmod 600 "
 		    "'%s')", path, path);
 	}
+	return 0;
+}
+
+int
+conf_load(struct conf *c, const char *path, int from_cli,
+    struct conf_env *env, struct err *e)
+{
+	size_t i;
+
+	/* The file may hold a password: no core file from here on. */
+	(void)secmem_protect();
+	if (conf_read(c, path, from_cli ? ERR_NOINPUT : ERR_CONFIG, e) == -1) {
+		secmem_scrub_stack();
+		return -1;
+	}
+	/* Passwords are read again when AUTH needs one (conf_password). */
+	for (i = 0; i < c->naccounts; i++)
+		if (c->accounts[i]->password != NULL) {
+			wipe_free(c->accounts[i]->password);
+			c->accounts[i]->password = NULL;
+			c->accounts[i]->password_in_file = 1;
+		}
+	secmem_scrub_stack();
 	c->path = xstrdup(path);
 	if (conf_subst(c, env, e) == -1) {
 		conf_free(c);
 		return -1;
 	}
+	return 0;
+}
+
+int
+conf_password(const struct account *a, char **pw, struct err *e)
+{
+	struct account *again;
+	struct conf c;
+
+	*pw = NULL;
+	if (a->file == NULL || a->name == NULL)
+		return err_set(e, ERR_CONFIG, "no password for account '%s'",
+		    a->name != NULL ? a->name : "");
+	(void)secmem_protect();
+	if (conf_read(&c, a->file, ERR_CONFIG, e) == -1)
+		return err_prefix(e, "reading the password again: ");
+	if ((again = conf_account(&c, a->name)) == NULL ||
+	    again->password == NULL) {
+		conf_free(&c);
+		return err_set(e, ERR_CONFIG, "%s no longer holds a password "
+		    "for account '%s' (it changed while posthorn ran)",
+		    a->file, a->name);
+	}
+	*pw = xstrdup(again->password);
+	conf_free(&c);
+	secmem_scrub_stack();
 	return 0;
 }
 
@@ -1671,21 +1912,28 @@ conf_env_word(const char *s)
 	return xstrdup(s);
 }
 
+/* The first line of /etc/mailname; NULL when it is empty, not one word,
+   or longer than a domain name can be (never a name cut short). */
 static char *
 conf_env_mailname_file(void)
 {
 	char raw[1024];
+	size_t n;
 	ssize_t r;
 	int fd;
 
-	if ((fd = open("/etc/mailname", O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open("/etc/mailname", O_RDONLY | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1)
 		return NULL;
 	r = fsio_read(fd, raw, sizeof(raw) - 1);
 	close(fd);
 	if (r <= 0)
 		return NULL;
 	raw[r] = '\0';
-	raw[strcspn(raw, "\r\n")] = '\0';
+	n = strcspn(raw, "\r\n");
+	if (raw[n] == '\0' && (size_t)r == sizeof(raw) - 1)
+		return NULL;
+	raw[n] = '\0';
 	return conf_env_word(str_trim(raw));
 }
 

@@ -74,6 +74,15 @@ struct account {
 	int		 queue_lifetime; /* seconds a message is retried; 5 days */
 	int		 session_timeout; /* seconds a session may take (beyond
 					     its data allowance); 0 = off */
+
+	int		 scram_max_iterations; /* the most SCRAM iterations a
+					    server may ask for; 100000 */
+	int		 command_timeout; /* seconds a passwordeval (any command
+					    posthorn runs) may take; 120,
+					    0 = no limit */
+	int		 password_in_file; /* the file had a password for this
+					    account; conf_load wiped it, and
+					    conf_password reads it again */
 };
 
 /* session_timeout's default: 20 minutes. */
@@ -137,13 +146,30 @@ void	 conf_env_release(struct conf_env *env);
 char	*conf_find(const char *cli_path, int *found, struct err *e);
 
 /*
- * Reads, checks and parses path, then substitutes with env.  A file that
- * holds a password and can be read by group or others is refused
- * (ERR_CONFIG).  An unreadable file is ERR_CONFIG (ERR_NOINPUT when
- * from_cli).  0 or -1.
+ * Reads, checks and parses path, then substitutes with env.  Refused
+ * (ERR_CONFIG, naming the reason): a file that is not a regular file
+ * (a FIFO is not waited on), that belongs to another user than the
+ * effective one or root, that group (unless it is the owner's own group)
+ * or others can write, or that holds a password and group or others can
+ * read.  The same checks apply to an `aliases` file and to a passwordeval
+ * command's program when it is named by a path (conf_check_file).  An
+ * unreadable file is ERR_CONFIG (ERR_NOINPUT when from_cli).  Passwords
+ * are wiped once parsed (see conf_password); the process is made
+ * non-dumpable first (secmem_protect), since the file may hold one.
+ * 0 or -1.
  */
 int	 conf_load(struct conf *c, const char *path, int from_cli,
 	    struct conf_env *env, struct err *e);
+
+/*
+ * The ownership and mode rules of conf_load for a file posthorn reads or
+ * runs on the configuration's word: st is its fstat (or stat); what names
+ * it in the message ("aliases file"), path too.  0, or -1 with ERR_CONFIG
+ * and the reason.
+ */
+struct stat;
+int	 conf_check_file(const struct stat *st, const char *what,
+	    const char *path, struct err *e);
 
 /* The account named name, or NULL. */
 struct account *conf_account(const struct conf *c, const char *name);
@@ -165,6 +191,15 @@ void	 conf_free(struct conf *c);
 
 /* Default port for an account: port if set, 465 implicit TLS, else 25. */
 int	 conf_port(const struct account *a);
+
+/*
+ * The password the account's file holds for it (account->password_in_file),
+ * read again now, with the same checks as conf_load, and wiped from
+ * everything but *pw (the caller wipe_frees it).  So a password sits in
+ * memory only while AUTH needs it, not for the whole run.  ERR_CONFIG when
+ * the file can no longer be read or no longer holds it.  0 or -1.
+ */
+int	 conf_password(const struct account *a, char **pw, struct err *e);
 
 /*
  * Parses a tls_fingerprint value ("AB:CD:..", SHA-256 or SHA-1) into out;

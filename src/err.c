@@ -1,6 +1,7 @@
 /*
  * err owns the error record and the one mapping from an error kind to the
- * exit status that SPEC.md promises.
+ * exit status that SPEC.md promises.  Every text goes through one filter:
+ * one line, controls and bytes that are not UTF-8 escaped, marked when cut.
  */
 #include "config.h"
 
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "util/buf.h"
 #include "util/str.h"
 
 static const struct {
@@ -37,19 +39,32 @@ err_clear(struct err *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/*
+ * Makes raw the record's text: one line safe for a terminal (str_oneline:
+ * controls and invalid UTF-8 escaped, whatever a server sent), ending in
+ * "..." when it had to be cut to fit, so a shortened line never passes
+ * for the whole one.
+ */
+static void
+err_fill(struct err *e, const char *raw, size_t n)
+{
+	if (str_oneline(e->text, sizeof(e->text), raw, n))
+		return;
+	str_oneline(e->text, sizeof(e->text) - 3, raw, n);
+	strcat(e->text, "...");
+}
+
 int
 err_vset(struct err *e, enum err_kind kind, const char *fmt, va_list ap)
 {
-	char raw[ERR_TEXT_MAX];
-	int n;
+	struct buf raw;
 
 	e->kind = kind;
-	n = vsnprintf(raw, sizeof(raw), fmt, ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(raw))
-		n = sizeof(raw) - 1;
-	str_oneline(e->text, sizeof(e->text), raw, (size_t)n);
+	buf_init(&raw, 0);
+	if (buf_vprintf(&raw, fmt, ap) == -1)
+		buf_adds(&raw, "(an error message that cannot be written)");
+	err_fill(e, buf_str(&raw), raw.len);
+	buf_release(&raw);
 	return -1;
 }
 
@@ -67,14 +82,18 @@ err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
 int
 err_prefix(struct err *e, const char *fmt, ...)
 {
-	char pre[ERR_TEXT_MAX], old[ERR_TEXT_MAX];
+	struct buf raw;
 	va_list ap;
 
+	buf_init(&raw, 0);
 	va_start(ap, fmt);
-	vsnprintf(pre, sizeof(pre), fmt, ap);
+	if (buf_vprintf(&raw, fmt, ap) == -1)
+		buf_reset(&raw);
 	va_end(ap);
-	memcpy(old, e->text, sizeof(old));
-	return err_set(e, e->kind, "%s%s", pre, old);
+	buf_adds(&raw, e->text);
+	err_fill(e, buf_str(&raw), raw.len);
+	buf_release(&raw);
+	return -1;
 }
 
 int

@@ -45,7 +45,10 @@ void	 err_clear(struct err *e);
 /*
  * Fills the record (kind and text; phase and reply untouched) and returns
  * -1 so a caller can write `return err_set(e, ERR_DATA, "...")`.  The text
- * is made one printable line and truncated to fit.
+ * is made one line safe for a terminal (str_oneline: control characters,
+ * C1 controls and bytes that are not UTF-8 escaped, so server text can be
+ * passed as it came); a text longer than ERR_TEXT_MAX - 1 is cut and ends
+ * in "...".
  */
 int	 err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

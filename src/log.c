@@ -1,6 +1,7 @@
 /*
  * log owns the three places posthorn writes about itself: the -v trace,
- * the logfile and syslog.  Log lines are built once and written with one
+ * the logfile and syslog.  Text that came from elsewhere (server replies,
+ * addresses) goes through str_sanitize, whole: never cut, never raw.  Log lines are built once and written with one
  * write(2) on an O_APPEND descriptor, so lines from concurrent posthorn
  * processes never interleave.
  */
@@ -28,10 +29,15 @@ void
 log_trace(enum log_dir dir, const char *line, size_t len)
 {
 	static const char *const arrows[] = { "--> ", "<-- ", "*** " };
-	char clean[1024];
+	struct buf clean;
 
-	str_oneline(clean, sizeof(clean), line, len);
-	fprintf(stderr, "%s%s\n", arrows[dir], clean);
+	/* Whole (lines are capped where they are read), made safe. */
+	buf_init(&clean, 0);
+	buf_adds(&clean, arrows[dir]);
+	str_sanitize(&clean, line, len);
+	buf_addc(&clean, '\n');
+	fputs(buf_str(&clean), stderr);
+	buf_release(&clean);
 }
 
 /* strftime with the user's format from the configuration. */
@@ -71,18 +77,27 @@ facility(const char *name)
 static void
 quoted(struct buf *b, const char *key, const char *v)
 {
-	char clean[1024];
+	struct buf clean;
 	const char *p;
 
-	str_oneline(clean, sizeof(clean), v, strlen(v));
+	buf_init(&clean, 0);
+	str_sanitize(&clean, v, strlen(v));
 	buf_printf(b, " %s='", key);
-	for (p = clean; *p != '\0'; p++) {
+	for (p = buf_str(&clean); *p != '\0'; p++) {
 		if (*p == '\'')
 			buf_adds(b, "'\\''");
 		else
 			buf_addc(b, *p);
 	}
 	buf_addc(b, '\'');
+	buf_release(&clean);
+}
+
+/* Appends text from outside (an address, a host name) made safe. */
+static void
+plain(struct buf *b, const char *s)
+{
+	str_sanitize(b, s, strlen(s));
 }
 
 static void
@@ -91,19 +106,29 @@ format(const struct account *a, const struct log_outcome *o, struct buf *b)
 	const struct envelope *env = o->env;
 	size_t i;
 
-	buf_printf(b, "host=%s tls=%s auth=%s", o->host ? o->host : "-",
-	    o->tls ? "on" : "off", o->auth ? "on" : "off");
-	if (o->auth != NULL && a->user != NULL)
-		buf_printf(b, " user=%s", a->user);
+	buf_adds(b, "host=");
+	plain(b, o->host ? o->host : "-");
+	buf_printf(b, " tls=%s auth=%s", o->tls ? "on" : "off",
+	    o->auth ? "on" : "off");
+	if (o->auth != NULL && a->user != NULL) {
+		buf_adds(b, " user=");
+		plain(b, a->user);
+	}
 	if (env != NULL) {
-		buf_printf(b, " from=%s recipients=",
-		    env->sender[0] ? env->sender : "<>");
-		for (i = 0; i < env->nrcpt; i++)
-			buf_printf(b, "%s%s", i ? "," : "", env->rcpt[i].addr);
+		buf_adds(b, " from=");
+		plain(b, env->sender[0] ? env->sender : "<>");
+		buf_adds(b, " recipients=");
+		for (i = 0; i < env->nrcpt; i++) {
+			if (i > 0)
+				buf_addc(b, ',');
+			plain(b, env->rcpt[i].addr);
+		}
 		buf_printf(b, " mailsize=%lld", (long long)env->size);
 	}
-	if (o->queue_id != NULL)
-		buf_printf(b, " queueid=%s", o->queue_id);
+	if (o->queue_id != NULL) {
+		buf_adds(b, " queueid=");
+		plain(b, o->queue_id);
+	}
 	buf_printf(b, " outcome=%s", o->outcome);
 	if (o->code != 0)
 		buf_printf(b, " smtpstatus=%d", o->code);

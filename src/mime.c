@@ -17,12 +17,16 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "err.h"
 #include "hdr.h"
 #include "mime.h"
+#include "msg.h"
 #include "util/alloc.h"
+#include "util/b64.h"
 #include "util/buf.h"
 #include "util/rand.h"
+#include "util/str.h"
 
 #define SNIFF_BLOCK	(256 * 1024)
 #define FOLD_COL	78
@@ -797,6 +801,8 @@ mime_content_id(struct buf *out, const char *name)
 #define DG_LINE_MAX	1024	/* longer lines are handled in pieces */
 #define DG_BOUNDARY_MAX	200
 #define DG_DEPTH_MAX	32	/* multiparts and messages, nested */
+/* A header field held whole: what msg lets through, and its CRLF. */
+#define DG_HOLD_MAX	(MSG_FIELD_MAX + 2)
 #define DG_PLAN_MAX	(1024 * 1024)	/* entities the plan remembers */
 #define DG_VALUE_MAX	2048	/* Content-Type, -Transfer-Encoding kept */
 #define DG_OUT_BLOCK	65536
@@ -881,6 +887,12 @@ struct mime_dg {
 	off_t			 qp_in, qp_out;
 	struct mime_sniff	 body;		/* scan */
 	char			*qpbuf;
+
+	/* The current header field, held until it ends (see dg_hold). */
+	struct buf		 hold;
+	int			 hold_hi;	/* it has 8-bit bytes */
+	int			 hold_pass;	/* too long to hold: copied */
+	char			 hold_name[65];	/* its name, then */
 };
 
 struct mime_dg_plan *
@@ -1152,6 +1164,8 @@ dg_parse_cte(const struct dg_value *v)
 
 /* ---- entities */
 
+static void dg_field_end(struct mime_dg *);
+
 static void
 dg_begin(struct mime_dg *d, int msglevel, int digest_child)
 {
@@ -1232,6 +1246,8 @@ dg_leaf_end(struct mime_dg *d, int eof)
 static void
 dg_end(struct mime_dg *d, int eof)
 {
+	if (d->state == DG_HEADER)
+		dg_field_end(d);
 	if (d->state == DG_LEAF)
 		dg_leaf_end(d, eof);
 	else if (d->state == DG_HEADER && d->scan)
@@ -1250,6 +1266,7 @@ dg_header_end(struct mime_dg *d, int blank, const char *s, size_t n)
 	struct dg_level lv;
 	int multi, digest, message, added = 0;
 
+	dg_field_end(d);
 	d->field = DGH_NONE;
 	d->cte_kind = d->seen_cte ? dg_parse_cte(&d->cte) : CTE_NONE;
 	if (d->seen_ct)
@@ -1296,19 +1313,309 @@ dg_header_end(struct mime_dg *d, int blank, const char *s, size_t n)
 		dg_leaf_begin(d);
 }
 
+/* ---- 8-bit header fields */
+
+static int
+dg_has_hi(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
+static size_t
+dg_count_hi(const char *s, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += (unsigned char)s[i] >= 0x80;
+	return k;
+}
+
+/* Stops the conversion: the message cannot be sent 7-bit. */
+static void
+dg_refuse(struct mime_dg *d, const char *name, size_t namelen,
+    const char *why)
+{
+	if (d->failed)
+		return;
+	d->failed = 1;
+	if (d->e != NULL)
+		err_set(d->e, ERR_DATA, "the server offers neither 8BITMIME "
+		    "nor SMTPUTF8, and the %.*s header cannot be made 7-bit: "
+		    "%s", (int)(namelen > 64 ? 64 : namelen), name, why);
+}
+
+/* Fields whose 8-bit text could be encoded only by changing what they
+   mean (RFC 2047 5: no encoded-word in a structured field but phrases
+   and comments). */
+static int
+dg_structured(const char *name, size_t n)
+{
+	static const char *const names[] = {
+		"message-id", "in-reply-to", "references", "date",
+		"resent-date", "resent-message-id", "received", "return-path",
+		"mime-version", "content-type", "content-transfer-encoding",
+		"content-disposition", "content-id", "content-location",
+		"dkim-signature", "authentication-results", "list-id",
+		"list-unsubscribe", "list-post", "list-help",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (str_caseeqn(name, n, names[i]))
+			return 1;
+	return 0;
+}
+
+static int
+dg_address_field(const char *name, size_t n)
+{
+	static const char *const names[] = {
+		"from", "sender", "reply-to", "to", "cc", "bcc",
+		"resent-from", "resent-sender", "resent-to", "resent-cc",
+		"resent-bcc", "disposition-notification-to", "mail-followup-to",
+		"mail-reply-to", "return-receipt-to", "errors-to",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (str_caseeqn(name, n, names[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * "Name: words" for text that is not UTF-8: encoded-words in the
+ * unknown-8bit charset (RFC 1428), 45 octets each, one a line.
+ */
+static int
+dg_unknown_8bit(struct buf *out, const char *name, const char *v, size_t n)
+{
+	char b64[B64_LEN(45) + 1];
+	size_t k;
+
+	if (buf_printf(out, "%s:", name) == -1)
+		return -1;
+	while (n > 0) {
+		k = n > 45 ? 45 : n;
+		b64_encode(v, k, b64);
+		if (buf_printf(out, "%s=?UNKNOWN-8BIT?B?%s?=",
+		    out->len > 0 && out->data[out->len - 1] == ':' ? " " :
+		    "\r\n ", b64) == -1)
+			return -1;
+		v += k;
+		n -= k;
+	}
+	return buf_adds(out, "\r\n");
+}
+
+/*
+ * An address field with 8-bit bytes, written again: display names as
+ * encoded-words, domains as A-labels.  Refused when an 8-bit byte is
+ * anywhere else (a comment, a group name: they would be lost), when a
+ * local part is 8-bit (only SMTPUTF8 carries it), or when the field does
+ * not parse.  Returns 0, or -1 with *why.
+ */
+static int
+dg_rewrite_addr(struct buf *out, const char *name, const char *v,
+    size_t n, const char **why)
+{
+	struct addr_list l;
+	struct err ign;
+	struct buf item;
+	size_t i, covered = 0, col;
+	char *spec, *ascii;
+	int rv = -1;
+
+	addr_list_init(&l);
+	if (addr_parse_list(v, n, &l, &ign) == -1) {
+		*why = "it does not parse as an address list";
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (l.v[i].in_group) {
+			*why = "it holds a group";
+			goto out;
+		}
+		if (l.v[i].display != NULL)
+			covered += dg_count_hi(l.v[i].display,
+			    strlen(l.v[i].display));
+		covered += dg_count_hi(v + l.v[i].spec_start,
+		    l.v[i].spec_end - l.v[i].spec_start);
+	}
+	if (covered != dg_count_hi(v, n)) {
+		*why = "a comment or a group name holds non-ASCII text";
+		goto out;
+	}
+	if (buf_printf(out, "%s:", name) == -1)
+		goto toolong;
+	for (i = 0; i < l.n; i++) {
+		spec = addr_spec(&l.v[i]);
+		if (addr_to_ascii(spec, &ascii, &ign) == -1) {
+			free(spec);
+			*why = "an address has a non-ASCII local part, which "
+			    "only SMTPUTF8 can carry";
+			goto out;
+		}
+		free(spec);
+		buf_init(&item, 0);
+		if (l.v[i].display != NULL && *l.v[i].display != '\0') {
+			if (hdr_write_phrase(&item, l.v[i].display) == -1) {
+				free(ascii);
+				buf_release(&item);
+				*why = "a display name is not UTF-8";
+				goto out;
+			}
+			buf_printf(&item, " <%s>", ascii);
+		} else
+			buf_adds(&item, ascii);
+		free(ascii);
+		/* Fold between addresses; the phrase folds itself. */
+		col = 0;
+		while (col < out->len && out->data[out->len - 1 - col] != '\n')
+			col++;
+		if ((i > 0 && buf_addc(out, ',') == -1) ||
+		    (i > 0 && col + 2 + item.len > FOLD_COL ?
+		    buf_adds(out, "\r\n ") : buf_addc(out, ' ')) == -1 ||
+		    buf_add(out, item.data, item.len) == -1) {
+			buf_release(&item);
+			goto toolong;
+		}
+		buf_release(&item);
+	}
+	if (buf_adds(out, "\r\n") == -1)
+		goto toolong;
+	rv = 0;
+	goto out;
+toolong:
+	*why = "it would be too long";
+out:
+	addr_list_release(&l);
+	return rv;
+}
+
+/* The held field f[0..n) (line ends included) has 8-bit bytes. */
+static void
+dg_rewrite(struct mime_dg *d, const char *f, size_t n)
+{
+	struct buf out, unf;
+	const char *why = NULL, *v;
+	size_t nl, colon, vn, total = n;
+	char *name;
+
+	if (n >= 2 && f[n - 2] == '\r' && f[n - 1] == '\n')
+		n -= 2;
+	else if (n >= 1 && f[n - 1] == '\n')
+		n--;
+	nl = hdr_name_len(f, n);
+	if (nl == 0) {
+		dg_refuse(d, "?", 1, "it is not a header field");
+		return;
+	}
+	for (colon = nl; f[colon] != ':'; colon++)
+		;
+	v = f + colon + 1;
+	vn = n - colon - 1;
+	name = xstrndup(f, nl);
+	buf_init(&out, 4 * MSG_FIELD_MAX);
+	buf_init(&unf, MSG_FIELD_MAX);
+	if (dg_structured(f, nl))
+		why = "it is a structured field, where RFC 2047 allows no "
+		    "encoded-word";
+	else if (dg_address_field(f, nl))
+		(void)dg_rewrite_addr(&out, name, v, vn, &why);
+	else if (hdr_unfold(v, vn, &unf) == -1)
+		why = "it is too long";
+	else if (hdr_utf8_valid(unf.data != NULL ? unf.data : "", unf.len)) {
+		if (hdr_write_unstructured(&out, name, buf_str(&unf)) == -1)
+			why = "it would be too long";
+	} else if (dg_unknown_8bit(&out, name, buf_str(&unf), unf.len) == -1)
+		why = "it would be too long";
+	if (why != NULL)
+		dg_refuse(d, f, nl, why);
+	else {
+		/* The field as it was goes, its 7-bit form comes in. */
+		dg_drop(d, total);
+		dg_span(d, MIME_DG_ADD, d->inoff, 0, d->outoff,
+		    (off_t)out.len);
+		dg_out(d, out.data, out.len);
+	}
+	buf_release(&out);
+	buf_release(&unf);
+	free(name);
+}
+
+/*
+ * The current field ended: what was held goes out, as it was, or written
+ * again when it has 8-bit bytes (the converter; the scanner only counts).
+ */
+static void
+dg_field_end(struct mime_dg *d)
+{
+	if (d->hold.len > 0) {
+		if (!d->hold_hi || d->scan)
+			dg_copy(d, MIME_DG_HEADER, d->hold.data, d->hold.len);
+		else
+			dg_rewrite(d, d->hold.data, d->hold.len);
+	}
+	buf_reset(&d->hold);
+	d->hold_hi = 0;
+	d->hold_pass = 0;
+}
+
 /* Bytes of a header field line (or piece of one). */
 static void
 dg_field_bytes(struct mime_dg *d, const char *s, size_t n, size_t vstart,
     size_t vend)
 {
+	size_t nl;
+	int hi;
+
 	if (d->field == DGH_CT && d->acc_ct)
 		dg_value_add(&d->ct, s + vstart, vend - vstart);
 	else if (d->field == DGH_CTE && d->acc_cte)
 		dg_value_add(&d->cte, s + vstart, vend - vstart);
-	if (d->field == DGH_CTE && (d->flags & (DGF_CONVERT | DGF_CTE7)))
+	if (d->field == DGH_CTE && (d->flags & (DGF_CONVERT | DGF_CTE7))) {
 		dg_drop(d, n);
-	else
+		return;
+	}
+	/*
+	 * A field is held until it ends, so that one with 8-bit bytes can
+	 * be written again whole (dg_field_end); a field too long to hold
+	 * goes as it comes, and cannot have any.
+	 */
+	hi = dg_has_hi(s, n);
+	if (d->hold_pass) {
+		if (hi)
+			dg_refuse(d, d->hold_name, strlen(d->hold_name),
+			    "it is too long to encode");
 		dg_copy(d, MIME_DG_HEADER, s, n);
+		return;
+	}
+	if (buf_add(&d->hold, s, n) == -1) {
+		if (d->hold_hi || hi) {
+			dg_refuse(d, d->hold.data, hdr_name_len(d->hold.data,
+			    d->hold.len), "it is too long to encode");
+			buf_reset(&d->hold);
+			return;
+		}
+		nl = hdr_name_len(d->hold.data, d->hold.len);
+		if (nl >= sizeof(d->hold_name))
+			nl = sizeof(d->hold_name) - 1;
+		memcpy(d->hold_name, d->hold.data, nl);
+		d->hold_name[nl] = '\0';
+		dg_copy(d, MIME_DG_HEADER, d->hold.data, d->hold.len);
+		buf_reset(&d->hold);
+		dg_copy(d, MIME_DG_HEADER, s, n);
+		d->hold_pass = 1;
+		return;
+	}
+	d->hold_hi |= hi;
 }
 
 static void dg_dispatch(struct mime_dg *, const char *, size_t, size_t);
@@ -1335,6 +1642,7 @@ dg_header_line(struct mime_dg *d, const char *s, size_t n, size_t tl)
 	if (nl > 0) {
 		size_t colon = nl;
 
+		dg_field_end(d);
 		while (s[colon] != ':')
 			colon++;
 		d->field = DGH_OTHER;
@@ -1458,6 +1766,7 @@ dg_new(int scan)
 	struct mime_dg *d = xcalloc(1, sizeof(*d));
 
 	d->scan = scan;
+	buf_init(&d->hold, DG_HOLD_MAX);
 	if (!scan) {
 		d->out = xmalloc(DG_OUT_BLOCK);
 		d->qpbuf = xmalloc(MIME_QP_MAX(DG_LINE_MAX));
@@ -1502,6 +1811,7 @@ mime_dg_free(struct mime_dg *d)
 		return;
 	free(d->out);
 	free(d->qpbuf);
+	buf_release(&d->hold);
 	free(d);
 }
 

@@ -1,6 +1,7 @@
 /*
  * buf owns capped, growable byte storage.  Growth doubles; the cap is
  * checked before any byte is copied, so a failed append changes nothing.
+ * A secret buffer never leaves a copy in memory it gave back.
  */
 #include "config.h"
 
@@ -18,13 +19,26 @@ buf_init(struct buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
+	b->secret = 0;
+}
+
+void
+buf_init_secret(struct buf *b, size_t max)
+{
+	buf_init(b, max);
+	b->secret = 1;
 }
 
 void
 buf_release(struct buf *b)
 {
+	int secret = b->secret;
+
+	if (secret)
+		wipe(b->data, b->cap);
 	free(b->data);
 	buf_init(b, b->max);
+	b->secret = secret;
 }
 
 void
@@ -54,7 +68,16 @@ grow(struct buf *b, size_t need)
 	cap = b->cap ? b->cap : 64;
 	while (cap < b->len + need + 1)
 		cap *= 2;
-	b->data = xrealloc(b->data, cap);
+	if (b->secret && b->data != NULL) {
+		/* realloc could leave the old bytes behind in freed memory. */
+		char *n = xmalloc(cap);
+
+		memcpy(n, b->data, b->len + 1);
+		wipe(b->data, b->cap);
+		free(b->data);
+		b->data = n;
+	} else
+		b->data = xrealloc(b->data, cap);
 	b->cap = cap;
 	return 0;
 }
@@ -144,7 +167,9 @@ char *
 buf_detach(struct buf *b)
 {
 	char *p = b->data != NULL ? b->data : xstrdup("");
+	int secret = b->secret;
 
 	buf_init(b, b->max);
+	b->secret = secret;
 	return p;
 }

@@ -14,10 +14,18 @@ struct buf {
 	size_t	 len;
 	size_t	 cap;
 	size_t	 max;	/* hard cap on len; 0 = unlimited */
+	int	 secret;	/* wipe every byte it gives back */
 };
 
 /* Starts empty; max 0 means no cap. */
 void	 buf_init(struct buf *b, size_t max);
+/*
+ * The same for a buffer that will hold a secret (a password, a file that
+ * may hold one): when it grows, the old storage is wiped before it is
+ * freed, and buf_release wipes too, so no copy is left behind in freed
+ * memory.  buf_detach hands the storage over (the caller wipes it).
+ */
+void	 buf_init_secret(struct buf *b, size_t max);
 /* Frees the storage; the buf may be reused after buf_init. */
 void	 buf_release(struct buf *b);
 /* Like buf_release but overwrites the bytes first (secrets). */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,6 +46,46 @@ fsio_read(int fd, void *p, size_t n)
 		r = read(fd, p, n);
 	while (r == -1 && errno == EINTR && !sig_caught);
 	return r;
+}
+
+ssize_t
+fsio_read_wait(int fd, void *p, size_t n)
+{
+	struct pollfd pf[2];
+	nfds_t np = 1;
+
+	pf[0].fd = fd;
+	pf[0].events = POLLIN;
+	if (sig_fd != -1) {
+		pf[1].fd = sig_fd;
+		pf[1].events = POLLIN;
+		np = 2;
+	}
+	for (;;) {
+		if (sig_caught) {
+			errno = EINTR;
+			return -1;
+		}
+		if (poll(pf, np, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			/* poll cannot wait on this descriptor: read does. */
+			return fsio_read(fd, p, n);
+		}
+		if (sig_caught) {
+			errno = EINTR;
+			return -1;
+		}
+		if (np == 2 && pf[1].revents != 0) {
+			/* A byte without a signal: not one of ours (a child
+			   wrote it before it dropped our handlers). */
+			char c;
+
+			(void)!read(sig_fd, &c, 1);
+		}
+		if (pf[0].revents != 0)
+			return fsio_read(fd, p, n);
+	}
 }
 
 int

@@ -15,6 +15,13 @@ int	 fsio_write_all(int fd, const void *p, size_t n);
 /* Reads up to n bytes, retrying on EINTR; bytes read, 0 at EOF, -1 (errno). */
 ssize_t	 fsio_read(int fd, void *p, size_t n);
 /*
+ * The same for input that may keep posthorn waiting (standard input, a
+ * pipe): it waits in poll(2) on fd and sig_fd together, so a SIGINT,
+ * SIGTERM or SIGHUP ends the wait even when it came just before it
+ * (-1, EINTR), where read(2) alone would block on.
+ */
+ssize_t	 fsio_read_wait(int fd, void *p, size_t n);
+/*
  * Reads a whole file into b (respecting b's cap: errno EFBIG when over);
  * 0 or -1 (errno).
  */

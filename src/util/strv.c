@@ -10,10 +10,27 @@
 #include "util/alloc.h"
 #include "util/strv.h"
 
+/*
+ * Slots allocated for a vector of n entries and its terminator: powers of
+ * two, so that appending is amortised constant time (strv_take is the
+ * only thing that grows a vector).
+ */
+static size_t
+strv_room(size_t n)
+{
+	size_t c = 8;
+
+	while (c < n)
+		c *= 2;
+	return c;
+}
+
 void
 strv_take(struct strv *v, char *s)
 {
-	v->v = xreallocarray(v->v, v->n + 2, sizeof(*v->v));
+	if (v->v == NULL || v->n + 2 > strv_room(v->n + 1))
+		v->v = xreallocarray(v->v, strv_room(v->n + 2),
+		    sizeof(*v->v));
 	v->v[v->n++] = s;
 	v->v[v->n] = NULL;
 }

@@ -33,7 +33,9 @@
  *				process waits for the reply to the message,
  *				or that
  *	FAULTFS_NOTIFY_READ0=K	read() on standard input is entered the
- *				Kth time (the process now waits for input)
+ *				Kth time, or poll() waits for input on it
+ *				the Kth time (the process now waits for
+ *				input; each way is counted by itself)
  *	FAULTFS_RAISE_AT_POLL=SIG  instead of notifying, the process sends
  *				itself signal number SIG at that moment, just
  *				before it calls poll(): the worst moment for
@@ -87,6 +89,7 @@ static long		 n_calls;
 static long long	 kill_send_bytes = -1, notify_send_bytes = -1;
 static long long	 sent;
 static int		 notify_fd = -1, notify_read0, read0_calls, notified;
+static int		 poll0_calls;
 static int		 notify_events, notify_dot, saw_dot, raise_sig;
 static char		 syslog_file[PATH_MAX], syslog_ident[64] = "?";
 static int		 syslog_option, syslog_facility = -1;
@@ -681,10 +684,17 @@ poll(struct pollfd *fds, nfds_t n, int ms)
 	init();
 	if (f == NULL)
 		f = real("poll");
+	/* Waits for the server; posthorn also polls standard input
+	   (beside its signal pipe) while it reads the message. */
 	if (notify_send_bytes >= 0 && sent >= notify_send_bytes && n > 0 &&
+	    fds[0].fd != 0 &&
 	    (notify_events == 0 || (fds[0].events & notify_events)))
 		notify();
-	if (notify_dot && saw_dot && n > 0 && (fds[0].events & POLLIN))
+	if (notify_dot && saw_dot && n > 0 && fds[0].fd != 0 &&
+	    (fds[0].events & POLLIN))
+		notify();
+	if (notify_read0 > 0 && n > 0 && fds[0].fd == 0 &&
+	    (fds[0].events & POLLIN) && ++poll0_calls == notify_read0)
 		notify();
 	return f(fds, n, ms);
 }

@@ -988,6 +988,36 @@ def t_scram_sha1_sha256(top):
     assert "scram gs2 header 'n,,'" in ev, ev
 
 
+def t_scram_iterations(top):
+    """scram_iterations sets the server-first message's i=."""
+    offer = "AUTH SCRAM-SHA-256"
+    srv = Server(tls_script(ehlo_tls=[offer], scram_iterations=5000), top)
+    try:
+        c = sasl_client(srv, offer)
+        nonce = b64(os.urandom(12))
+        code, resp = c.docmd("AUTH", "SCRAM-SHA-256 %s" %
+                             b64(("n,,n=alice,r=" + nonce).encode()))
+        assert code == 334, code
+        sfirst = base64.b64decode(resp).decode()
+        assert sfirst.endswith(",i=5000"), sfirst
+        c.docmd("*")
+        c.quit()
+        c = sasl_client(srv, offer)
+        code, sfinal, _ = scram(c, "SCRAM-SHA-256", "alice", "s3cret")
+        assert code == 235 and sfinal.startswith(b"v="), code
+        c.quit()
+    finally:
+        srv.stop()
+    for bad in (0, "many"):
+        try:
+            srv = Server({"scram_iterations": bad}, top)
+            srv.stop()
+            raise AssertionError("script accepted: %r" % bad)
+        except AssertionError as e:
+            if "script accepted" in str(e):
+                raise
+
+
 def t_scram_plus_tls_unique_and_exporter(top):
     mod = load_smtpd()
     offer = "AUTH SCRAM-SHA-256 SCRAM-SHA-1-PLUS SCRAM-SHA-256-PLUS"

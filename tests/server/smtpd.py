@@ -195,7 +195,8 @@ class Script:
             "client_ca", "tls_min_version", "tls_max_version", "ehlo",
             "ehlo_tls", "users", "require_auth", "require_tls",
             "concurrent", "greeting", "rules", "max_line", "turn_grace_ms",
-            "tls_turns", "scram_final", "rcvbuf", "comment"}
+            "tls_turns", "scram_final", "scram_iterations", "rcvbuf",
+            "comment"}
 
     def __init__(self, d):
         unknown = set(d) - self.KEYS
@@ -267,6 +268,10 @@ class Script:
         if self.scram_final not in ("verify", "skip", "wrong", "e"):
             raise ScriptError("scram_final must be verify, skip, wrong "
                               "or e")
+        self.scram_iterations = d.get("scram_iterations", SCRAM_ITERATIONS)
+        if not isinstance(self.scram_iterations, int) or \
+                self.scram_iterations < 1:
+            raise ScriptError("scram_iterations must be a positive integer")
         rules = d.get("rules", [])
         if not isinstance(rules, list):
             raise ScriptError("rules must be an array of tables")
@@ -457,7 +462,8 @@ def mech_scram(hashname, plus):
         salt = hashlib.sha256(user.encode() + b"salt").digest()[:16]
         snonce = attrs["r"] + base64.b64encode(os.urandom(18)).decode()
         server_first = "r=%s,s=%s,i=%d" % (
-            snonce, base64.b64encode(salt).decode(), SCRAM_ITERATIONS)
+            snonce, base64.b64encode(salt).decode(),
+            s.script.scram_iterations)
         final = yield server_first.encode()
         try:
             final = final.decode("utf-8")
@@ -478,7 +484,7 @@ def mech_scram(hashname, plus):
         if pw is None:
             return False, user
         salted = hashlib.pbkdf2_hmac(hashname, pw.encode("utf-8"), salt,
-                                     SCRAM_ITERATIONS)
+                                     s.script.scram_iterations)
         auth_msg = ",".join((bare, server_first, final[:cut])).encode()
         client_key = mac(salted, b"Client Key")
         sig = mac(h(client_key), auth_msg)

@@ -138,9 +138,9 @@ static const struct {
 	{ "g: a@b; c@d", "unexpected 'c' in address 'c@d'" },
 	{ "a@b <c@d>", "unexpected '<' in address 'a@b <c@d>'" },
 	{ "[x]", "unexpected '[' in address '[x]'" },
-	{ "a\x01@b", "unexpected byte 0x01 in address 'a?@b'" },
+	{ "a\x01@b", "unexpected byte 0x01 in address 'a\\x01@b'" },
 	{ "\"a\x01\"@b", "control character in quoted string in address "
-	    "'\"a?\"@b'" },
+	    "'\"a\\x01\"@b'" },
 	{ "\"a\r\nb\"@c", "line break in quoted string in address "
 	    "'\"a b\"@c'" },
 	{ "<a@b> x", "unexpected 'x' in address '<a@b> x'" },

@@ -74,7 +74,7 @@ test_session(void)
 	static const char in[] = "EHLO c\r\nMAIL FROM:<a@example.org>\r\n"
 	    "RCPT TO:<b@example.org>\r\nDATA\r\nSubject: x\r\n\r\n..dot\r\n"
 	    ".\r\r\n.x\r\n.\r\nQUIT\r\n";
-	struct got g = { 0, NULL, 0, { NULL, 0, 0, 0 } };
+	struct got g = { 0, NULL, 0, { NULL, 0, 0, 0, 0 } };
 	char *out;
 
 	out = session(in, sizeof(in) - 1, &g);
@@ -95,7 +95,7 @@ test_session(void)
 static void
 cap(size_t len, const char *eol, int want_ok)
 {
-	struct got g = { 0, NULL, 0, { NULL, 0, 0, 0 } };
+	struct got g = { 0, NULL, 0, { NULL, 0, 0, 0, 0 } };
 	struct buf in;
 	char *out, *noop;
 

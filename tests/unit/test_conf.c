@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,7 @@ static const struct {
 	FI(remove_bcc_headers), FI(undisclosed_recipients),
 	FI(allow_from_override), FI(queue), FS(queue_dir), FI(queue_lifetime),
 	FI(session_timeout),
+	FI(scram_max_iterations), FI(command_timeout), FI(password_in_file),
 	FI(line),
 #undef FS
 #undef FI
@@ -168,6 +171,8 @@ static const struct {
 	{ "", "queue", "1" },
 	{ "", "queue_lifetime", "432000" },
 	{ "", "session_timeout", "1200" },
+	{ "", "scram_max_iterations", "100000" },
+	{ "", "command_timeout", "120" },
 	{ "", "port", "0" },
 	{ "", "timeout", "0" },
 	{ "", "syslog", "(null)" },
@@ -215,6 +220,12 @@ static const struct {
 	{ "queue_lifetime 12h\n", "queue_lifetime", "43200" },
 	{ "queue_lifetime 2d\n", "queue_lifetime", "172800" },
 	{ "queue_lifetime 90m\n", "queue_lifetime", "5400" },
+	{ "scram_max_iterations 4096\n", "scram_max_iterations", "4096" },
+	{ "scram_max_iterations 2147483647\n", "scram_max_iterations",
+	    "2147483647" },
+	{ "command_timeout 5\n", "command_timeout", "5" },
+	{ "command_timeout off\n", "command_timeout", "0" },
+	{ "password x\n", "password_in_file", "0" },	/* conf_load's */
 	{ "timeout off\n", "timeout", "0" },
 	{ "timeout 30\ntimeout off\n", "timeout", "0" },
 	{ "connect_timeout 12\n", "timeout", "12" },
@@ -323,9 +334,21 @@ static const struct {
 	const char	*lines;
 	const char	*want;
 } bad[] = {
-	{ "hots x\n", "t.conf:2: unknown key 'hots'" },
-	{ "Host x\n", "t.conf:2: unknown key 'Host'" },
-	{ "\n# c\nfoo\n", "t.conf:4: unknown key 'foo'" },
+	{ "hots x\n", "t.conf:2: unknown key (did you mean 'host'?)" },
+	{ "Host x\n", "t.conf:2: unknown key (did you mean 'host'?)" },
+	{ "\n# c\nfoo\n", "t.conf:4: unknown key: the line does not start "
+	    "with a key posthorn knows (see posthorn.conf(5))" },
+	{ "tls_startls on\n",
+	    "t.conf:2: unknown key (did you mean 'tls_starttls'?)" },
+	{ "scram_max_iterations 0\n", "t.conf:2: invalid value '0' for key "
+	    "'scram_max_iterations': not a number from 1 to 2147483647" },
+	{ "scram_max_iterations 2147483648\n", "t.conf:2: invalid value "
+	    "'2147483648' for key 'scram_max_iterations': not a number from "
+	    "1 to 2147483647" },
+	{ "scram_max_iterations\n",
+	    "t.conf:2: key 'scram_max_iterations' needs a value" },
+	{ "command_timeout 1s\n", "t.conf:2: invalid value '1s' for key "
+	    "'command_timeout': not off or a number of seconds" },
 	{ "maildomain example.org\n",
 	    "t.conf:2: key 'maildomain' is not supported by posthorn" },
 	{ "proxy_host 127.0.0.1\n",
@@ -491,10 +514,13 @@ test_secret(void)
 	};
 	static const char *const wants[] = {
 		"t.conf:2: control character in line",
-		"t.conf:2: unknown key 'passwrod'",
-		"t.conf:3: unknown key 'passwrod'",
-		"t.conf:2: unknown key 'hunter2'",	/* looks like a key */
-		"t.conf:2: unknown key (a word that is not a key name)",
+		"t.conf:2: unknown key (did you mean 'password'?)",
+		"t.conf:3: unknown key (did you mean 'password'?)",
+		/* A password alone on a line is never repeated. */
+		"t.conf:2: unknown key: the line does not start with a key "
+		    "posthorn knows (see posthorn.conf(5))",
+		"t.conf:2: unknown key: the line does not start with a key "
+		    "posthorn knows (see posthorn.conf(5))",
 	};
 	struct conf c;
 	struct err e;
@@ -506,10 +532,15 @@ test_secret(void)
 		    "secret %zu: value not in '%s'", i, e.text);
 		t_streq(e.text, wants[i], "secret %zu: message", i);
 	}
-	t_ok(parse(&c, texts[3], &e) == -1, "a bare word is a key");
-	t_streq(e.text, wants[3], "and named as the key");
+	t_ok(parse(&c, texts[3], &e) == -1, "a bare word that may be a key");
+	t_streq(e.text, wants[3], "is not repeated");
 	t_ok(parse(&c, texts[4], &e) == -1, "a word with symbols");
 	t_streq(e.text, wants[4], "is not repeated");
+	t_ok(parse(&c, "account a\npassword correct horse\nbattery staple\n",
+	    &e) == -1 && strstr(e.text, "battery") == NULL &&
+	    strstr(e.text, "staple") == NULL,
+	    "the rest of a value on the next line is not repeated: %s",
+	    e.text);
 	t_ok(parse(&c, "account a\npassword x\n", &e) == 0 && c.has_secret,
 	    "a password line sets has_secret");
 	conf_free(&c);
@@ -1036,6 +1067,146 @@ test_load(void)
 	free(path);
 }
 
+/*
+ * Issue 8 row 11: the files posthorn trusts.  conf_check_file judges a
+ * stat; conf_load uses it on what it opened (a FIFO is not waited on).
+ */
+static void
+test_file_rules(void)
+{
+	static const struct {
+		const char	*name;
+		mode_t		 mode;
+		int		 other_owner;	/* uid 4242 instead of ours */
+		const char	*want;		/* NULL: accepted */
+	} rows[] = {
+		{ "0600, ours", S_IFREG | 0600, 0, NULL },
+		{ "0644, ours", S_IFREG | 0644, 0, NULL },
+		{ "0444, ours", S_IFREG | 0444, 0, NULL },
+		{ "another user's", S_IFREG | 0600, 1,
+		    "not to you or root, so its owner could make posthorn run "
+		    "commands as you" },
+		{ "others may write", S_IFREG | 0602, 0,
+		    "anyone can write it (run chmod o-w 'F')" },
+		{ "0666", S_IFREG | 0666, 0, "anyone can write it" },
+		{ "group may write, not the owner's own group",
+		    S_IFREG | 0620, 0, "can write it (run chmod g-w 'F')" },
+		{ "a FIFO", S_IFIFO | 0600, 0,
+		    "it is not a regular file (a FIFO)" },
+		{ "a device", S_IFCHR | 0600, 0,
+		    "it is not a regular file (a device)" },
+		{ "a directory", S_IFDIR | 0700, 0, "it is a directory" },
+	};
+	struct stat st;
+	struct err e;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&st, 0, sizeof(st));
+		st.st_mode = rows[i].mode;
+		st.st_uid = rows[i].other_owner ? 4242 : geteuid();
+		/* A group that no user has as their own. */
+		st.st_gid = 4243;
+		err_clear(&e);
+		r = conf_check_file(&st, "configuration file", "F", &e);
+		if (rows[i].want == NULL)
+			t_ok(r == 0, "file rules: %s: accepted (%s)",
+			    rows[i].name, e.text);
+		else
+			t_ok(r == -1 && e.kind == ERR_CONFIG &&
+			    strstr(e.text, "refusing configuration file 'F'") &&
+			    strstr(e.text, rows[i].want) != NULL,
+			    "file rules: %s: %s", rows[i].name, e.text);
+	}
+	/* root's files are trusted too (/etc/posthorn.conf). */
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | 0644;
+	st.st_uid = 0;
+	t_ok(conf_check_file(&st, "x", "F", &e) == 0, "file rules: root's");
+	/*
+	 * Group-writable is fine when the group is the owner's own: root's
+	 * primary group, when it has no other member (as on Debian).
+	 */
+	{
+		struct group *gr = getgrgid(0);
+		struct passwd *pw = getpwuid(0);
+
+		st.st_mode = S_IFREG | 0664;
+		st.st_gid = 0;
+		if (gr != NULL && pw != NULL && pw->pw_gid == 0 &&
+		    gr->gr_mem[0] == NULL)
+			t_ok(conf_check_file(&st, "x", "F", &e) == 0,
+			    "file rules: group-writable, the owner's own group");
+		else
+			t_ok(1, "# SKIP root's group has members here");
+		st.st_gid = 4243;
+		t_ok(conf_check_file(&st, "x", "F", &e) == -1,
+		    "file rules: group-writable, another group");
+	}
+}
+
+static void
+test_load_rules(void)
+{
+	struct conf c;
+	struct err e;
+	char *path, *pw;
+	int r;
+
+	/* A FIFO is refused at once, not waited on. */
+	path = xasprintf("%s/fifo", tmpdir);
+	t_ok(mkfifo(path, 0600) == 0, "mkfifo");
+	err_clear(&e);
+	r = conf_load(&c, path, 1, &tenv, &e);
+	t_ok(r == -1 && e.kind == ERR_CONFIG && strstr(e.text, "a FIFO"),
+	    "a FIFO as the configuration: refused (78): %s", e.text);
+	unlink(path);
+	free(path);
+
+	path = write_file("writable", "account a\nhost h\n", 0600);
+	chmod(path, 0646);
+	t_ok(conf_load(&c, path, 0, &tenv, &e) == -1 &&
+	    strstr(e.text, "anyone can write it") != NULL,
+	    "a file others can write: refused: %s", e.text);
+	unlink(path);
+	free(path);
+
+	/* Passwords are not kept; conf_password reads them again. */
+	path = write_file("lazy", "defaults\nhost h\naccount a\n"
+	    "password first-pw\naccount b : a\naccount c\nuser u\n", 0600);
+	err_clear(&e);
+	t_ok(conf_load(&c, path, 0, &tenv, &e) == 0, "load: %s", e.text);
+	t_ok(c.naccounts == 3 && c.accounts[0]->password == NULL &&
+	    c.accounts[0]->password_in_file && c.accounts[1]->password == NULL &&
+	    c.accounts[1]->password_in_file &&
+	    !c.accounts[2]->password_in_file,
+	    "load: no password kept in memory, accounts marked");
+	pw = NULL;
+	t_ok(conf_password(c.accounts[1], &pw, &e) == 0 && pw != NULL &&
+	    strcmp(pw, "first-pw") == 0, "conf_password: the inherited one");
+	wipe_free(pw);
+	free(write_file("lazy", "defaults\nhost h\naccount a\n"
+	    "password second-pw\naccount b : a\n", 0600));
+	t_ok(conf_password(c.accounts[0], &pw, &e) == 0 &&
+	    strcmp(pw, "second-pw") == 0, "conf_password: the file as it is");
+	wipe_free(pw);
+	free(write_file("lazy", "account a\nhost h\n", 0600));
+	pw = NULL;
+	t_ok(conf_password(c.accounts[0], &pw, &e) == -1 && pw == NULL &&
+	    e.kind == ERR_CONFIG && strstr(e.text, "no longer holds a "
+	    "password for account 'a'") != NULL,
+	    "conf_password: gone since: %s", e.text);
+	free(write_file("lazy", "account a\npassword x\n", 0644));
+	t_ok(conf_password(c.accounts[0], &pw, &e) == -1 &&
+	    strstr(e.text, "chmod 600") != NULL,
+	    "conf_password: the readable-password rule still holds: %s",
+	    e.text);
+	conf_free(&c);
+	unlink(path);
+	free(path);
+}
+
 /* Sets or unsets an environment variable. */
 static void
 setenv_or_unset(const char *name, const char *value)
@@ -1186,6 +1357,8 @@ main(void)
 	test_for_from();
 	test_objects();
 	test_load();
+	test_file_rules();
+	test_load_rules();
 	test_find();
 	test_env();
 	rmdir(tmpdir);

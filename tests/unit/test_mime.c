@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "mime.h"
+#include "msg.h"
 #include "t.h"
 #include "util/alloc.h"
 #include "util/b64.h"
@@ -789,6 +790,182 @@ test_downgrade(void)
 	}
 }
 
+/* Both passes; NULL and e filled when the converter refuses. */
+static char *
+downgrade_e(const char *in, size_t n, size_t step, struct err *e)
+{
+	struct mime_dg_plan *plan = mime_dg_plan_new();
+	struct mime_dg *d;
+	struct sink s;
+	size_t i;
+	int r = 0;
+
+	err_clear(e);
+	d = mime_dg_scanner(plan);
+	for (i = 0; i < n; i += step)
+		mime_dg_feed(d, in + i, n - i < step ? n - i : step, e);
+	mime_dg_finish(d, e);
+	mime_dg_free(d);
+	buf_init(&s.b, 0);
+	d = mime_dg_converter(plan, sink_emit, &s);
+	for (i = 0; i < n && r == 0; i += step)
+		r = mime_dg_feed(d, in + i, n - i < step ? n - i : step, e);
+	if (r == 0)
+		r = mime_dg_finish(d, e);
+	mime_dg_free(d);
+	mime_dg_plan_free(plan);
+	if (r == -1) {
+		buf_release(&s.b);
+		return NULL;
+	}
+	return buf_detach(&s.b);
+}
+
+/*
+ * Issue 8 row 12: 8-bit header fields for a server with neither 8BITMIME
+ * nor SMTPUTF8.  Unstructured text and display names become RFC 2047
+ * encoded-words, IDN domains A-labels; what cannot be encoded (a
+ * structured field, an 8-bit local part, a comment) refuses the message
+ * (ERR_DATA, 65), never goes out raw.
+ */
+static void
+test_downgrade_headers(void)
+{
+	static const struct {
+		const char	*what;
+		const char	*in;
+		const char	*want;		/* NULL: refused */
+		const char	*why;		/* a piece of the refusal */
+	} t[] = {
+		{ "UTF-8 Subject",
+		  "Subject: Gr\xc3\xbc\xc3\x9f""e\r\nTo: b@x.org\r\n\r\nhi\r\n",
+		  "Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\nTo: b@x.org\r\n"
+		  "\r\nhi\r\n", NULL },
+		{ "folded Subject, 8-bit on the second line",
+		  "Subject: a\r\n b\xc3\xa9\r\n\r\nhi\r\n",
+		  "Subject: a =?UTF-8?B?YsOp?=\r\n\r\nhi\r\n", NULL },
+		{ "Latin-1 Subject: unknown-8bit",
+		  "Subject: caf\xe9\r\n\r\nhi\r\n",
+		  "Subject: =?UNKNOWN-8BIT?B?Y2Fm6Q==?=\r\n\r\nhi\r\n", NULL },
+		{ "an X- field is unstructured",
+		  "X-Note: \xc3\xa9t\xc3\xa9\r\n\r\nhi\r\n",
+		  "X-Note: =?UTF-8?B?w6l0w6k=?=\r\n\r\nhi\r\n", NULL },
+		{ "display name",
+		  "From: J\xc3\xb6rg <j@example.org>\r\n\r\nhi\r\n",
+		  "From: =?UTF-8?B?SsO2cmc=?= <j@example.org>\r\n\r\nhi\r\n",
+		  NULL },
+		{ "quoted display name, two addresses",
+		  "To: \"M\xc3\xbcller, A\" <a@x.org>, b@x.org\r\n\r\nhi\r\n",
+		  "To: =?UTF-8?Q?M=C3=BCller=2C_A?= <a@x.org>, b@x.org\r\n\r\n"
+		  "hi\r\n", NULL },
+		{ "IDN domain: A-labels",
+		  "To: bob@b\xc3\xbc""cher.example\r\n\r\nhi\r\n",
+		  "To: bob@xn--bcher-kva.example\r\n\r\nhi\r\n", NULL },
+		{ "8-bit local part: refused",
+		  "To: j\xc3\xb6rg@example.org\r\n\r\nhi\r\n", NULL,
+		  "the To header cannot be made 7-bit: an address has a "
+		  "non-ASCII local part" },
+		{ "8-bit comment: refused",
+		  "Cc: a@x.org (J\xc3\xb6rg)\r\n\r\nhi\r\n", NULL,
+		  "a comment or a group name holds non-ASCII text" },
+		{ "8-bit Message-ID: refused",
+		  "Message-ID: <\xc3\xa9@x>\r\n\r\nhi\r\n", NULL,
+		  "the Message-ID header cannot be made 7-bit: it is a "
+		  "structured field" },
+		{ "8-bit filename in a part's header: refused",
+		  "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+		  "Content-Type: text/plain\r\nContent-Disposition: attachment;"
+		  " filename=\"\xc3\xa9.txt\"\r\n\r\nx\r\n--b--\r\n", NULL,
+		  "Content-Disposition header cannot be made 7-bit" },
+		{ "8-bit header and 8-bit body",
+		  "Subject: \xc3\xa9\r\n\r\n\xc3\xa9\r\n",
+		  "Subject: =?UTF-8?B?w6k=?=\r\nMIME-Version: 1.0\r\n"
+		  "Content-Type: text/plain; charset=utf-8\r\n"
+		  "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+		  "=C3=A9\r\n", NULL },
+	};
+	struct err e;
+	size_t i, step;
+	char *got, *again;
+	int same;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		got = downgrade_e(t[i].in, strlen(t[i].in), 1 << 20, &e);
+		if (t[i].want != NULL)
+			t_streq(got != NULL ? got : e.text, t[i].want,
+			    "8-bit header: %s", t[i].what);
+		else
+			t_ok(got == NULL && e.kind == ERR_DATA &&
+			    strstr(e.text, t[i].why) != NULL,
+			    "8-bit header: %s: %s", t[i].what, e.text);
+		same = 1;
+		for (step = 1; step <= 7; step += 3) {
+			again = downgrade_e(t[i].in, strlen(t[i].in), step, &e);
+			if ((again == NULL) != (got == NULL) || (again != NULL &&
+			    strcmp(again, got) != 0))
+				same = 0;
+			free(again);
+		}
+		t_ok(same, "8-bit header: %s: fed in small pieces, the same",
+		    t[i].what);
+		free(got);
+	}
+}
+
+/*
+ * Class 0: an 8-bit header field as long as msg lets through is held
+ * whole and encoded; a longer one (in a part's header, which msg sees as
+ * body) is refused when it is 8-bit, passed as it is when it is not.
+ */
+static void
+test_downgrade_hold(void)
+{
+	struct buf in;
+	struct err e;
+	char *got;
+	int over;
+
+	for (over = 0; over <= 1; over++) {
+		/* The field, MSG_FIELD_MAX (+1) octets without its last
+		   CRLF, folded about every 500. */
+		buf_init(&in, 0);
+		buf_adds(&in, "X-Long: \xc3\xa9");
+		while (in.len < MSG_FIELD_MAX + (size_t)over) {
+			if ((in.len + 3) % 500 == 0 &&
+			    in.len + 3 <= MSG_FIELD_MAX + (size_t)over) {
+				buf_adds(&in, "\r\n ");
+				continue;
+			}
+			buf_addc(&in, 'a');
+		}
+		buf_adds(&in, "\r\n\r\nbody\r\n");
+		got = downgrade_e(in.data, in.len, 1 << 20, &e);
+		if (!over)
+			t_ok(got != NULL && strncmp(got, "X-Long: =?UTF-8?", 16) ==
+			    0, "a %d-octet 8-bit field: encoded whole",
+			    MSG_FIELD_MAX);
+		else
+			t_ok(got == NULL && strstr(e.text, "too long to "
+			    "encode") != NULL, "one octet longer: refused: %s",
+			    e.text);
+		free(got);
+		buf_release(&in);
+	}
+	/* Too long to hold, and 7-bit: passed as it is. */
+	buf_init(&in, 0);
+	buf_adds(&in, "X-Long: a");
+	while (in.len < MSG_FIELD_MAX + 10)
+		buf_adds(&in, in.len % 500 == 0 ? "\r\n a" : "a");
+	buf_adds(&in, "\r\nSubject: \xc3\xa9\r\n\r\nbody\r\n");
+	got = downgrade_e(in.data, in.len, 1 << 20, &e);
+	t_ok(got != NULL && strncmp(got, in.data, MSG_FIELD_MAX + 10) == 0 &&
+	    strstr(got, "Subject: =?UTF-8?B?w6k=?=") != NULL,
+	    "a 7-bit field too long to hold passes as it is; the next one is "
+	    "still encoded");
+	free(got);
+	buf_release(&in);
+}
+
 /* A line far longer than the filter's line buffer, and the size pass. */
 static void
 test_downgrade_long(void)
@@ -853,6 +1030,8 @@ main(void)
 	test_content_id();
 	test_types();
 	test_downgrade();
+	test_downgrade_headers();
+	test_downgrade_hold();
 	test_downgrade_long();
 	return t_done();
 }

@@ -163,10 +163,11 @@ static const struct row {
 	{ "8-bit body", "S: s\n\ncaf\xc3\xa9\n", 0, 0, "a@x.org", NULL,
 	  "S: s\n" FROM DATE MID "\ncaf\xc3\xa9\n",
 	  "alice@example.org > a@x.org", 1, 0, 0 },
-	{ "8-bit header needs SMTPUTF8", "Subject: caf\xc3\xa9\n\nb\n", 0, 0,
+	{ "8-bit header: SMTPUTF8, and 8-bit data (for the downgrade)",
+	  "Subject: caf\xc3\xa9\n\nb\n", 0, 0,
 	  "a@x.org", NULL,
 	  "Subject: caf\xc3\xa9\n" FROM DATE MID "\nb\n",
-	  "alice@example.org > a@x.org", 0, 1, 0 },
+	  "alice@example.org > a@x.org", 1, 1, 0 },
 	{ "undisclosed_recipients", "To: a@x.org\nCc: b@x.org\nS: s\n\n", 0,
 	  O_T | O_UNDISCLOSED, "", NULL,
 	  "S: s\n" FROM DATE MID "To: undisclosed-recipients:;\n\n",
@@ -505,10 +506,287 @@ test_stream(void)
 	conf_account_free(a);
 }
 
+/* A source that hands out the input one byte (or block) at a time. */
+struct drip {
+	const char	*s;
+	size_t		 len, pos, step;
+};
+
+static long
+drip_read(void *arg, char *buf, size_t n, struct err *e)
+{
+	struct drip *d = arg;
+	size_t k = d->len - d->pos;
+
+	(void)e;
+	if (k > d->step)
+		k = d->step;
+	if (k > n)
+		k = n;
+	memcpy(buf, d->s + d->pos, k);
+	d->pos += k;
+	return (long)k;
+}
+
+/*
+ * Issue 8 row 5: a CR that does not end a line, in the header section,
+ * never splits a field nor adds a recipient: refused (65), with or
+ * without -t, wherever the block boundaries fall.  In the body it is a
+ * line end, as before.  An LF always ends a line (input may mix LF and
+ * CRLF): a field cannot hold one, it ends there, or folds when a blank
+ * follows.
+ */
+static void
+test_bare_cr(void)
+{
+	static const struct {
+		const char *name, *in, *env;	/* env NULL: refused, 65 */
+	} cases[] = {
+		{ "CR inside Subject, a Bcc after it",
+		    "To: a@x.org\nSubject: hi\rBcc: evil@x.org\n\nb\n", NULL },
+		{ "CR inside To", "To: a@x.org\rBcc: evil@x.org\n\nb\n", NULL },
+		{ "CR CR LF", "To: a@x.org\r\r\nSubject: x\r\n\r\nb\r\n",
+		    NULL },
+		{ "CR in a continuation line",
+		    "To: a@x.org\nSubject: a\n \rb\n\nb\n", NULL },
+		{ "an empty line ended by CR",
+		    "To: a@x.org\n\rBcc: evil@x.org\n\nb\n", NULL },
+		{ "CR in the body is a line end",
+		    "To: a@x.org\r\nSubject: s\r\n\r\nbo\rdy\r\n",
+		    "alice@example.org > a@x.org" },
+		{ "no header section: CR ends a body line",
+		    "hello\rworld\nTo: evil@x.org\n",
+		    "alice@example.org > a@x.org" },
+		{ "CR at the end of the input ends the line",
+		    "To: a@x.org\r\nSubject: hi\r",
+		    "alice@example.org > a@x.org" },
+		{ "LF ends a line: the next one is a field of its own",
+		    "To: a@x.org\nSubject: hi\nBcc: also@x.org\n\nb\n",
+		    "alice@example.org > a@x.org also@x.org" },
+		{ "LF and a blank fold: one field",
+		    "To: a@x.org,\n b@x.org\nSubject: s\n\nb\n",
+		    "alice@example.org > a@x.org b@x.org" },
+	};
+	size_t i, t, step;
+
+	for (i = 0; i < N(cases); i++)
+		for (t = 0; t < 2; t++)
+			for (step = 1; step <= 65536; step *= 65536) {
+				struct account *a = account(0);
+				struct strv rc = { NULL, 0 };
+				struct drip d = { cases[i].in,
+				    strlen(cases[i].in), 0, step };
+				struct msg_source src = { drip_read, &d };
+				struct msg_params p;
+				struct envelope env;
+				struct err e;
+				char *got;
+				FILE *fout = tmpfile();
+				int r;
+
+				strv_add(&rc, "a@x.org");
+				memset(&p, 0, sizeof(p));
+				p.acct = a;
+				p.rcpts = &rc;
+				p.read_recipients = (int)t;
+				p.now = NOW;
+				envelope_init(&env);
+				err_clear(&e);
+				r = msg_read_source(&src, &p, fileno(fout),
+				    &env, &e);
+				if (cases[i].env == NULL)
+					t_ok(r == -1 && err_exitcode(&e) == 65 &&
+					    strstr(e.text, "carriage return"),
+					    "bare CR: %s%s, %zu-byte blocks: "
+					    "refused: %s", cases[i].name,
+					    t ? " (-t)" : "", step, e.text);
+				else if (t == 0)
+					t_ok(r == 0 && env.nrcpt == 1,
+					    "bare CR: %s, %zu-byte blocks: "
+					    "accepted (%s)", cases[i].name, step,
+					    e.text);
+				else {
+					got = r == 0 ? envelope_text(&env) :
+					    xstrdup(e.text);
+					t_streq(got, cases[i].env, "bare CR: %s "
+					    "(-t), %zu-byte blocks",
+					    cases[i].name, step);
+					free(got);
+				}
+				fclose(fout);
+				envelope_release(&env);
+				strv_free(&rc);
+				conf_account_free(a);
+			}
+}
+
+/* Runs text with -t (t) or argv words; the exit status, 0 when accepted. */
+static int
+run_simple(const char *text, size_t len, int t, const char *const *words,
+    struct envelope *env, struct err *e)
+{
+	struct account *a = account(0);
+	struct strv rc = { NULL, 0 };
+	struct msg_params p;
+	char *out;
+	size_t outlen;
+	int r;
+
+	for (; words != NULL && *words != NULL; words++)
+		strv_add(&rc, *words);
+	memset(&p, 0, sizeof(p));
+	p.acct = a;
+	p.rcpts = &rc;
+	p.read_recipients = t;
+	p.now = NOW;
+	r = run(text, len, &p, env, &out, &outlen, e);
+	free(out);
+	strv_free(&rc);
+	conf_account_free(a);
+	return r == 0 ? 0 : err_exitcode(e);
+}
+
+/*
+ * Issue 8 row 12 and class 0: qualifying the addresses of a field may
+ * make it longer than its buffer (twice MSG_FIELD_MAX); at the cap it is
+ * written whole, one octet over it is refused, never cut.
+ */
+static void
+test_qualify_cap(void)
+{
+	const size_t cap = 2 * MSG_FIELD_MAX;
+	const size_t per = 12;		/* "@example.org" */
+	struct envelope env;
+	struct err e;
+	struct buf in;
+	size_t k, i, sp, rk;
+	int extra, r;
+
+	/*
+	 * k addresses "a", 300 a line: the value (" a,a,...,\r\n a,...")
+	 * is 2k + 3 * ((k - 1) / 300) octets, and 12 more per address once
+	 * qualified.  Then ",\r\n" SP... "b" (sp blanks, one address) fills
+	 * the rest up to the cap (extra 0) or one octet past it (extra 1).
+	 */
+	for (k = 1; 14 * (k + 1) + 3 * (k / 300) + 4 + per < cap - 600; k++)
+		;
+	rk = 14 * k + 3 * ((k - 1) / 300);
+	for (extra = 0; extra <= 1; extra++) {
+		sp = cap + (size_t)extra - rk - 4 - per;
+		buf_init(&in, 0);
+		buf_adds(&in, "To:");
+		for (i = 0; i < k; i++)
+			buf_adds(&in, i == 0 ? " a" : i % 300 == 0 ?
+			    ",\n a" : ",a");
+		buf_adds(&in, ",\n");
+		for (i = 0; i < sp; i++)
+			buf_addc(&in, ' ');
+		buf_adds(&in, "b\nSubject: cap\n\nbody\n");
+		r = run_simple(in.data, in.len, 0, (const char *[]){ "x@y.org",
+		    NULL }, &env, &e);
+		if (extra == 0)
+			t_ok(r == 0, "qualify: %zu addresses, exactly %zu octets "
+			    "qualified: written (%zu blanks) %s", k + 1, cap, sp,
+			    e.text);
+		else
+			t_ok(r == 65 && strstr(e.text, "the To header is longer "
+			    "than 524288 octets once its addresses are "
+			    "qualified") != NULL,
+			    "qualify: one octet over the cap: refused: %s",
+			    e.text);
+		envelope_release(&env);
+		buf_release(&in);
+	}
+}
+
+/*
+ * Issue 8 row 12: never an empty recipient.  An empty word, a comma list
+ * of nothing, a group with no member give no recipient (and no
+ * recipient at all is 65); <> is refused as a recipient, on the command
+ * line (64) and in a header under -t (65).
+ */
+static void
+test_empty_rcpt(void)
+{
+	static const struct {
+		const char *name, *word, *header;
+		int code;
+	} cases[] = {
+		{ "empty word", "", NULL, 65 },
+		{ "blank word", "  ", NULL, 65 },
+		{ "commas", ", ,", NULL, 65 },
+		{ "<> on the command line", "<>", NULL, 64 },
+		{ "\"\" <> on the command line", "x <>", NULL, 64 },
+		{ "To: <> under -t", NULL, "To: <>\n", 65 },
+		{ "To: empty group under -t", NULL,
+		    "To: undisclosed-recipients:;\n", 65 },
+		{ "Bcc: , , under -t", NULL, "Bcc: , ,\n", 65 },
+	};
+	struct envelope env;
+	struct err e;
+	char text[256];
+	size_t i, k;
+	int r;
+
+	for (i = 0; i < N(cases); i++) {
+		const char *words[] = { cases[i].word, NULL };
+
+		snprintf(text, sizeof(text), "%sSubject: s\n\nb\n",
+		    cases[i].header ? cases[i].header : "");
+		r = run_simple(text, strlen(text), cases[i].header != NULL,
+		    cases[i].word ? words : NULL, &env, &e);
+		t_inteq(r, cases[i].code, "empty recipient: %s: %s",
+		    cases[i].name, e.text);
+		for (k = 0; k < env.nrcpt; k++)
+			t_ok(env.rcpt[k].addr[0] != '\0',
+			    "empty recipient: %s: none in the envelope",
+			    cases[i].name);
+		envelope_release(&env);
+	}
+}
+
+/* -t with many recipients: each once, in order, quickly (linear). */
+static void
+test_many_rcpts(void)
+{
+	struct envelope env;
+	struct err e;
+	struct buf in;
+	size_t i;
+	int r, ok = 1;
+
+	buf_init(&in, 0);
+	for (i = 0; i < 50000; i++) {
+		if (i % 1000 == 0)
+			buf_adds(&in, i ? "\nBcc: " : "Bcc: ");
+		else
+			buf_adds(&in, i % 30 == 0 ? ",\n " : ", ");
+		buf_printf(&in, "u%zu@Example%zu.org", i, i % 7);
+	}
+	/* The same addresses again, domains in another case. */
+	buf_adds(&in, "\nCc: u1@EXAMPLE1.ORG, u2@example2.org\n\nb\n");
+	r = run_simple(in.data, in.len, 1, NULL, &env, &e);
+	t_ok(r == 0 && env.nrcpt == 50000, "-t: 50,000 recipients, each once "
+	    "(%zu): %s", env.nrcpt, e.text);
+	for (i = 0; r == 0 && i < env.nrcpt && ok; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "u%zu@Example%zu.org", i, i % 7);
+		ok = strcmp(env.rcpt[i].addr, want) == 0;
+	}
+	t_ok(ok, "-t: in the order of the headers");
+	envelope_release(&env);
+	buf_release(&in);
+}
+
 int
 main(void)
 {
 	setenv("TZ", "UTC", 1);
+	test_bare_cr();
+	test_qualify_cap();
+	test_empty_rcpt();
+	test_many_rcpts();
 	test_rows();
 	test_lengths();
 	test_refold();

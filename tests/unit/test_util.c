@@ -4,12 +4,18 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 
+#include "err.h"
 #include "util/alloc.h"
 #include "util/b64.h"
 #include "util/buf.h"
+#include "util/proc.h"
 #include "util/rand.h"
 #include "util/str.h"
 #include "util/strv.h"
@@ -66,9 +72,11 @@ test_str(void)
 		t_ok(str_has_ctl(ctl[i].in) == ctl[i].ctl, "str_has_ctl row %zu",
 		    i);
 	str_oneline(buf, sizeof(buf), "a\r\nb\tc  d\001e", 11);
-	t_streq(buf, "a b c d?e", "str_oneline collapses and masks");
-	str_oneline(buf, 5, "abcdefgh", 8);
+	t_streq(buf, "a b c d\\x01e", "str_oneline collapses and escapes");
+	t_ok(str_oneline(buf, 5, "abcdefgh", 8) == 0, "str_oneline: says cut");
 	t_streq(buf, "abcd", "str_oneline truncates to fit");
+	t_ok(str_oneline(buf, 9, "abcdefgh", 8) == 1 &&
+	    strcmp(buf, "abcdefgh") == 0, "str_oneline: says whole");
 	strcpy(buf, "  x y \t");
 	t_streq(str_trim(buf), "x y", "str_trim");
 	t_ok(str_caseeqn("To", 2, "to") && !str_caseeqn("To", 2, "tox"),
@@ -77,6 +85,161 @@ test_str(void)
 	t_ok(str_caseprefix("EHLO x", "ehlo"), "str_caseprefix");
 	t_ok(str_is_ascii("abc", 3) && !str_is_ascii("\xc3\xa9", 2),
 	    "str_is_ascii");
+}
+
+/* str_sanitize, str_oneline and str_json_escape on hostile text. */
+static void
+test_sanitize(void)
+{
+	static const struct {
+		const char *name, *in, *line, *json;
+	} rows[] = {
+		{ "plain", "250 ok", "250 ok", "250 ok" },
+		{ "UTF-8 kept", "Gr\xc3\xbc\xc3\x9f" "e", "Gr\xc3\xbc\xc3\x9f" "e",
+		    "Gr\xc3\xbc\xc3\x9f" "e" },
+		{ "ESC sequence", "a\x1b[2Jb", "a\\x1b[2Jb", "a\\u001b[2Jb" },
+		{ "DEL", "a\x7f", "a\\x7f", "a\\u007f" },
+		{ "C1 CSI as UTF-8", "a\xc2\x9b" "31mb", "a\\u009b" "31mb",
+		    "a\\u009b" "31mb" },
+		{ "C1 as a raw byte", "a\x9b" "31m", "a\\x9b" "31m",
+		    "a\\ufffd" "31m" },
+		{ "invalid UTF-8", "\xff\xc3(", "\\xff\\xc3(",
+		    "\\ufffd\\ufffd(" },
+		{ "overlong slash", "\xc0\xaf", "\\xc0\\xaf",
+		    "\\ufffd\\ufffd" },
+		{ "surrogate", "\xed\xa0\x80", "\\xed\\xa0\\x80",
+		    "\\ufffd\\ufffd\\ufffd" },
+		{ "RLO override", "a\xe2\x80\xae" "b", "a\\u202e" "b",
+		    "a\xe2\x80\xae" "b" },
+		{ "line separator", "a\xe2\x80\xa8" "b", "a\\u2028" "b",
+		    "a\\u2028" "b" },
+		{ "line breaks", "a\r\nb\n", "a b", "a\\r\\nb\\n" },
+		{ "quotes", "say \"hi\" \\", "say \"hi\" \\",
+		    "say \\\"hi\\\" \\\\" },
+		{ "NUL", "a\0b", "a\\x00b", "a\\u0000b" },
+	};
+	struct buf b;
+	size_t i, n;
+	char line[64];
+
+	for (i = 0; i < N(rows); i++) {
+		n = strlen(rows[i].in);
+		if (strcmp(rows[i].name, "NUL") == 0)
+			n = 3;
+		buf_init(&b, 0);
+		t_ok(str_sanitize(&b, rows[i].in, n) == 0 &&
+		    strcmp(buf_str(&b), rows[i].line) == 0,
+		    "str_sanitize: %s: %s", rows[i].name, buf_str(&b));
+		buf_release(&b);
+		str_oneline(line, sizeof(line), rows[i].in, n);
+		t_streq(line, rows[i].line, "str_oneline: %s", rows[i].name);
+		buf_init(&b, 0);
+		t_ok(str_json_escape(&b, rows[i].in, n) == 0 &&
+		    strcmp(buf_str(&b), rows[i].json) == 0,
+		    "str_json_escape: %s: %s", rows[i].name, buf_str(&b));
+		buf_release(&b);
+	}
+	/* An escape or a character is never cut in half. */
+	str_oneline(line, 5, "ab\x1b" "c", 4);
+	t_streq(line, "ab", "str_oneline: an escape that does not fit is left");
+	str_oneline(line, 4, "ab\xc3\xa9", 4);
+	t_streq(line, "ab", "str_oneline: a character that does not fit is left");
+	/* One byte over the cap: refused whole. */
+	buf_init(&b, 6);
+	t_ok(str_sanitize(&b, "a\x1b" "b", 3) == 0 && b.len == 6,
+	    "str_sanitize: fills to the cap");
+	buf_reset(&b);
+	t_ok(str_sanitize(&b, "a\x1b" "bc", 4) == -1 && b.len == 0,
+	    "str_sanitize: one byte over the cap changes nothing");
+	buf_release(&b);
+	buf_init(&b, 6);
+	t_ok(str_json_escape(&b, "\x01", 1) == 0 && b.len == 6,
+	    "str_json_escape: fills to the cap");
+	buf_reset(&b);
+	t_ok(str_json_escape(&b, "a\x01", 2) == -1 && b.len == 0,
+	    "str_json_escape: one byte over the cap changes nothing");
+	buf_release(&b);
+	t_ok(str_utf8_len("\xf4\x8f\xbf\xbf", 4) == 4 &&
+	    str_utf8_len("\xf4\x90\x80\x80", 4) == 0 &&
+	    str_utf8_len("\xe2\x82", 2) == 0 && str_utf8_len("a", 1) == 1,
+	    "str_utf8_len: the limits of UTF-8");
+}
+
+/* err: server text made safe, a cut text marked. */
+static void
+test_err(void)
+{
+	struct err e;
+	char big[ERR_TEXT_MAX + 1];
+
+	err_clear(&e);
+	err_set(&e, ERR_TEMP, "server said: %s", "451 \x1b]0;owned\x07 "
+	    "\xc2\x9b" "2J \xff");
+	t_streq(e.text, "server said: 451 \\x1b]0;owned\\x07 \\u009b2J "
+	    "\\xff", "err_set: controls, C1 and bad UTF-8 escaped");
+	memset(big, 'a', sizeof(big) - 1);
+	big[ERR_TEXT_MAX - 1] = '\0';
+	err_set(&e, ERR_DATA, "%s", big);
+	t_ok(strlen(e.text) == ERR_TEXT_MAX - 1 && strchr(e.text, '.') == NULL,
+	    "err_set: a text that fits exactly is whole");
+	big[ERR_TEXT_MAX - 1] = 'a';
+	big[ERR_TEXT_MAX] = '\0';
+	err_set(&e, ERR_DATA, "%s", big);
+	t_ok(strlen(e.text) == ERR_TEXT_MAX - 1 &&
+	    strcmp(e.text + ERR_TEXT_MAX - 4, "...") == 0,
+	    "err_set: one byte over is cut and ends in ...");
+	err_set(&e, ERR_DATA, "inner");
+	err_prefix(&e, "outer %d: ", 1);
+	t_streq(e.text, "outer 1: inner", "err_prefix");
+	t_inteq(err_exitcode(&e), 65, "err_exitcode");
+}
+
+/* proc_run: output, status, deadline, cap, and what the command gets. */
+static void
+test_proc(void)
+{
+	struct timespec t0, t1;
+	struct buf b;
+	int st = -1, r;
+
+	buf_init(&b, 0);
+	t_ok(proc_run("printf 'a b\\n'; exit 3", 10, &b, &st) == 0 &&
+	    WIFEXITED(st) && WEXITSTATUS(st) == 3 &&
+	    strcmp(buf_str(&b), "a b\n") == 0, "proc_run: output and status");
+	buf_reset(&b);
+	t_ok(proc_run("read x || echo eof", 10, &b, &st) == 0 &&
+	    strcmp(buf_str(&b), "eof\n") == 0, "proc_run: stdin is /dev/null");
+	buf_reset(&b);
+	t_ok(proc_run("ls /proc/self/fd | sort -n | tr '\\n' ' '", 10, &b,
+	    &st) == 0 && strncmp(buf_str(&b), "0 1 2 ", 6) == 0 &&
+	    strlen(buf_str(&b)) <= 8, "proc_run: no descriptor but 0, 1, 2: %s",
+	    buf_str(&b));
+	buf_reset(&b);
+	t_ok(proc_run("ps -o pgid= -p $$; ps -o pgid= -p $PPID", 10, &b,
+	    &st) == 0, "proc_run: ps");
+	{
+		long own = -1, parent = -1;
+
+		sscanf(buf_str(&b), "%ld %ld", &own, &parent);
+		t_ok(own > 0 && own != parent,
+		    "proc_run: a process group of its own (%ld, posthorn's "
+		    "%ld)", own, parent);
+	}
+	buf_reset(&b);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	errno = 0;
+	r = proc_run("sleep 30 & echo started; exec sleep 30", 1, &b, &st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t_ok(r == -1 && errno == ETIMEDOUT && strcmp(buf_str(&b),
+	    "started\n") == 0, "proc_run: the deadline (ETIMEDOUT)");
+	t_ok(t1.tv_sec - t0.tv_sec < 5, "proc_run: killed at the deadline "
+	    "(%ld s)", (long)(t1.tv_sec - t0.tv_sec));
+	buf_release(&b);
+	buf_init(&b, 10);
+	errno = 0;
+	t_ok(proc_run("yes", 10, &b, &st) == -1 && errno == EFBIG &&
+	    b.len <= 10, "proc_run: more output than the cap (EFBIG)");
+	buf_release(&b);
 }
 
 static void
@@ -184,6 +347,9 @@ main(void)
 {
 	test_buf();
 	test_str();
+	test_sanitize();
+	test_err();
+	test_proc();
 	test_xtext();
 	test_b64();
 	test_rand_strv();
