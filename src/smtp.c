@@ -166,7 +166,11 @@ cmd(struct smtp *s, int redact, struct err *e, const char *fmt, ...)
 	va_list ap;
 	int r;
 
-	buf_init(&b, CMD_MAX + 2);
+	/* An AUTH line must leave no copy behind when the buffer grows. */
+	if (redact >= 0)
+		buf_init_secret(&b, CMD_MAX + 2);
+	else
+		buf_init(&b, CMD_MAX + 2);
 	va_start(ap, fmt);
 	r = buf_vprintf(&b, fmt, ap);
 	va_end(ap);
@@ -1274,6 +1278,18 @@ smtp_close(struct smtp *s)
 	s->progress = NULL;
 }
 
+/* Server text as a line safe for a terminal (C1, invalid UTF-8 escaped). */
+static void
+put_server_text(FILE *out, const char *label, const char *p, size_t n)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	str_sanitize(&b, p, n);
+	fprintf(out, "%s%s\n", label, buf_str(&b));
+	buf_release(&b);
+}
+
 void
 smtp_describe(struct smtp *s, FILE *out)
 {
@@ -1281,7 +1297,8 @@ smtp_describe(struct smtp *s, FILE *out)
 
 	fprintf(out, "server:      %s port %d (%s)\n", host(s),
 	    conf_port(s->acct), s->conn.peer != NULL ? s->conn.peer : "");
-	fprintf(out, "greeting:    %s\n", s->greeting ? s->greeting : "");
+	put_server_text(out, "greeting:    ", s->greeting ? s->greeting : "",
+	    s->greeting ? strlen(s->greeting) : 0);
 	if (s->tls) {
 		buf_init(&b, 0);
 		tls_describe(s->conn.tls, &b);
@@ -1297,8 +1314,8 @@ smtp_describe(struct smtp *s, FILE *out)
 
 		while (*p != '\0') {
 			nl = strchr(p, '\n');
-			fprintf(out, "    %.*s\n", (int)(nl ? nl - p :
-			    (long)strlen(p)), p);
+			put_server_text(out, "    ", p, nl ? (size_t)(nl - p) :
+			    strlen(p));
 			if (nl == NULL)
 				break;
 			p = nl + 1;
@@ -1308,7 +1325,12 @@ smtp_describe(struct smtp *s, FILE *out)
 	if (s->caps.flags & CAP_SIZE)
 		fprintf(out, "size limit:  %llu octets%s\n", s->caps.size_max,
 		    s->caps.size_max == 0 ? " (none given)" : "");
-	fprintf(out, "AUTH:        %s%s\n", s->caps.auth[0] ? s->caps.auth :
-	    "(none offered)", s->caps.auth_overflow ? " (and more: the list "
-	    "is longer than posthorn accepts)" : "");
+	if (s->caps.auth[0])
+		put_server_text(out, "AUTH:        ", s->caps.auth,
+		    strlen(s->caps.auth));
+	else
+		fprintf(out, "AUTH:        (none offered)\n");
+	if (s->caps.auth_overflow)
+		fprintf(out, "             (and more: the list is longer than "
+		    "posthorn accepts)\n");
 }
