@@ -91,6 +91,7 @@ enum conf_k {
 	CONF_K_QUEUE_DIR,
 	CONF_K_QUEUE_LIFETIME,
 	CONF_K_PROTOCOL,
+	CONF_K_FAILED_LIFETIME,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -166,6 +167,7 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_QUEUE_DIR] =	F(FT_STR, queue_dir, SUB_TILDE, 0),
 	[CONF_K_QUEUE_LIFETIME] = F(FT_INT, queue_lifetime, SUB_NONE, 0),
 	[CONF_K_PROTOCOL] =	{ FT_NONE, 0, SUB_NONE, 0 },
+	[CONF_K_FAILED_LIFETIME] = F(FT_INT, failed_lifetime, SUB_NONE, 0),
 };
 
 #undef F
@@ -320,6 +322,9 @@ static const struct conf_key conf_keys[] = {
 	K_NO("eval"),
 	K_NO("tls_min_dh_prime_bits"),
 	K_NO("tls_force_sslv3"),
+
+	/* The queue (issue 9). */
+	K_FN("failed_lifetime", CONF_K_FAILED_LIFETIME, 1, conf_k_lifetime),
 };
 
 #undef K_STR
@@ -460,6 +465,7 @@ conf_account_defaults(struct account *a)
 	a->allow_from_override = 1;
 	a->queue = 1;
 	a->queue_lifetime = 5 * 86400;
+	a->failed_lifetime = 30 * 86400;
 }
 
 /* Frees what a holds, wiping secrets, and zeroes it. */
@@ -936,6 +942,7 @@ conf_k_timeout(struct conf_parser *p, const struct conf_key *k,
 /*
  * queue_lifetime: how long a queued message is retried before it fails:
  * a number with an optional unit s, m, h, d (seconds without one).
+ * failed_lifetime (how long a failed one is kept) takes the same.
  */
 static int
 conf_k_lifetime(struct conf_parser *p, const struct conf_key *k,
@@ -965,7 +972,7 @@ conf_k_lifetime(struct conf_parser *p, const struct conf_key *k,
 	    n > INT_MAX / mult)
 		return conf_bad(p, k, v, "not a duration like 5d, 12h, 30m "
 		    "or 3600");
-	p->cur->queue_lifetime = (int)(n * mult);
+	*conf_intp(p->cur, k->id) = (int)(n * mult);
 	return 0;
 }
 

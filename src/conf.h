@@ -72,6 +72,7 @@ struct account {
 	int		 queue;		/* default 1 */
 	char		*queue_dir;	/* NULL = default location (spool.c) */
 	int		 queue_lifetime; /* seconds a message is retried; 5 days */
+	int		 failed_lifetime; /* seconds failed/ keeps one; 30 days */
 };
 
 struct conf {
