@@ -503,34 +503,44 @@ struct qdir {
 	int		 failed_lifetime;
 };
 
-/* The queue directories of every account (usually just one). */
-static size_t
-queue_dirs(struct ctx *c, struct qdir *dirs, size_t max)
+/*
+ * The queue directories of every account (usually just one), each with
+ * the failed_lifetime that applies to it; *n set.  Returns a malloc'd
+ * array.
+ */
+static struct qdir *
+queue_dirs(struct ctx *c, size_t *n)
 {
-	size_t i, j, n = 0;
+	struct qdir *dirs;
+	size_t i, j;
 
+	dirs = xreallocarray(NULL, c->have_conf && c->conf.naccounts > 0 ?
+	    c->conf.naccounts : 1, sizeof(*dirs));
+	*n = 0;
 	if (!c->have_conf || c->conf.naccounts == 0) {
-		dirs[n].dir = NULL;
-		dirs[n++].failed_lifetime = 30 * 86400;
-		return n;
+		dirs[0].dir = NULL;
+		dirs[0].failed_lifetime = 30 * 86400;
+		*n = 1;
+		return dirs;
 	}
-	for (i = 0; i < c->conf.naccounts && n < max; i++) {
+	for (i = 0; i < c->conf.naccounts; i++) {
 		const struct account *a = c->conf.accounts[i];
 		const char *q = a->queue_dir;
 
-		for (j = 0; j < n; j++)
+		for (j = 0; j < *n; j++)
 			if ((dirs[j].dir == NULL && q == NULL) ||
 			    (dirs[j].dir != NULL && q != NULL &&
 			    strcmp(dirs[j].dir, q) == 0))
 				break;
-		if (j == n) {
-			dirs[n].dir = q;
-			dirs[n++].failed_lifetime = a->failed_lifetime;
+		if (j == *n) {
+			dirs[j].dir = q;
+			dirs[j].failed_lifetime = a->failed_lifetime;
+			(*n)++;
 		} else if (a->failed_lifetime > dirs[j].failed_lifetime)
 			/* Several accounts share it: keep the longest. */
 			dirs[j].failed_lifetime = a->failed_lifetime;
 	}
-	return n;
+	return dirs;
 }
 
 static void
@@ -594,7 +604,7 @@ list_all(struct ctx *c)
 static int
 list_or_flush(struct ctx *c)
 {
-	struct qdir dirs[64];
+	struct qdir *dirs;
 	struct deliver_ctx d;
 	struct mailq_opts o;
 	struct strv n = { NULL, 0 };
@@ -612,7 +622,7 @@ list_or_flush(struct ctx *c)
 		notes(&n);
 		strv_free(&n);
 	}
-	nd = queue_dirs(c, dirs, 64);
+	dirs = queue_dirs(c, &nd);
 	for (i = 0; i < nd; i++) {
 		err_clear(&e);
 		if (open_queue(c, &sp, dirs[i].dir, dirs[i].failed_lifetime,
@@ -632,16 +642,48 @@ list_or_flush(struct ctx *c)
 			code = r;
 		spool_close(&sp);
 	}
+	free(dirs);
 	return code;
 }
 
 /* ------------------------------------------------------ queue commands */
 
-/* What --requeue does to an entry: back to the queue, due now. */
+/*
+ * What --requeue does to an entry: back to the queue, due now.  An entry
+ * whose route this configuration no longer gives (the server was changed
+ * on purpose) is bound to the route its account gives now, and says so:
+ * the user asked for this message by its id.
+ */
 static int
-requeue(struct spool *sp, struct spool_entry *ent, struct err *e)
+requeue(struct ctx *c, struct spool *sp, struct spool_entry *ent,
+    struct err *e)
 {
+	char digest[ROUTE_DIGEST_LEN];
+	struct account *a;
+	struct envelope *env = &ent->env;
+	struct err re;
 	size_t i;
+
+	a = env->route != NULL ? route_account(c, env, &re) : NULL;
+	if (env->route != NULL && a == NULL) {
+		char *old = env->route;
+
+		env->route = NULL;
+		a = route_account(c, env, &re);
+		env->route = old;
+		if (a == NULL)
+			return err_set(e, ERR_CONFIG, "%s: %s", ent->id,
+			    re.text);
+		route_digest(a, digest);
+		envelope_set(&env->route, digest);
+		free(env->route_desc);
+		env->route_desc = route_describe(a);
+		envelope_set(&env->conf, c->conf_real != NULL ? c->conf_real :
+		    c->conf.path);
+		fprintf(stderr, "posthorn: %s: now for %s\n", ent->id,
+		    env->route_desc);
+	}
+	conf_account_free(a);
 
 	if (ent->area == SPOOL_FAILED)
 		for (i = 0; i < ent->env.nrcpt; i++)
@@ -661,8 +703,8 @@ requeue(struct spool *sp, struct spool_entry *ent, struct err *e)
  * when it does not apply (with the reason in e when it was named).
  */
 static int
-apply_qcmd(enum cli_qcmd cmd, struct spool *sp, struct spool_entry *ent,
-    int named, struct err *e)
+apply_qcmd(struct ctx *c, enum cli_qcmd cmd, struct spool *sp,
+    struct spool_entry *ent, int named, struct err *e)
 {
 	err_clear(e);
 	switch (cmd) {
@@ -677,7 +719,7 @@ apply_qcmd(enum cli_qcmd cmd, struct spool *sp, struct spool_entry *ent,
 		if (ent->area == SPOOL_QUEUE && ent->env.hold == HOLD_NONE &&
 		    !named)
 			return 0;
-		return requeue(sp, ent, e) == -1 ? -1 : 1;
+		return requeue(c, sp, ent, e) == -1 ? -1 : 1;
 	case CLI_Q_HOLD:
 		if (ent->area == SPOOL_FAILED) {
 			if (named)
@@ -734,7 +776,7 @@ qcmd_ids(struct ctx *c, struct spool *sp, struct strv *ids)
 static int
 queue_command(struct ctx *c)
 {
-	struct qdir dirs[64];
+	struct qdir *dirs;
 	struct spool_entry ent;
 	struct mailq_opts o;
 	struct strv ids, seen = { NULL, 0 };
@@ -744,7 +786,7 @@ queue_command(struct ctx *c)
 	int code = 0, r, where, done = 0, all;
 
 	all = strv_has(&c->cli.queue_ids, "all");
-	nd = queue_dirs(c, dirs, 64);
+	dirs = queue_dirs(c, &nd);
 	for (i = 0; i < nd; i++) {
 		err_clear(&e);
 		if (open_queue(c, &sp, dirs[i].dir, dirs[i].failed_lifetime,
@@ -777,7 +819,7 @@ queue_command(struct ctx *c)
 				code = fail(&e);
 				continue;
 			}
-			r = apply_qcmd(c->cli.qcmd, &sp, &ent, !all, &e);
+			r = apply_qcmd(c, c->cli.qcmd, &sp, &ent, !all, &e);
 			if (r == 1)
 				done++;
 			else if (e.kind != ERR_NONE)
@@ -794,6 +836,7 @@ queue_command(struct ctx *c)
 			code = fail(&e);
 		}
 	strv_free(&seen);
+	free(dirs);
 	if (c->cli.mode == CLI_QUEUE_CMD && (done > 0 || c->cli.verbose))
 		fprintf(stderr, "posthorn: %s %d message%s\n",
 		    qcmd_done[c->cli.qcmd], done, done == 1 ? "" : "s");

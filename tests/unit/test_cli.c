@@ -63,6 +63,7 @@ static const struct {
 	{ "posthorn -q --json", "--json" },
 	{ "posthorn --show", "needs a value" },
 	{ "posthorn --delete ../x", "queue id" },
+	{ "posthorn --show 0123456789012345678901234567890X", "queue id" },
 	{ "posthorn --show A B", "one id" },
 	{ "posthorn --delete all A", "alone" },
 	{ "posthorn --delete A --hold B", "one queue command" },
@@ -256,6 +257,11 @@ test_good(void)
 	t_ok(c.mode == CLI_QUEUE_CMD && c.qcmd == CLI_Q_DELETE &&
 	    c.queue_ids.n == 3 && strcmp(c.queue_ids.v[2], "C") == 0,
 	    "--delete takes several ids");
+	DONE();
+
+	PARSE("posthorn --show 0123456789012345678901234567890");
+	t_ok(c.mode == CLI_SHOW, "--show: an id of 31 characters (the cap; "
+	    "one more is refused above)");
 	DONE();
 
 	PARSE("posthorn --requeue all");
