@@ -159,6 +159,22 @@ ix_sync(struct envelope *env)
 	env->nix = env->nrcpt;
 }
 
+/* A new, zeroed recipient at the end (the array grows by doubling). */
+static struct rcpt *
+rcpt_append(struct envelope *env)
+{
+	struct rcpt *r;
+
+	if (env->nrcpt == env->rcptcap) {
+		env->rcptcap = env->rcptcap ? env->rcptcap * 2 : 8;
+		env->rcpt = xreallocarray(env->rcpt, env->rcptcap,
+		    sizeof(*env->rcpt));
+	}
+	r = &env->rcpt[env->nrcpt++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
 struct rcpt *
 envelope_add_rcpt(struct envelope *env, const char *addr)
 {
@@ -171,10 +187,7 @@ envelope_add_rcpt(struct envelope *env, const char *addr)
 	    s = (s + 1) & mask)
 		if (same_addr(env->rcpt[env->ix[s] - 1].addr, addr))
 			return NULL;
-	env->rcpt = xreallocarray(env->rcpt, env->nrcpt + 1,
-	    sizeof(*env->rcpt));
-	r = &env->rcpt[env->nrcpt++];
-	memset(r, 0, sizeof(*r));
+	r = rcpt_append(env);
 	r->addr = xstrdup(addr);
 	env->ix[s] = env->nrcpt;
 	env->nix = env->nrcpt;
@@ -452,10 +465,7 @@ parse_rcpt(struct parse *p, char *v)
 		return bad(p, "unknown recipient state in", "rcpt");
 	if ((tok = strtok_r(NULL, " ", &save)) == NULL)
 		return bad(p, "no address in", "rcpt");
-	env->rcpt = xreallocarray(env->rcpt, env->nrcpt + 1,
-	    sizeof(*env->rcpt));
-	r = &env->rcpt[env->nrcpt++];
-	memset(r, 0, sizeof(*r));
+	r = rcpt_append(env);
 	r->state = (enum rcpt_state)state;
 	if (address(p, "rcpt", tok, &r->addr) == -1)
 		return -1;

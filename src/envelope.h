@@ -55,6 +55,7 @@ struct envelope {
 	char		*sender;	/* "" = null sender <> */
 	struct rcpt	*rcpt;
 	size_t		 nrcpt;
+	size_t		 rcptcap;	/* allocated entries of rcpt */
 	char		*account;	/* account name, NULL = default */
 	char		*dsn_ret;	/* "FULL", "HDRS" or NULL */
 	char		*dsn_envid;	/* or NULL */

@@ -1462,8 +1462,14 @@ spool_adopt(struct spool *s, const char *olddir, struct err *e)
 	size_t n, i;
 	int a, r, count = 0, rv = 0;
 
-	if (open_at(&from, olddir, getuid(), 0, 0, e) == -1)
+	if (open_at(&from, olddir, getuid(), 0, 0, e) == -1) {
+		struct stat st;
+
+		/* Emptied and removed by another run meanwhile: done. */
+		if (lstat(olddir, &st) == -1 && errno == ENOENT)
+			return 0;
 		return -1;
+	}
 	spool_recover(&from, &le);
 	for (a = SPOOL_QUEUE; a <= SPOOL_FAILED; a++) {
 		if (spool_list(&from, (enum spool_area)a, &ids, &n, e) == -1) {
@@ -1484,6 +1490,13 @@ spool_adopt(struct spool *s, const char *olddir, struct err *e)
 			spool_release(&ent);
 		}
 		free(ids);
+	}
+	if (rv == 0) {
+		/* Emptied: the old queue goes too (rmdir fails on anything
+		   left, a message that was busy or came meanwhile). */
+		for (a = SPOOL_TMP; a <= SPOOL_FAILED; a++)
+			rmdir(from.area[a]);
+		rmdir(from.dir);
 	}
 	spool_close(&from);
 	return rv == -1 ? -1 : count;

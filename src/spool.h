@@ -108,8 +108,9 @@ void	 spool_close(struct spool *s);
  * Moves every entry of the queue at olddir (queue/ and failed/, after
  * recovering its tmp/) into s, each copied, made durable and renamed into
  * place before its old copy is removed: a crash leaves it in one place or
- * both, never in none.  Busy entries stay for a later run.  Returns the
- * number moved, or -1 (e says why; what moved stays moved).
+ * both, never in none.  Busy entries stay for a later run; an old queue
+ * left empty is removed.  Returns the number moved, or -1 (e says why;
+ * what moved stays moved).
  */
 int	 spool_adopt(struct spool *s, const char *olddir, struct err *e);
 

@@ -214,12 +214,14 @@ test_locate(void)
 	    S_ISDIR(st.st_mode), "a symbolic link is moved aside too");
 	spool_place_release(&pl);
 	/* Root's cleaning of every user's name. */
-	mkdir(xasprintf("%s/4242", base), 0700);
 	{
+		char *squatted = xasprintf("%s/4242", base);
 		struct strv notes = { NULL, 0 };
 		struct spool_user *u;
 		size_t nu;
 
+		mkdir(squatted, 0700);
+		free(squatted);
 		t_ok(spool_clean_squats(base, &notes, &e) == 1 &&
 		    notes.n == 1 && strstr(notes.v[0], "4242") != NULL,
 		    "spool_clean_squats: 4242 owned by root moved aside");
