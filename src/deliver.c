@@ -62,8 +62,9 @@ terminal_safe(char *s)
 	char *o = s;
 
 	for (; *s != '\0'; s++) {
-		if ((unsigned char)s[0] == 0xC2 && (unsigned char)s[1] >= 0x80 &&
-		    (unsigned char)s[1] <= 0x9F) {
+		unsigned char c = (unsigned char)s[0], n = (unsigned char)s[1];
+
+		if (c == 0xC2 && n >= 0x80 && n <= 0x9F) {
 			*o++ = '?';
 			s++;
 		} else if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -606,7 +607,7 @@ struct due_group {
 
 struct due {
 	char		(*ids)[SPOOL_ID_MAX];
-	size_t		 *group;	/* ids[i] goes with groups[group[i]] */
+	size_t		 *group;	/* the group of ids[i] */
 	size_t		  n;
 	struct due_group *groups;
 	size_t		  ngroups;

@@ -45,7 +45,7 @@ struct ctx {
 	struct conf	 conf;
 	struct conf_env	 env;
 	int		 have_conf;
-	char		*conf_real;	/* the file's absolute path, or NULL */
+	char		*conf_real;	/* its absolute path, or NULL */
 };
 
 static int
