@@ -13,14 +13,14 @@
 
 # What posthorn offers when a word starts with '-'.  tests/unit/check-docs
 # compares these lists with src/cli.c.
-_posthorn_longopts=(--account --attach --auth --bcc --body --cc --config
-    --dry-run --due --from --header --help --host --html --inline --json --now
-    --port --read-recipients --reply-to --serverinfo --subject --tls --user
-    --verbose --version)
+_posthorn_longopts=(--account --all --attach --auth --bcc --body --cc --config
+    --delete --dry-run --due --from --header --help --hold --host --html
+    --inline --json --now --port --read-recipients --release --reply-to
+    --requeue --serverinfo --show --subject --tls --user --verbose --version)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
     -I -q -qq -qI -A -s -a -c -H -G -h -L -m -n -o -O -U)
 # mailq lists the queue: only these make sense there.
-_posthorn_mailq_longopts=(--json --config --account --verbose --help
+_posthorn_mailq_longopts=(--json --all --config --account --verbose --help
     --version)
 _posthorn_mailq_shortopts=(-C -A -v)
 
@@ -130,6 +130,17 @@ _posthorn_files()
 
 # Value completion for option $1 with the partial value $2; 0 when $1 takes
 # a value (even one with nothing to offer), 1 when it does not.
+# The ids in the queue (posthorn -bp --json with the command line's
+# configuration file), and "all".
+_posthorn_queue_ids()
+{
+	local conf
+	conf=$(_posthorn_config_file)
+	printf '%s\n' all
+	"${COMP_WORDS[0]}" ${conf:+-C "$conf"} -bp --json 2>/dev/null |
+	    sed -n 's/^{"id":"\([A-Za-z0-9]*\)".*/\1/p'
+}
+
 _posthorn_value()
 {
 	local opt=$1 cur=$2 v
@@ -163,6 +174,9 @@ SCRAM-SHA-1-PLUS SCRAM-SHA-256-PLUS XOAUTH2 OAUTHBEARER EXTERNAL GSSAPI"
 		;;
 	-R)
 		_posthorn_add $'full\nhdrs' "$cur" ""
+		;;
+	--show | --delete | --requeue | --hold | --release)
+		_posthorn_add "$(_posthorn_queue_ids)" "$cur" ""
 		;;
 	-B)
 		_posthorn_add $'7BIT\n8BITMIME' "$cur" ""
@@ -218,7 +232,7 @@ _posthorn()
 		--)
 			return
 			;;
-		--*=* | --dry-run | --due | --help | --json | --now | \
+		--*=* | --all | --dry-run | --due | --help | --json | --now | \
 		    --read-recipients | --serverinfo | --verbose | --version)
 			;;
 		--*)

@@ -92,7 +92,7 @@ function __posthorn_no_rcpt
         switch $w
             case --
                 return 1
-            case '--*=*' --dry-run --due --help --json --now --read-recipients --serverinfo --verbose --version
+            case '--*=*' --all --dry-run --due --help --json --now --read-recipients --serverinfo --verbose --version
             case '--*'
                 set skip 1
             case -qI
@@ -114,6 +114,18 @@ function __posthorn_no_rcpt
         end
     end
     return 0
+end
+
+# The ids in the queue (posthorn -bp --json), and all.
+function __posthorn_queue_ids
+    set -l conf (__posthorn_config_file)
+    echo all
+    set -l cmd (commandline -opc)[1]
+    if test -n "$conf"
+        $cmd -C $conf -bp --json 2>/dev/null | string replace -rf '^\{"id":"([A-Za-z0-9]+)".*' '$1'
+    else
+        $cmd -bp --json 2>/dev/null | string replace -rf '^\{"id":"([A-Za-z0-9]+)".*' '$1'
+    end
 end
 
 # Recipients are addresses, not files.
@@ -138,7 +150,15 @@ complete -c posthorn -n __posthorn_no_rcpt -o qq -d 'The same as -q'
 complete -c posthorn -n __posthorn_no_rcpt -o qI -x -d 'Deliver the queued message ID now'
 complete -c posthorn -n __posthorn_no_rcpt -l now -d 'With -q: every queued message (the default)'
 complete -c posthorn -n __posthorn_no_rcpt -l due -d 'With -q: only messages whose retry wait has passed'
-complete -c posthorn -n __posthorn_no_rcpt -l json -d 'With -bp: one JSON object per message'
+complete -c posthorn -n __posthorn_no_rcpt -l json -d 'With -bp or --show: JSON; with a send: the outcome per recipient'
+complete -c posthorn -n __posthorn_no_rcpt -l all -d "With -bp, as root: every user's queue, read only"
+
+# Queue commands: one or more ids, or all.
+complete -c posthorn -n __posthorn_no_rcpt -l show -x -a '(__posthorn_queue_ids)' -d 'A queued or failed message in full'
+complete -c posthorn -n __posthorn_no_rcpt -l delete -x -a '(__posthorn_queue_ids)' -d 'Remove messages'
+complete -c posthorn -n __posthorn_no_rcpt -l requeue -x -a '(__posthorn_queue_ids)' -d 'Failed or held messages back, due now'
+complete -c posthorn -n __posthorn_no_rcpt -l hold -x -a '(__posthorn_queue_ids)' -d 'Keep messages queued, untried'
+complete -c posthorn -n __posthorn_no_rcpt -l release -x -a '(__posthorn_queue_ids)' -d 'Let held messages go, due now'
 complete -c posthorn -n __posthorn_no_rcpt -l serverinfo -d 'Show what the server offers'
 complete -c posthorn -n __posthorn_no_rcpt -l help -d 'Show the options'
 complete -c posthorn -n __posthorn_no_rcpt -l version -d 'Show the version'
@@ -176,6 +196,7 @@ complete -c posthorn -n __posthorn_no_rcpt -l dry-run -d 'Print the envelope and
 # mailq lists the queue.
 complete -c mailq -f
 complete -c mailq -l json -d 'One JSON object per message'
+complete -c mailq -l all -d "As root: every user's queue, read only"
 complete -c mailq -s C -l config -r -F -d 'Configuration file'
 complete -c mailq -s A -l account -x -a '(__posthorn_accounts)' -d 'Account whose queue to list'
 complete -c mailq -s v -l verbose -d Verbose

@@ -35,6 +35,12 @@ enum {
 	OPT_JSON,
 	OPT_NOW,
 	OPT_DUE,
+	OPT_SHOW,
+	OPT_DELETE,
+	OPT_REQUEUE,
+	OPT_HOLD,
+	OPT_RELEASE,
+	OPT_ALL,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -49,17 +55,20 @@ static const char shortopts[] =
 
 static const struct option longopts[] = {
 	{ "account",	required_argument,	NULL, 'A' },
+	{ "all",	no_argument,		NULL, OPT_ALL },
 	{ "attach",	required_argument,	NULL, 'a' },
 	{ "auth",	required_argument,	NULL, OPT_AUTH },
 	{ "bcc",	required_argument,	NULL, OPT_BCC },
 	{ "body",	required_argument,	NULL, OPT_BODY },
 	{ "cc",		required_argument,	NULL, 'c' },
 	{ "config",	required_argument,	NULL, 'C' },
+	{ "delete",	required_argument,	NULL, OPT_DELETE },
 	{ "dry-run",	no_argument,		NULL, OPT_DRY_RUN },
 	{ "due",	no_argument,		NULL, OPT_DUE },
 	{ "from",	required_argument,	NULL, 'f' },
 	{ "header",	required_argument,	NULL, 'H' },
 	{ "help",	no_argument,		NULL, OPT_HELP },
+	{ "hold",	required_argument,	NULL, OPT_HOLD },
 	{ "host",	required_argument,	NULL, OPT_HOST },
 	{ "html",	required_argument,	NULL, OPT_HTML },
 	{ "inline",	required_argument,	NULL, OPT_INLINE },
@@ -67,8 +76,11 @@ static const struct option longopts[] = {
 	{ "now",	no_argument,		NULL, OPT_NOW },
 	{ "port",	required_argument,	NULL, OPT_PORT },
 	{ "read-recipients", no_argument,	NULL, 't' },
+	{ "release",	required_argument,	NULL, OPT_RELEASE },
 	{ "reply-to",	required_argument,	NULL, OPT_REPLY_TO },
+	{ "requeue",	required_argument,	NULL, OPT_REQUEUE },
 	{ "serverinfo",	no_argument,		NULL, OPT_SERVERINFO },
+	{ "show",	required_argument,	NULL, OPT_SHOW },
 	{ "subject",	required_argument,	NULL, 's' },
 	{ "tls",	required_argument,	NULL, OPT_TLS },
 	{ "user",	required_argument,	NULL, OPT_USER },
@@ -85,6 +97,7 @@ cli_usage(FILE *out)
 "       sendmail [-t] [-i] [-f sender] [-F name] [recipient ...] < message\n"
 "       posthorn -s subject [-a file] [-c addr] recipient ... < body\n"
 "       posthorn -bp | mailq      posthorn -q\n"
+"       posthorn --show|--delete|--requeue|--hold|--release ID... | all\n"
 "\n"
 "Sending (sendmail compatible):\n"
 "  -t, --read-recipients  recipients also from To, Cc, Bcc (or Resent-*)\n"
@@ -117,14 +130,26 @@ cli_usage(FILE *out)
 "  --html FILE        HTML alternative   --inline FILE  inline image (cid:)\n"
 "  --dry-run          print the envelope and message instead of sending\n"
 "\n"
+"Queue:\n"
+"  --show ID          a queued or failed message: state, reason, envelope,\n"
+"                     route, header (with --json: as JSON)\n"
+"  --delete ID...     remove messages from the queue or failed area\n"
+"  --requeue ID...    failed or held messages back to the queue, due now\n"
+"  --hold ID...       keep messages queued, untried, until --release\n"
+"  --release ID...    let held messages go, due now\n"
+"                     (each takes one or more ids, or all)\n"
+"  --all              with -bp, as root: every user's queue, read only\n"
+"\n"
 "Other:\n"
 "  --serverinfo       show the server's greeting, TLS, extensions, AUTH\n"
-"  --json             with -bp: one JSON object per message\n"
+"  --json             with -bp: one JSON object per message; with --show;\n"
+"                     with a send: the outcome per recipient on stdout\n"
 "  --help, --version\n"
 "\n"
 "Exit status follows sysexits.h: 0 sent or queued, 64 usage, 65 bad\n"
 "message, 67 recipient rejected, 69 unavailable, 75 temporary failure,\n"
-"77 authentication failed, 78 configuration error; see posthorn(1).\n",
+"77 authentication failed, 78 configuration error, 130 cancelled with\n"
+"Ctrl-C; see posthorn(1).\n",
 	    out);
 }
 
@@ -292,6 +317,49 @@ parse_header_opt(struct cli *c, const char *v, struct err *e)
 	return 0;
 }
 
+/* A queue id as -qI and the queue commands take it, or "all". */
+static int
+check_id(const char *id, int allow_all, struct err *e)
+{
+	size_t n = strlen(id);
+
+	if (allow_all && strcmp(id, "all") == 0)
+		return 0;
+	if (n == 0 || n >= 32 || strspn(id, "0123456789ABCDEFGHIJKLMNOP"
+	    "QRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != n)
+		return err_set(e, ERR_USAGE, "invalid queue id '%s'", id);
+	return 0;
+}
+
+/* --show, --delete, --requeue, --hold, --release: one mode a run. */
+static int
+parse_qcmd(struct cli *c, int opt, const char *arg, struct err *e)
+{
+	static const struct {
+		int		 opt;
+		enum cli_qcmd	 cmd;
+	} cmds[] = {
+		{ OPT_DELETE, CLI_Q_DELETE }, { OPT_REQUEUE, CLI_Q_REQUEUE },
+		{ OPT_HOLD, CLI_Q_HOLD }, { OPT_RELEASE, CLI_Q_RELEASE },
+	};
+	size_t i;
+
+	if (c->mode == CLI_SHOW || c->mode == CLI_QUEUE_CMD)
+		return err_set(e, ERR_USAGE, "one queue command at a time");
+	if (check_id(arg, opt != OPT_SHOW, e) == -1)
+		return -1;
+	strv_add(&c->queue_ids, arg);
+	if (opt == OPT_SHOW) {
+		c->mode = CLI_SHOW;
+		return 0;
+	}
+	c->mode = CLI_QUEUE_CMD;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (cmds[i].opt == opt)
+			c->qcmd = cmds[i].cmd;
+	return 0;
+}
+
 static int
 parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
     int argc, char **argv, struct err *e)
@@ -450,6 +518,15 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 	case OPT_DUE:
 		c->due_only = 1;
 		break;
+	case OPT_SHOW:
+	case OPT_DELETE:
+	case OPT_REQUEUE:
+	case OPT_HOLD:
+	case OPT_RELEASE:
+		return parse_qcmd(c, opt, arg, e);
+	case OPT_ALL:
+		c->all_users = 1;
+		break;
 	case OPT_HELP:
 		c->mode = CLI_HELP;
 		break;
@@ -504,6 +581,23 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 
 	dashdash = optind > 0 && optind <= argc &&
 	    strcmp(argv[optind - 1], "--") == 0;
+	if (c->mode == CLI_SHOW || c->mode == CLI_QUEUE_CMD) {
+		/* More ids after the first. */
+		for (i = optind; i < argc; i++) {
+			if (c->mode == CLI_SHOW)
+				return err_set(e, ERR_USAGE, "--show takes "
+				    "one id");
+			if (check_id(argv[i], 1, e) == -1)
+				return -1;
+			strv_add(&c->queue_ids, argv[i]);
+		}
+		if (c->queue_ids.n > 1 && strv_has(&c->queue_ids, "all"))
+			return err_set(e, ERR_USAGE, "'all' goes alone");
+		if (c->json && c->mode != CLI_SHOW)
+			return err_set(e, ERR_USAGE, "--json works with -bp, "
+			    "--show and a send");
+		return 0;
+	}
 	for (i = optind; i < argc; i++) {
 		if (!dashdash && argv[i][0] == '-')
 			return err_set(e, ERR_USAGE,
@@ -514,8 +608,12 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 		strv_add(&c->rcpts, argv[i]);
 	}
 
-	if (c->json && c->mode != CLI_LIST)
-		return err_set(e, ERR_USAGE, "--json works only with -bp");
+	if (c->json && c->mode != CLI_LIST && c->mode != CLI_SEND)
+		return err_set(e, ERR_USAGE, "--json works with -bp, --show "
+		    "and a send");
+	if (c->all_users && c->mode != CLI_LIST)
+		return err_set(e, ERR_USAGE, "--all works only with -bp "
+		    "(mailq)");
 	if (c->due_only && c->mode != CLI_FLUSH)
 		return err_set(e, ERR_USAGE, "--due works only with -q");
 	if (c->compose && c->mode != CLI_SEND)
@@ -559,6 +657,7 @@ cli_release(struct cli *c)
 	free(c->html_file);
 	strv_free(&c->inline_files);
 	free(c->queue_id);
+	strv_free(&c->queue_ids);
 	strv_free(&c->rcpts);
 	memset(c, 0, sizeof(*c));
 }

@@ -22,11 +22,16 @@ enum cli_mode {
 	CLI_NOOP,	/* -bi, -I, newaliases, -q with an interval */
 	CLI_FLUSH,	/* -q, -qI ID */
 	CLI_SERVERINFO,	/* --serverinfo */
+	CLI_SHOW,	/* --show ID */
+	CLI_QUEUE_CMD,	/* --delete, --requeue, --hold, --release ID... */
 	CLI_HELP,
 	CLI_VERSION,
 };
 
 enum cli_body { CLI_BODY_UNSET = 0, CLI_BODY_7BIT, CLI_BODY_8BITMIME };
+
+/* What CLI_QUEUE_CMD does to each id. */
+enum cli_qcmd { CLI_Q_DELETE = 1, CLI_Q_REQUEUE, CLI_Q_HOLD, CLI_Q_RELEASE };
 
 struct cli {
 	enum cli_mode	 mode;
@@ -59,9 +64,12 @@ struct cli {
 	struct strv	 inline_files;	/* --inline */
 	int		 dry_run;	/* --dry-run */
 
-	int		 json;		/* --json (with -bp) */
+	int		 json;		/* --json (-bp, --show, a send) */
 	int		 due_only;	/* --due: only what backoff allows */
 	char		*queue_id;	/* -qI ID */
+	int		 all_users;	/* --all (-bp as root) */
+	enum cli_qcmd	 qcmd;		/* with CLI_QUEUE_CMD */
+	struct strv	 queue_ids;	/* --show/--delete/... ids, or "all" */
 
 	struct strv	 rcpts;		/* recipient words from argv, as given */
 };
@@ -69,8 +77,10 @@ struct cli {
 /*
  * Parses argv into c (zeroed first).  The basename of argv[0] selects the
  * personality: "mailq" lists the queue, "newaliases" does nothing,
- * "sendmail" and anything else send.  0 on success; -1 with ERR_USAGE and
- * a one-line message otherwise.
+ * "sendmail" and anything else send.  The queue commands take their first
+ * id as the option's value and more as the words after it (queue_ids;
+ * "all" alone stands for every entry).  0 on success; -1 with ERR_USAGE
+ * and a one-line message otherwise.
  */
 int	 cli_parse(struct cli *c, int argc, char **argv, struct err *e);
 void	 cli_release(struct cli *c);

@@ -99,6 +99,7 @@ enum conf_k {
 	CONF_K_SESSION_TIMEOUT,
 	CONF_K_SCRAM_MAX_ITERATIONS,
 	CONF_K_COMMAND_TIMEOUT,
+	CONF_K_FAILED_LIFETIME,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -179,6 +180,7 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_SCRAM_MAX_ITERATIONS] =
 	    F(FT_INT, scram_max_iterations, SUB_NONE, 0),
 	[CONF_K_COMMAND_TIMEOUT] = F(FT_INT, command_timeout, SUB_NONE, 0),
+	[CONF_K_FAILED_LIFETIME] = F(FT_INT, failed_lifetime, SUB_NONE, 0),
 };
 
 #undef F
@@ -347,6 +349,8 @@ static const struct conf_key conf_keys[] = {
 	    conf_k_scram_max),
 	K_FN("command_timeout", CONF_K_COMMAND_TIMEOUT, 1,
 	    conf_k_command_timeout),
+	/* The queue (issue 9). */
+	K_FN("failed_lifetime", CONF_K_FAILED_LIFETIME, 1, conf_k_lifetime),
 };
 
 #undef K_STR
@@ -490,6 +494,7 @@ conf_account_defaults(struct account *a)
 	a->session_timeout = CONF_SESSION_TIMEOUT;
 	a->scram_max_iterations = CONF_SCRAM_ITER_DEFAULT;
 	a->command_timeout = CONF_COMMAND_TIMEOUT;
+	a->failed_lifetime = 30 * 86400;
 }
 
 /* Frees what a holds, wiping secrets, and zeroes it. */
@@ -972,6 +977,7 @@ conf_k_timeout(struct conf_parser *p, const struct conf_key *k,
 /*
  * queue_lifetime: how long a queued message is retried before it fails:
  * a number with an optional unit s, m, h, d (seconds without one).
+ * failed_lifetime (how long a failed one is kept) takes the same.
  */
 static int
 conf_k_lifetime(struct conf_parser *p, const struct conf_key *k,
@@ -1001,7 +1007,7 @@ conf_k_lifetime(struct conf_parser *p, const struct conf_key *k,
 	    n > INT_MAX / mult)
 		return conf_bad(p, k, v, "not a duration like 5d, 12h, 30m "
 		    "or 3600");
-	p->cur->queue_lifetime = (int)(n * mult);
+	*conf_intp(p->cur, k->id) = (int)(n * mult);
 	return 0;
 }
 

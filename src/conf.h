@@ -83,6 +83,7 @@ struct account {
 	int		 password_in_file; /* the file had a password for this
 					    account; conf_load wiped it, and
 					    conf_password reads it again */
+	int		 failed_lifetime; /* seconds failed/ keeps one; 30 days */
 };
 
 /* session_timeout's default: 20 minutes. */

@@ -1,42 +1,115 @@
 /*
  * deliver owns the life of a queue entry from the moment it is locked to
  * its outcome, and the SMTP session that carries it.  One rule decides
- * every outcome (settle): the server took the data for every recipient,
- * the entry goes; something temporary, it is deferred (queue on) or
- * dropped with exit 75 for the caller to retry (queue off); something
- * permanent, it moves to failed/.  A session stays open across entries
- * of the same account, so a fresh message and whatever is due for its
- * account cost one connection.
+ * every outcome (settle):
+ *
+ *   - the server took the data for every recipient: the entry goes;
+ *   - Ctrl-C at a terminal before that (the caller's own message): the
+ *     entry goes, exit 130, "cancelled; nothing was sent";
+ *   - something temporary: deferred (queue on, or a queue run) or
+ *     dropped with exit 75 for the caller to retry (queue off);
+ *   - a mistake a person must fix — the session failed for good before
+ *     any message was tried (authentication, the password source, the
+ *     certificate, STARTTLS, the host), a configuration error, or a 454
+ *     to AUTH: held in the queue with the reason and the exit status
+ *     SPEC.md gives the failure; every -q retries it;
+ *   - anything else permanent: failed/.
+ *
+ * A message that waits longer than its account's queue_lifetime fails.
+ * A session stays open across entries of the same route, so a fresh
+ * message and whatever is due for its route cost one connection.  An
+ * entry is only ever sent through the route it was accepted for
+ * (route.c): entries no account of this configuration gives the route
+ * for are left alone and said so with -v.
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "deliver.h"
 #include "envelope.h"
 #include "err.h"
+#include "jsonw.h"
 #include "log.h"
+#include "route.h"
 #include "smtp.h"
 #include "spool.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/sig.h"
+#include "util/str.h"
+
+/* How many recipients the summary line names in each list. */
+#define SUMMARY_NAMES	10
+
+/*
+ * Server text on a terminal: C1 controls (U+0080..U+009F, in UTF-8 C2 80
+ * to C2 9F) become '?' in place, like the C0 ones str_oneline replaces;
+ * a NEL would otherwise break the one line in two.
+ */
+static void
+terminal_safe(char *s)
+{
+	char *o = s;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)s[0], n = (unsigned char)s[1];
+
+		if (c == 0xC2 && n >= 0x80 && n <= 0x9F) {
+			*o++ = '?';
+			s++;
+		} else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*o++ = '?';
+		else
+			*o++ = *s;
+	}
+	*o = '\0';
+}
 
 static void __attribute__((format(printf, 1, 2)))
 say(const char *fmt, ...)
 {
 	va_list ap;
+	char *line;
+	int n;
 
-	fputs("posthorn: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vasprintf(&line, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n < 0) {
+		fputs("posthorn: out of memory\n", stderr);
+		return;
+	}
+	terminal_safe(line);
+	fprintf(stderr, "posthorn: %s\n", line);
+	free(line);
+}
+
+static int
+foreground_tty(int fd)
+{
+	pid_t pg;
+
+	if (!isatty(fd))
+		return 0;
+	pg = tcgetpgrp(fd);
+	return pg != -1 && pg == getpgrp();
+}
+
+int
+deliver_cancelled(void)
+{
+	return sig_caught == SIGINT && (foreground_tty(0) ||
+	    foreground_tty(2));
 }
 
 /*
@@ -51,8 +124,11 @@ log_it(const struct account *a, const struct smtp *s,
     int code, const struct err *e)
 {
 	struct log_outcome o;
-	char one[768];
+	char *one = NULL;
+	size_t n;
 
+	if (a == NULL)
+		return;
 	memset(&o, 0, sizeof(o));
 	o.host = a->host;
 	o.tls = s != NULL && s->tls;
@@ -63,34 +139,202 @@ log_it(const struct account *a, const struct smtp *s,
 	if (e != NULL)
 		o.code = e->reply;
 	else if (s != NULL && s->reply.code != 0) {
+		/* Room for the whole reply: a log line is not cut. */
+		n = s->reply.text.len + sizeof(s->reply.status) + 16;
+		one = xmalloc(n);
 		o.code = s->reply.code;
-		smtp_reply_oneline(&s->reply, one, sizeof(one));
+		smtp_reply_oneline(&s->reply, one, n);
 		o.reply = one;
 	}
 	o.error = error;
 	o.exitcode = code;
 	log_outcome(a, &o);
+	free(one);
 }
 
 /* "5 days", "12 hours", "30 minutes" for the give-up message. */
-static const char *
-lifetime_text(int seconds)
+static void
+lifetime_text(char *text, size_t n, int seconds)
 {
-	static char text[64];
-
 	if (seconds % 86400 == 0)
-		snprintf(text, sizeof(text), "%d day%s", seconds / 86400,
+		snprintf(text, n, "%d day%s", seconds / 86400,
 		    seconds == 86400 ? "" : "s");
 	else if (seconds % 3600 == 0)
-		snprintf(text, sizeof(text), "%d hour%s", seconds / 3600,
+		snprintf(text, n, "%d hour%s", seconds / 3600,
 		    seconds == 3600 ? "" : "s");
 	else if (seconds % 60 == 0)
-		snprintf(text, sizeof(text), "%d minute%s", seconds / 60,
+		snprintf(text, n, "%d minute%s", seconds / 60,
 		    seconds == 60 ? "" : "s");
 	else
-		snprintf(text, sizeof(text), "%d second%s", seconds,
+		snprintf(text, n, "%d second%s", seconds,
 		    seconds == 1 ? "" : "s");
-	return text;
+}
+
+/* The lifetime that applies to env: the account's, else the recorded. */
+static int
+lifetime_of(const struct account *a, const struct envelope *env)
+{
+	if (a != NULL)
+		return a->queue_lifetime;
+	return env->lifetime > 0 ? env->lifetime : 5 * 86400;
+}
+
+/* 1 when env has waited its lifetime (counted from a --requeue too). */
+static int
+expired(const struct envelope *env, int lifetime, time_t now)
+{
+	time_t since = env->requeued > env->created ? env->requeued :
+	    env->created;
+
+	return lifetime > 0 && since + lifetime <= now;
+}
+
+/* Names the recipients in state st, as "<a> (reply), <b> (reply)". */
+static void
+name_list(struct buf *b, const struct envelope *env, enum rcpt_state st)
+{
+	size_t i, named = 0, total = envelope_count(env, st);
+
+	for (i = 0; i < env->nrcpt && named < SUMMARY_NAMES; i++) {
+		const struct rcpt *r = &env->rcpt[i];
+		char *reply = NULL;
+
+		if (r->state != st)
+			continue;
+		envelope_set_capped(&reply, r->reply, ENVELOPE_REPLY_MAX);
+		buf_printf(b, "%s<%s>", named ? ", " : "", r->addr);
+		if (reply != NULL && reply[0] != '\0')
+			buf_printf(b, " (%s)", reply);
+		free(reply);
+		named++;
+	}
+	if (total > named)
+		buf_printf(b, " and %zu more (see posthorn -bp)",
+		    total - named);
+}
+
+char *
+deliver_summary(const struct envelope *env)
+{
+	struct buf b;
+	char *line;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "delivered to %zu of %zu recipient%s",
+	    envelope_count(env, RCPT_DONE), env->nrcpt,
+	    env->nrcpt == 1 ? "" : "s");
+	if (envelope_count(env, RCPT_FAILED) > 0) {
+		buf_adds(&b, "; rejected: ");
+		name_list(&b, env, RCPT_FAILED);
+	}
+	if (envelope_count(env, RCPT_PENDING) > 0) {
+		buf_adds(&b, "; deferred: ");
+		name_list(&b, env, RCPT_PENDING);
+	}
+	line = xmalloc(b.len + 1);
+	str_oneline(line, b.len + 1, buf_str(&b), b.len);
+	buf_release(&b);
+	return line;
+}
+
+/* Session-level failures: the message itself was never judged. */
+static int
+session_level(const struct err *e)
+{
+	return e->phase != 0 && e->phase <= SMTP_AUTH + 1;
+}
+
+/* A failure a person must fix: held, not failed (see the top). */
+static int
+held_kind(const struct err *e)
+{
+	if (e->phase == SMTP_AUTH + 1 && e->reply == 454)
+		return 1;
+	if (err_is_temporary(e))
+		return 0;
+	return session_level(e) || e->kind == ERR_CONFIG ||
+	    e->kind == ERR_NOPERM || e->kind == ERR_NOHOST;
+}
+
+/* What to fix, for the held line. */
+static const char *
+held_fix(const struct err *e)
+{
+	if (e->kind == ERR_NOPERM || (e->phase == SMTP_AUTH + 1 &&
+	    e->kind != ERR_CONFIG))
+		return "fix the account's user or password";
+	if (e->kind == ERR_CONFIG)
+		return "fix the configuration";
+	if (e->kind == ERR_NOHOST)
+		return "fix the account's host";
+	if (e->phase == SMTP_TLS + 1 || e->phase == SMTP_STARTTLS + 1)
+		return "fix the account's TLS settings (tls_trust_file, "
+		    "tls_fingerprint, tls_starttls)";
+	return "fix the account's server settings";
+}
+
+/* ---------------------------------------------------------- outcome */
+
+enum outcome {
+	OUT_SENT, OUT_PARTIAL, OUT_QUEUED, OUT_HELD, OUT_FAILED,
+	OUT_CANCELLED, OUT_DROPPED
+};
+
+static const char *const outcome_names[] = {
+	"sent", "partial", "queued", "held", "failed", "cancelled", "dropped"
+};
+
+/* --json on a send: the outcome and every recipient's, on stdout. */
+static void
+print_json(const struct spool_entry *ent, enum outcome out, int code,
+    const char *error)
+{
+	static const char *const st[] = { "pending", "delivered", "rejected" };
+	const struct envelope *env = &ent->env;
+	size_t i;
+
+	printf("{\"id\":");
+	jsonw_str(stdout, ent->id);
+	printf(",\"outcome\":\"%s\",\"exit\":%d,\"error\":",
+	    outcome_names[out], code);
+	jsonw_str(stdout, error);
+	printf(",\"delivered\":%zu,\"recipients\":[",
+	    envelope_count(env, RCPT_DONE));
+	for (i = 0; i < env->nrcpt; i++) {
+		const struct rcpt *r = &env->rcpt[i];
+		const char *state = st[r->state];
+
+		if (r->state == RCPT_PENDING && r->code / 100 == 4)
+			state = "deferred";
+		printf("%s{\"address\":", i ? "," : "");
+		jsonw_str(stdout, r->addr);
+		printf(",\"state\":\"%s\"", state);
+		if (r->code != 0)
+			printf(",\"code\":%d", r->code);
+		if (r->reply != NULL) {
+			fputs(",\"reply\":", stdout);
+			jsonw_str(stdout, r->reply);
+		}
+		putchar('}');
+	}
+	printf("]}\n");
+	fflush(stdout);
+}
+
+static void
+hook_failed(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a, const char *why)
+{
+	if (d->on_failed != NULL && ent->area == SPOOL_FAILED)
+		d->on_failed(d, ent, a, why);
+}
+
+static void
+hook_queued(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a)
+{
+	if (d->on_queued != NULL && ent->area == SPOOL_QUEUE)
+		d->on_queued(d, ent, a);
 }
 
 /*
@@ -108,19 +352,115 @@ cannot_record(struct deliver_ctx *d, struct spool_entry *ent, int fresh,
 	return err_exitcode(se);
 }
 
-/* Session-level failures: the message itself was never judged. */
+/* Fails ent for good after its lifetime; returns 75. */
 static int
-session_level(const struct err *e)
+give_up(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a, const struct smtp *s, const char *why,
+    const struct err *e)
 {
-	return e->phase != 0 && e->phase <= SMTP_AUTH + 1;
+	char life[64], *msg;
+	struct err se;
+
+	lifetime_text(life, sizeof(life), lifetime_of(a, &ent->env));
+	msg = xasprintf("gave up after %s: %s", life, why);
+	if (spool_fail(d->spool, ent, msg, d->now, &se) == -1)
+		say("%s", se.text);
+	else {
+		say("%s: %s", ent->id, msg);
+		hook_failed(d, ent, a, msg);
+	}
+	log_it(a, s, ent, "failed", msg, 75, e);
+	free(msg);
+	return 75;
+}
+
+/* Settles a message that some recipients took (smtp_send returned 0). */
+static int
+settle_some(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a, struct smtp *s, int fresh,
+    const unsigned char *tried, enum outcome *out)
+{
+	struct envelope *env = &ent->env;
+	struct err se;
+	size_t i, failed, pending;
+	const char *why = NULL;
+	char *summary;
+	int code;
+
+	failed = envelope_count(env, RCPT_FAILED);
+	pending = envelope_count(env, RCPT_PENDING);
+	if (pending == 0 && failed == 0) {
+		log_it(a, s, ent, "sent", NULL, 0, NULL);
+		if (d->verbose)
+			say("%s: delivered", ent->id);
+		spool_done(d->spool, ent);
+		*out = OUT_SENT;
+		return 0;
+	}
+	/* The reason kept with a queued entry is why it is queued. */
+	for (i = 0; i < env->nrcpt && why == NULL; i++)
+		if (env->rcpt[i].state == RCPT_PENDING)
+			why = env->rcpt[i].reply;
+	for (i = 0; i < env->nrcpt && why == NULL; i++)
+		if (env->rcpt[i].state == RCPT_FAILED)
+			why = env->rcpt[i].reply;
+	summary = deliver_summary(env);
+	if (!fresh) {
+		/* A queue run names what this attempt learnt. */
+		for (i = 0; i < env->nrcpt; i++) {
+			const struct rcpt *r = &env->rcpt[i];
+
+			if (r->state == RCPT_DONE || r->code == 0 ||
+			    (tried != NULL && !tried[i]))
+				continue;
+			if (r->state == RCPT_FAILED)
+				say("%s: recipient <%s> rejected by %s: %s",
+				    ent->id, r->addr, a->host,
+				    r->reply ? r->reply : "");
+			else if (d->verbose)
+				say("%s: recipient <%s> deferred by %s: %s",
+				    ent->id, r->addr, a->host,
+				    r->reply ? r->reply : "");
+		}
+	}
+	code = failed > 0 ? 67 : 0;
+	*out = OUT_PARTIAL;
+	if (pending == 0 || !a->queue) {
+		if (failed > 0) {
+			if (spool_fail(d->spool, ent, why, d->now, &se) == -1) {
+				say("%s", se.text);
+				cannot_record(d, ent, fresh, &se);
+			} else
+				hook_failed(d, ent, a, why);
+		} else
+			spool_done(d->spool, ent);
+		if (pending > 0)
+			code = failed > 0 ? 67 : 75;
+		if (fresh)
+			say("%s", summary);
+		log_it(a, s, ent, "partial", why, code, NULL);
+		free(summary);
+		return code;
+	}
+	if (spool_defer(d->spool, ent, why, d->now, &se) == -1) {
+		say("%s", se.text);
+		free(summary);
+		return cannot_record(d, ent, fresh, &se);
+	}
+	hook_queued(d, ent, a);
+	log_it(a, s, ent, "partial", why, code, NULL);
+	if (fresh)
+		say("%s; queued as %s for the deferred recipients", summary,
+		    ent->id);
+	free(summary);
+	return code;
 }
 
 /*
  * Records one attempt's outcome for ent and returns the exit status it
  * means.  fresh: the caller is waiting for this message (print its line);
- * otherwise this is a queue run (print permanent failures only, keep
- * session-level permanent failures queued: a fixed password must not
- * find its mail already failed).
+ * otherwise this is a queue run (print permanent failures and holds).
+ * rc is smtp_send's (or -1 when the session could not be opened).
  */
 static int
 settle(struct deliver_ctx *d, struct spool_entry *ent,
@@ -128,115 +468,103 @@ settle(struct deliver_ctx *d, struct spool_entry *ent,
     int fresh, const unsigned char *tried)
 {
 	struct envelope *env = &ent->env;
+	enum outcome out = OUT_FAILED;
+	const char *error = NULL;
 	struct err se;
-	size_t i, failed, pending;
-	const char *why = NULL;
 	int code;
 
+	envelope_cap(env);
 	if (rc == 0) {
-		failed = envelope_count(env, RCPT_FAILED);
-		pending = envelope_count(env, RCPT_PENDING);
-		for (i = 0; i < env->nrcpt; i++) {
-			const struct rcpt *r = &env->rcpt[i];
-
-			/* Only what this attempt learnt is news. */
-			if (r->state == RCPT_DONE || r->code == 0 ||
-			    (tried != NULL && !tried[i]))
-				continue;
-			if (r->state == RCPT_FAILED && (fresh || d->verbose ||
-			    r->code / 100 == 5))
-				say("recipient <%s> rejected by %s: %s",
-				    r->addr, a->host, r->reply ? r->reply : "");
-			else if (r->state == RCPT_PENDING && (fresh ||
-			    d->verbose))
-				say("recipient <%s> deferred by %s: %s",
-				    r->addr, a->host, r->reply ? r->reply : "");
-		}
-		/* The reason kept with a queued entry is why it is queued. */
-		for (i = 0; i < env->nrcpt && why == NULL; i++)
-			if (env->rcpt[i].state == RCPT_PENDING)
-				why = env->rcpt[i].reply;
-		for (i = 0; i < env->nrcpt && why == NULL; i++)
-			if (env->rcpt[i].state == RCPT_FAILED)
-				why = env->rcpt[i].reply;
-		if (pending == 0 && failed == 0) {
-			log_it(a, s, ent, "sent", NULL, 0, NULL);
-			if (d->verbose)
-				say("%s: delivered", ent->id);
-			spool_done(d->spool, ent);
-			return 0;
-		}
-		code = failed > 0 ? 67 : 0;
-		if (pending == 0 || !a->queue) {
-			if (failed > 0) {
-				if (spool_fail(d->spool, ent, why, &se) == -1) {
-					say("%s", se.text);
-					cannot_record(d, ent, fresh, &se);
-				}
-			} else
-				spool_done(d->spool, ent);
-			if (pending > 0)
-				code = failed > 0 ? 67 : 75;
-			log_it(a, s, ent, "partial", why, code, NULL);
-			return code;
-		}
-		if (spool_defer(d->spool, ent, why, d->now, &se) == -1) {
-			say("%s", se.text);
-			return cannot_record(d, ent, fresh, &se);
-		}
-		log_it(a, s, ent, "partial", why, code, NULL);
-		if (fresh)
-			say("queued as %s for the deferred recipients", ent->id);
-		return code;
+		/* A Ctrl-C from now on cancels nothing (deliver_new says
+		   so once the session is closed). */
+		code = settle_some(d, ent, a, s, fresh, tried, &out);
+		goto done;
 	}
+	error = e->text;
 
-	/* Nothing was delivered. */
-	if (err_is_temporary(e) || (!fresh && session_level(e))) {
-		if (a->queue_lifetime > 0 &&
-		    env->created + a->queue_lifetime <= d->now) {
-			char *msg = xasprintf("gave up after %s: %s",
-			    lifetime_text(a->queue_lifetime), e->text);
-
-			if (spool_fail(d->spool, ent, msg, &se) == -1)
-				say("%s", se.text);
-			else
-				say("%s: %s", ent->id, msg);
-			log_it(a, s, ent, "failed", msg, 75, e);
-			free(msg);
-			return 75;
-		}
-		if (a->queue || !fresh) {
-			if (spool_defer(d->spool, ent, e->text, d->now,
-			    &se) == -1) {
-				say("%s; and %s", e->text, se.text);
-				return cannot_record(d, ent, fresh, &se);
-			}
-			log_it(a, s, ent, "queued", e->text, 0, e);
-			if (fresh)
-				say("message queued as %s (will retry): %s",
-				    ent->id, e->text);
-			else if (d->verbose || !err_is_temporary(e))
-				say("%s: still queued: %s", ent->id, e->text);
-			return 0;
-		}
+	/* Ctrl-C at the terminal: the caller's message is withdrawn. */
+	if (fresh && deliver_cancelled()) {
 		spool_done(d->spool, ent);
-		log_it(a, s, ent, "failed", e->text, err_exitcode(e), e);
-		say("%s", e->text);
-		return err_exitcode(e);
+		log_it(a, s, ent, "cancelled", e->text, 130, e);
+		if (e->phase == SMTP_END + 1)
+			say("cancelled; the server had the whole message but "
+			    "had not answered, so it may have been delivered");
+		else
+			say("cancelled; nothing was sent");
+		out = OUT_CANCELLED;
+		code = 130;
+		goto done;
 	}
+
+	/* All recipients refused: name them. */
+	if (e->kind == ERR_NOUSER && e->phase == SMTP_RCPT + 1 &&
+	    env->nrcpt > 1 && fresh) {
+		char *summary = deliver_summary(env);
+
+		err_set(e, ERR_NOUSER, "%s", summary);
+		free(summary);
+	}
+
+	if (err_is_temporary(e) || held_kind(e)) {
+		int held = held_kind(e);
+
+		if (expired(env, lifetime_of(a, env), d->now)) {
+			code = give_up(d, ent, a, s, e->text, e);
+			out = OUT_FAILED;
+			goto done;
+		}
+		if (!a->queue && fresh) {
+			spool_done(d->spool, ent);
+			code = err_exitcode(e);
+			log_it(a, s, ent, "failed", e->text, code, e);
+			say("%s", e->text);
+			out = OUT_DROPPED;
+			goto done;
+		}
+		if ((held ? spool_hold(d->spool, ent, HOLD_AUTO, e->text, 1,
+		    d->now, &se) : spool_defer(d->spool, ent, e->text, d->now,
+		    &se)) == -1) {
+			say("%s; and %s", e->text, se.text);
+			code = cannot_record(d, ent, fresh, &se);
+			goto done;
+		}
+		hook_queued(d, ent, a);
+		out = held ? OUT_HELD : OUT_QUEUED;
+		code = held ? (err_is_temporary(e) ? 0 : err_exitcode(e)) : 0;
+		log_it(a, s, ent, held ? "held" : "queued", e->text, code, e);
+		if (fresh && held)
+			say("%s; message held as %s: %s, then run posthorn -q",
+			    e->text, ent->id, held_fix(e));
+		else if (fresh)
+			say("message queued as %s (will retry): %s", ent->id,
+			    e->text);
+		else if (held)
+			say("%s: still held: %s (%s, then run posthorn -q)",
+			    ent->id, e->text, held_fix(e));
+		else if (d->verbose)
+			say("%s: still queued: %s", ent->id, e->text);
+		if (!fresh)
+			code = 0;
+		goto done;
+	}
+
 	code = err_exitcode(e);
-	if (spool_fail(d->spool, ent, e->text, &se) == -1) {
+	if (spool_fail(d->spool, ent, e->text, d->now, &se) == -1) {
 		/* The caller hears the failure; no copy is kept. */
 		say("%s; and %s", e->text, se.text);
 		cannot_record(d, ent, fresh, &se);
 		log_it(a, s, ent, "failed", e->text, code, e);
-		return code;
+		goto done;
 	}
+	hook_failed(d, ent, a, e->text);
 	log_it(a, s, ent, "failed", e->text, code, e);
 	if (fresh)
 		say("%s", e->text);
 	else
 		say("%s: failed: %s", ent->id, e->text);
+done:
+	if (fresh && d->json)
+		print_json(ent, out, code, out == OUT_SENT ? NULL : error);
 	return code;
 }
 
@@ -252,31 +580,37 @@ pending_now(const struct envelope *env)
 	return t;
 }
 
+/* An older entry without a route takes the route it is sent through. */
+static void
+adopt_route(struct envelope *env, const struct account *a, const char *conf)
+{
+	char digest[ROUTE_DIGEST_LEN];
+
+	if (env->route != NULL)
+		return;
+	route_digest(a, digest);
+	envelope_set(&env->route, digest);
+	free(env->route_desc);
+	env->route_desc = route_describe(a);
+	if (env->conf == NULL && conf != NULL)
+		envelope_set(&env->conf, conf);
+	if (env->lifetime == 0)
+		env->lifetime = a->queue_lifetime;
+}
+
 /* ------------------------------------------------------- grouping */
 
-static int
-same_str(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
-/* Same account and same command-line overrides: same session. */
-static int
-same_route(const struct envelope *x, const struct envelope *y)
-{
-	return same_str(x->account, y->account) && same_str(x->host, y->host) &&
-	    x->port == y->port && same_str(x->tls, y->tls) &&
-	    same_str(x->user, y->user) && same_str(x->auth, y->auth);
-}
+struct due_group {
+	struct account	*a;
+	char		 digest[ROUTE_DIGEST_LEN];
+};
 
 struct due {
 	char		(*ids)[SPOOL_ID_MAX];
+	size_t		 *group;	/* the group of ids[i] */
 	size_t		  n;
-	size_t		 *route;	/* ids[i] takes route heads[route[i]] */
-	struct envelope	 *heads;	/* the first envelope of each route */
-	size_t		  nheads;
+	struct due_group *groups;
+	size_t		  ngroups;
 };
 
 static void
@@ -284,30 +618,45 @@ due_free(struct due *due)
 {
 	size_t i;
 
-	for (i = 0; i < due->nheads; i++)
-		envelope_release(&due->heads[i]);
-	free(due->heads);
-	free(due->route);
+	for (i = 0; i < due->ngroups; i++)
+		conf_account_free(due->groups[i].a);
+	free(due->groups);
+	free(due->group);
 	free(due->ids);
 	memset(due, 0, sizeof(*due));
 }
 
+/* Fails an entry no configuration gives the route for, after its time. */
+static void
+expire_orphan(struct deliver_ctx *d, const char *id, const char *why)
+{
+	struct spool_entry ent;
+	struct err e;
+
+	if (spool_lock(d->spool, SPOOL_QUEUE, id, &ent, &e) != 1)
+		return;
+	if (ent.env.hold != HOLD_MANUAL &&
+	    expired(&ent.env, lifetime_of(NULL, &ent.env), d->now))
+		give_up(d, &ent, NULL, NULL, why, NULL);
+	spool_release(&ent);
+}
+
 /*
- * The queue entries due now with the same route as env (all of them when
- * env is NULL), oldest first, each envelope read once: the route of every
- * entry is noted as it is read, with the first envelope of each route
- * kept for choosing its account.
+ * The queue entries to attempt now, oldest first, each envelope read
+ * once: with want, those whose route has that digest; otherwise all this
+ * configuration has a route for, grouped by route.  Held-by-hand entries
+ * are skipped, and with due_only (and no only_id) those still waiting.
  */
 static void
-find_due(struct deliver_ctx *d, const struct envelope *env,
-    const char *only_id, struct due *out)
+find_due(struct deliver_ctx *d, const char *want, const char *only_id,
+    struct due *out)
 {
 	char (*ids)[SPOOL_ID_MAX];
+	char digest[ROUTE_DIGEST_LEN];
 	struct envelope pe;
+	struct account *a;
 	struct err e;
-	size_t n, i;
-
-	size_t r;
+	size_t n, i, g;
 
 	memset(out, 0, sizeof(*out));
 	if (spool_list(d->spool, SPOOL_QUEUE, &ids, &n, &e) == -1) {
@@ -315,14 +664,14 @@ find_due(struct deliver_ctx *d, const struct envelope *env,
 		return;
 	}
 	out->ids = xreallocarray(NULL, n ? n : 1, SPOOL_ID_MAX);
-	out->route = xreallocarray(NULL, n ? n : 1, sizeof(*out->route));
+	out->group = xreallocarray(NULL, n ? n : 1, sizeof(*out->group));
 	for (i = 0; i < n; i++) {
 		if (only_id != NULL && strcmp(ids[i], only_id) != 0)
 			continue;
 		if (spool_peek(d->spool, SPOOL_QUEUE, ids[i], &pe, &e) == -1) {
 			/* Damaged: a queue run moves it aside (spool_lock
 			   does) and says so, once. */
-			if (env == NULL && e.kind != ERR_TEMP) {
+			if (want == NULL && e.kind != ERR_TEMP) {
 				struct spool_entry bad;
 
 				if (spool_lock(d->spool, SPOOL_QUEUE, ids[i],
@@ -332,43 +681,75 @@ find_due(struct deliver_ctx *d, const struct envelope *env,
 			}
 			continue;
 		}
-		if ((env != NULL && !same_route(env, &pe)) ||
-		    (d->due_only && only_id == NULL &&
-		    pe.next_attempt > d->now)) {
+		if (pe.hold == HOLD_MANUAL) {
+			if (only_id != NULL || (d->verbose && want == NULL))
+				say("%s: held by hand (posthorn --release %s "
+				    "lets it go)", ids[i], ids[i]);
 			envelope_release(&pe);
 			continue;
 		}
-		for (r = 0; r < out->nheads; r++)
-			if (same_route(&out->heads[r], &pe))
-				break;
-		if (r == out->nheads) {
-			out->heads = xreallocarray(out->heads, r + 1,
-			    sizeof(*out->heads));
-			out->heads[out->nheads++] = pe;
-		} else
+		if (d->due_only && only_id == NULL &&
+		    pe.next_attempt > d->now) {
 			envelope_release(&pe);
-		out->route[out->n] = r;
+			continue;
+		}
+		if ((a = d->account_for(d, &pe, &e)) == NULL) {
+			if (want == NULL) {
+				if (d->verbose || only_id != NULL)
+					say("%s: left alone: %s", ids[i],
+					    e.text);
+				if (expired(&pe, lifetime_of(NULL, &pe),
+				    d->now))
+					expire_orphan(d, ids[i], e.text);
+			}
+			envelope_release(&pe);
+			continue;
+		}
+		envelope_release(&pe);
+		route_digest(a, digest);
+		if (want != NULL && strcmp(digest, want) != 0) {
+			conf_account_free(a);
+			continue;
+		}
+		for (g = 0; g < out->ngroups; g++)
+			if (strcmp(out->groups[g].digest, digest) == 0)
+				break;
+		if (g == out->ngroups) {
+			out->groups = xreallocarray(out->groups, g + 1,
+			    sizeof(*out->groups));
+			out->groups[g].a = a;
+			memcpy(out->groups[g].digest, digest, sizeof(digest));
+			out->ngroups++;
+		} else
+			conf_account_free(a);
+		out->group[out->n] = g;
 		memcpy(out->ids[out->n++], ids[i], SPOOL_ID_MAX);
 	}
 	free(ids);
 }
 
 /*
- * Sends the due entries of one route over session s (opened here when
- * needed).  A session that cannot be opened defers every entry
- * of the route with the same error, so a dead server costs one attempt.
+ * Sends the entries of group g over session s with account a (opened
+ * here when needed).  A session that cannot be opened settles every
+ * entry of the route with the same error, so a dead server costs one
+ * attempt.
  */
 static void
 run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
-    const struct due *due)
+    const struct due *due, size_t g)
 {
 	struct spool_entry ent;
 	struct err e, open_err;
 	unsigned char *tried;
-	size_t i;
+	size_t i, last = 0;
 	int r, opened_failed = 0;
 
+	for (i = 0; i < due->n; i++)
+		if (due->group[i] == g)
+			last = i;
 	for (i = 0; i < due->n && !sig_caught; i++) {
+		if (due->group[i] != g)
+			continue;
 		r = spool_lock(d->spool, SPOOL_QUEUE, due->ids[i], &ent, &e);
 		if (r == -1) {
 			say("%s", e.text);
@@ -377,10 +758,13 @@ run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
 		}
 		if (r == 0)
 			continue;
-		if (d->due_only && ent.env.next_attempt > d->now) {
+		if (ent.env.hold == HOLD_MANUAL ||
+		    (d->due_only && ent.env.next_attempt > d->now)) {
 			spool_release(&ent);
 			continue;
 		}
+		adopt_route(&ent.env, a, d->conf != NULL ? d->conf->path :
+		    NULL);
 		if (opened_failed) {
 			settle(d, &ent, a, NULL, -1, &open_err, 0, NULL);
 			spool_release(&ent);
@@ -397,7 +781,7 @@ run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
 		if (d->verbose)
 			say("delivering %s", ent.id);
 		tried = pending_now(&ent.env);
-		r = smtp_send(s, &ent.env, ent.fd, i + 1 == due->n, &e);
+		r = smtp_send(s, &ent.env, ent.fd, i == last, &e);
 		settle(d, &ent, a, s, r, &e, 0, tried);
 		free(tried);
 		spool_release(&ent);
@@ -414,9 +798,13 @@ deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 	struct due due;
 	struct err e;
 	unsigned char *tried;
+	char digest[ROUTE_DIGEST_LEN];
+	size_t g;
 	int r, code;
 
-	find_due(d, &ent->env, NULL, &due);
+	route_digest(a, digest);
+	find_due(d, digest, NULL, &due);
+	err_clear(&e);
 	if (smtp_open(&s, a, d->verbose, &e) == -1) {
 		code = settle(d, ent, a, NULL, -1, &e, 1, NULL);
 		due_free(&due);
@@ -427,48 +815,39 @@ deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 	code = settle(d, ent, a, &s, r, &e, 1, tried);
 	free(tried);
 	if (r == 0 && s.open && due.n > 0 && !sig_caught)
-		run_route(d, a, &s, &due);
+		for (g = 0; g < due.ngroups; g++)
+			run_route(d, a, &s, &due, g);
 	smtp_close(&s);
 	due_free(&due);
+	if (r == 0 && deliver_cancelled())
+		say("interrupted, but the server had already accepted the "
+		    "message, so it was sent");
 	return code;
 }
 
 int
 deliver_queue(struct deliver_ctx *d, const char *only_id)
 {
-	struct due due, route;
-	struct account *a;
+	struct due due;
 	struct smtp s;
-	struct err e;
-	size_t r, i;
+	size_t g;
 
 	find_due(d, NULL, only_id, &due);
 	if (only_id != NULL && due.n == 0) {
 		due_free(&due);
+		if (spool_where(d->spool, only_id) == SPOOL_QUEUE)
+			return 0;	/* said why above */
 		say("no queued message %s (see posthorn -bp)", only_id);
 		return 66;
 	}
 	/* One session per route, its entries oldest first. */
-	memset(&route, 0, sizeof(route));
-	route.ids = xreallocarray(NULL, due.n ? due.n : 1, SPOOL_ID_MAX);
-	for (r = 0; r < due.nheads && !sig_caught; r++) {
-		route.n = 0;
-		for (i = 0; i < due.n; i++)
-			if (due.route[i] == r)
-				memcpy(route.ids[route.n++], due.ids[i],
-				    SPOOL_ID_MAX);
-		if ((a = d->account_for(d, &due.heads[r], &e)) == NULL) {
-			say("%s", e.text);
-			continue;
-		}
+	for (g = 0; g < due.ngroups && !sig_caught; g++) {
 		memset(&s, 0, sizeof(s));
 		s.conn.fd = -1;
-		run_route(d, a, &s, &route);
+		run_route(d, due.groups[g].a, &s, &due, g);
 		if (s.conn.fd != -1)
 			smtp_close(&s);
-		conf_account_free(a);
 	}
-	free(route.ids);
 	due_free(&due);
 	return 0;
 }

@@ -9,6 +9,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,17 +29,23 @@
 #include "err.h"
 #include "mailq.h"
 #include "msg.h"
+#include "route.h"
 #include "smtp.h"
 #include "spool.h"
 #include "util/alloc.h"
 #include "util/sig.h"
 #include "util/str.h"
 
+#ifndef SPOOLDIR
+#define SPOOLDIR	"/var/spool/posthorn"
+#endif
+
 struct ctx {
 	struct cli	 cli;
 	struct conf	 conf;
 	struct conf_env	 env;
 	int		 have_conf;
+	char		*conf_real;	/* its absolute path, or NULL */
 };
 
 static int
@@ -135,24 +144,82 @@ cli_account(struct ctx *c, const char *sender, struct err *e)
 	return a;
 }
 
+/*
+ * The account of this configuration for a queued envelope: by its name
+ * (or --host alone), else any account that, with the envelope's
+ * overrides, gives the route the envelope was accepted for.  An older
+ * envelope without a route takes the account it names, or the default.
+ */
+static struct account *
+route_account(struct ctx *c, const struct envelope *env, struct err *e)
+{
+	char digest[ROUTE_DIGEST_LEN];
+	struct account *a;
+	struct err ne;
+	size_t i;
+
+	a = pick_account(c, env->account, NULL,
+	    env->account == NULL && env->host != NULL, &ne);
+	if (a != NULL)
+		apply_overrides(a, env->host, env->port, env->tls, env->user,
+		    env->auth);
+	if (env->route == NULL) {
+		if (a == NULL && env->account != NULL) {
+			/* The account was renamed or removed: the default. */
+			if ((a = pick_account(c, NULL, NULL, 0, e)) == NULL)
+				return NULL;
+			apply_overrides(a, env->host, env->port, env->tls,
+			    env->user, env->auth);
+		} else if (a == NULL)
+			*e = ne;
+		return a;
+	}
+	if (a != NULL) {
+		route_digest(a, digest);
+		if (strcmp(digest, env->route) == 0)
+			return a;
+		conf_account_free(a);
+	}
+	for (i = 0; c->have_conf && i < c->conf.naccounts; i++) {
+		a = conf_account_dup(c->conf.accounts[i]);
+		apply_overrides(a, env->host, env->port, env->tls, env->user,
+		    env->auth);
+		route_digest(a, digest);
+		if (strcmp(digest, env->route) == 0)
+			return a;
+		conf_account_free(a);
+	}
+	err_set(e, ERR_CONFIG, "it was accepted for %s%s%s%s, and %s has no "
+	    "account with that route%s%s%s", env->route_desc ?
+	    env->route_desc : "another route", env->account ? " (account " :
+	    "", env->account ? env->account : "", env->account ? ")" : "",
+	    !c->have_conf ? "the command line" : c->conf_real != NULL ?
+	    c->conf_real : c->conf.path,
+	    env->conf ? " (it was queued with " : "",
+	    env->conf ? env->conf : "", env->conf ? ")" : "");
+	return NULL;
+}
+
 static struct account *
 queued_account(struct deliver_ctx *d, const struct envelope *env,
     struct err *e)
 {
-	struct ctx *c = d->arg;
-	struct account *a;
+	return route_account(d->arg, env, e);
+}
 
-	a = pick_account(c, env->account, NULL,
-	    env->account == NULL && env->host != NULL, e);
-	if (a == NULL && env->account != NULL) {
-		/* The account was renamed or removed: try the default. */
-		a = pick_account(c, NULL, NULL, 0, e);
-	}
-	if (a == NULL)
+/* For the listing: why this configuration leaves env alone, or NULL. */
+static char *
+why_not_here(void *arg, const struct envelope *env)
+{
+	struct account *a;
+	struct err e;
+
+	err_clear(&e);
+	if ((a = route_account(arg, env, &e)) != NULL) {
+		conf_account_free(a);
 		return NULL;
-	apply_overrides(a, env->host, env->port, env->tls, env->user,
-	    env->auth);
-	return a;
+	}
+	return xstrdup(e.text);
 }
 
 static void
@@ -163,9 +230,12 @@ deliver_init(struct deliver_ctx *d, struct ctx *c, struct spool *sp)
 	d->spool = sp;
 	d->verbose = c->cli.verbose;
 	d->due_only = c->cli.due_only;
+	d->json = c->cli.json;
 	d->now = time(NULL);
 	d->account_for = queued_account;
 	d->arg = c;
+	/* The runner and bounce modules plug into d->on_queued and
+	   d->on_failed here. */
 }
 
 static int
@@ -185,20 +255,63 @@ load_conf(struct ctx *c, struct err *e)
 		free(path);
 		return -1;
 	}
+	c->conf_real = realpath(path, NULL);
 	free(path);
 	c->have_conf = 1;
 	return 0;
 }
 
-/* Opens the queue and finds what a killed run left behind. */
-static int
-open_spool(struct spool *sp, const struct account *a, struct err *e)
+static void
+notes(const struct strv *n)
 {
-	struct err re;
+	size_t i;
 
-	if (spool_open(sp, a != NULL ? a->queue_dir : NULL, e) == -1)
-		return -1;
+	for (i = 0; i < n->n; i++)
+		fprintf(stderr, "posthorn: %s\n", n->v[i]);
+}
+
+/*
+ * Opens a queue: qdir (an account's queue_dir), or the user's own queue
+ * (spool_locate), whose older places are emptied into it.  Then finds
+ * what a killed run left behind and drops failed entries older than
+ * failed_lifetime.
+ */
+static int
+open_queue(struct ctx *c, struct spool *sp, const char *qdir,
+    int failed_lifetime, struct err *e)
+{
+	struct spool_place pl;
+	struct err re;
+	size_t i;
+	int n;
+
+	if (qdir != NULL) {
+		if (spool_open(sp, qdir, e) == -1)
+			return -1;
+	} else {
+		if (spool_locate(SPOOLDIR, &pl, e) == -1)
+			return -1;
+		notes(&pl.notes);
+		if (spool_open(sp, pl.dir, e) == -1) {
+			spool_place_release(&pl);
+			return -1;
+		}
+		for (i = 0; i < pl.old.n; i++) {
+			n = spool_adopt(sp, pl.old.v[i], &re);
+			if (n == -1)
+				fprintf(stderr, "posthorn: moving the queue %s "
+				    "into %s: %s\n", pl.old.v[i], sp->dir,
+				    re.text);
+			else if (n > 0 && c->cli.verbose)
+				fprintf(stderr, "posthorn: moved %d message%s "
+				    "from %s into %s\n", n, n == 1 ? "" : "s",
+				    pl.old.v[i], sp->dir);
+		}
+		spool_place_release(&pl);
+	}
 	if (spool_recover(sp, &re) == -1)
+		fprintf(stderr, "posthorn: %s\n", re.text);
+	if (spool_expire_failed(sp, failed_lifetime, time(NULL), &re) == -1)
 		fprintf(stderr, "posthorn: %s\n", re.text);
 	return 0;
 }
@@ -227,6 +340,31 @@ dry_run(const struct spool_entry *ent)
 		fwrite(buf, 1, (size_t)o, stdout);
 	}
 	fflush(stdout);
+}
+
+/* What the queue must know to deliver the entry later, and where to. */
+static void
+record_route(struct ctx *c, struct envelope *env, const struct account *a)
+{
+	const struct cli *cl = &c->cli;
+	char digest[ROUTE_DIGEST_LEN];
+
+	if (cl->account != NULL)
+		envelope_set(&env->account, cl->account);
+	else if (cl->host == NULL && a->name != NULL)
+		envelope_set(&env->account, a->name);
+	envelope_set(&env->host, cl->host);
+	env->port = cl->port;
+	envelope_set(&env->tls, cl->tls);
+	envelope_set(&env->user, cl->user);
+	envelope_set(&env->auth, cl->auth);
+	route_digest(a, digest);
+	envelope_set(&env->route, digest);
+	free(env->route_desc);
+	env->route_desc = route_describe(a);
+	envelope_set(&env->conf, c->have_conf ? (c->conf_real != NULL ?
+	    c->conf_real : c->conf.path) : NULL);
+	env->lifetime = a->queue_lifetime;
 }
 
 /*
@@ -261,7 +399,7 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 	/* Files named on the command line must be readable before anything. */
 	if (compose && compose_check(cl, &e) == -1)
 		goto out_fail;
-	if (open_spool(&sp, a, &e) == -1)
+	if (open_queue(c, &sp, a->queue_dir, a->failed_lifetime, &e) == -1)
 		goto out_fail;
 	if (spool_create(&sp, &ent, &e) == -1) {
 		spool_close(&sp);
@@ -293,26 +431,32 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 		r = msg_read(in, &p, ent.fd, &ent.env, &e);
 	/* A signal can end the input early (Ctrl-C on `cmd | sendmail`
 	   kills cmd too): what was read may not be the whole message. */
-	if (sig_caught && (r == 0 || e.kind == ERR_IO))
+	if (sig_caught && (r == 0 || e.kind == ERR_IO)) {
+		if (deliver_cancelled()) {
+			spool_done(&sp, &ent);
+			spool_release(&ent);
+			spool_close(&sp);
+			if (have_aliases)
+				alias_free(&aliases);
+			conf_account_free(a);
+			fprintf(stderr, "posthorn: cancelled; nothing was "
+			    "sent\n");
+			return 130;
+		}
 		r = err_set(&e, ERR_IO, "interrupted while reading the "
 		    "message; nothing was sent");
+	}
 	if (r == -1) {
 		spool_done(&sp, &ent);
 		spool_release(&ent);
 		spool_close(&sp);
 		goto out_fail;
 	}
-	/* Remember the route for later attempts from the queue. */
-	if (cl->account != NULL)
-		envelope_set(&ent.env.account, cl->account);
-	else if (cl->host == NULL && a->name != NULL)
-		envelope_set(&ent.env.account, a->name);
-	envelope_set(&ent.env.host, cl->host);
-	ent.env.port = cl->port;
-	envelope_set(&ent.env.tls, cl->tls);
-	envelope_set(&ent.env.user, cl->user);
-	envelope_set(&ent.env.auth, cl->auth);
-	if (spool_intake_done(&sp, &ent, &e) == -1) {
+	record_route(c, &ent.env, a);
+	/* With the queue off, or for a dry run, a killed run must leave
+	   nothing that a later run would send: no envelope yet. */
+	if (spool_intake_done(&sp, &ent, a->queue && !cl->dry_run, &e) ==
+	    -1) {
 		spool_done(&sp, &ent);
 		spool_release(&ent);
 		spool_close(&sp);
@@ -353,52 +497,144 @@ bs_submit(void *arg, const char *sender, const struct strv *rcpts,
 	return submit(c, datafd, sender, rcpts, 0);
 }
 
-/* The queue directories of every account (usually just one). */
-static size_t
-queue_dirs(struct ctx *c, const char **dirs, size_t max)
+/* A queue directory and the failed_lifetime that applies to it. */
+struct qdir {
+	const char	*dir;		/* NULL: the user's own queue */
+	int		 failed_lifetime;
+};
+
+/*
+ * The queue directories of every account (usually just one), each with
+ * the failed_lifetime that applies to it; *n set.  Returns a malloc'd
+ * array.
+ */
+static struct qdir *
+queue_dirs(struct ctx *c, size_t *n)
 {
-	size_t i, j, n = 0;
+	struct qdir *dirs;
+	size_t i, j;
 
+	dirs = xreallocarray(NULL, c->have_conf && c->conf.naccounts > 0 ?
+	    c->conf.naccounts : 1, sizeof(*dirs));
+	*n = 0;
 	if (!c->have_conf || c->conf.naccounts == 0) {
-		dirs[n++] = NULL;
-		return n;
+		dirs[0].dir = NULL;
+		dirs[0].failed_lifetime = 30 * 86400;
+		*n = 1;
+		return dirs;
 	}
-	for (i = 0; i < c->conf.naccounts && n < max; i++) {
-		const char *q = c->conf.accounts[i]->queue_dir;
+	for (i = 0; i < c->conf.naccounts; i++) {
+		const struct account *a = c->conf.accounts[i];
+		const char *q = a->queue_dir;
 
-		for (j = 0; j < n; j++)
-			if ((dirs[j] == NULL && q == NULL) || (dirs[j] != NULL &&
-			    q != NULL && strcmp(dirs[j], q) == 0))
+		for (j = 0; j < *n; j++)
+			if ((dirs[j].dir == NULL && q == NULL) ||
+			    (dirs[j].dir != NULL && q != NULL &&
+			    strcmp(dirs[j].dir, q) == 0))
 				break;
-		if (j == n)
-			dirs[n++] = q;
+		if (j == *n) {
+			dirs[j].dir = q;
+			dirs[j].failed_lifetime = a->failed_lifetime;
+			(*n)++;
+		} else if (a->failed_lifetime > dirs[j].failed_lifetime)
+			/* Several accounts share it: keep the longest. */
+			dirs[j].failed_lifetime = a->failed_lifetime;
 	}
-	return n;
+	return dirs;
+}
+
+static void
+mailq_init(struct mailq_opts *o, struct ctx *c)
+{
+	memset(o, 0, sizeof(*o));
+	o->json = c->cli.json;
+	o->now = time(NULL);
+	o->why_not = why_not_here;
+	o->arg = c;
+	o->uid = -1;
+}
+
+/* Root's mailq --all: every user's queue, read only. */
+static int
+list_all(struct ctx *c)
+{
+	struct spool_user *users;
+	struct mailq_opts o;
+	struct strv n = { NULL, 0 };
+	struct spool sp;
+	struct err e;
+	size_t nu, i;
+	int code = 0;
+
+	if (getuid() != 0) {
+		err_set(&e, ERR_NOPERM, "--all lists every user's queue and "
+		    "needs root");
+		return fail(&e);
+	}
+	if (spool_clean_squats(SPOOLDIR, &n, &e) == -1)
+		code = fail(&e);
+	notes(&n);
+	strv_free(&n);
+	if (spool_users(SPOOLDIR, &users, &nu, &e) == -1)
+		return fail(&e);
+	mailq_init(&o, c);
+	o.why_not = NULL;
+	for (i = 0; i < nu; i++) {
+		const struct passwd *pw = getpwuid(users[i].uid);
+
+		if (spool_open_ro(&sp, users[i].dir, users[i].uid, &e) == -1) {
+			code = fail(&e);
+			continue;
+		}
+		o.uid = (long)users[i].uid;
+		if (!o.json)
+			printf("== uid %u%s%s%s, %s:\n", (unsigned)users[i].uid,
+			    pw ? " (" : "", pw ? pw->pw_name : "", pw ? ")" :
+			    "", users[i].dir);
+		if (mailq_print(&sp, &o, stdout, &e) == -1)
+			code = fail(&e);
+		spool_close(&sp);
+	}
+	if (nu == 0 && !o.json)
+		printf("No queue in %s\n", SPOOLDIR);
+	spool_users_free(users, nu);
+	return code;
 }
 
 static int
 list_or_flush(struct ctx *c)
 {
-	const char *dirs[64];
+	struct qdir *dirs;
 	struct deliver_ctx d;
+	struct mailq_opts o;
+	struct strv n = { NULL, 0 };
 	struct spool sp;
 	struct err e;
-	size_t n, i;
+	size_t nd, i;
 	int code = 0, r;
 
-	n = queue_dirs(c, dirs, 64);
-	for (i = 0; i < n; i++) {
+	if (c->cli.mode == CLI_LIST && c->cli.all_users)
+		return list_all(c);
+	if (c->cli.mode == CLI_FLUSH && getuid() == 0) {
+		/* Root's queue runs clear squatted names for everyone. */
+		if (spool_clean_squats(SPOOLDIR, &n, &e) == -1)
+			fail(&e);
+		notes(&n);
+		strv_free(&n);
+	}
+	dirs = queue_dirs(c, &nd);
+	for (i = 0; i < nd; i++) {
 		err_clear(&e);
-		if (spool_open(&sp, dirs[i], &e) == -1) {
+		if (open_queue(c, &sp, dirs[i].dir, dirs[i].failed_lifetime,
+		    &e) == -1) {
 			code = fail(&e);
 			continue;
 		}
-		if (spool_recover(&sp, &e) == -1)
-			fprintf(stderr, "posthorn: %s\n", e.text);
-		if (c->cli.mode == CLI_LIST)
-			r = mailq_print(&sp, c->cli.json, time(NULL), stdout,
-			    &e) == -1 ? fail(&e) : 0;
-		else {
+		if (c->cli.mode == CLI_LIST) {
+			mailq_init(&o, c);
+			r = mailq_print(&sp, &o, stdout, &e) == -1 ?
+			    fail(&e) : 0;
+		} else {
 			deliver_init(&d, c, &sp);
 			r = deliver_queue(&d, c->cli.queue_id);
 		}
@@ -406,6 +642,204 @@ list_or_flush(struct ctx *c)
 			code = r;
 		spool_close(&sp);
 	}
+	free(dirs);
+	return code;
+}
+
+/* ------------------------------------------------------ queue commands */
+
+/*
+ * What --requeue does to an entry: back to the queue, due now.  An entry
+ * whose route this configuration no longer gives (the server was changed
+ * on purpose) is bound to the route its account gives now, and says so:
+ * the user asked for this message by its id.
+ */
+static int
+requeue(struct ctx *c, struct spool *sp, struct spool_entry *ent,
+    struct err *e)
+{
+	char digest[ROUTE_DIGEST_LEN];
+	struct account *a;
+	struct envelope *env = &ent->env;
+	struct err re;
+	size_t i;
+
+	a = env->route != NULL ? route_account(c, env, &re) : NULL;
+	if (env->route != NULL && a == NULL) {
+		char *old = env->route;
+
+		env->route = NULL;
+		a = route_account(c, env, &re);
+		env->route = old;
+		if (a == NULL)
+			return err_set(e, ERR_CONFIG, "%s: %s", ent->id,
+			    re.text);
+		route_digest(a, digest);
+		envelope_set(&env->route, digest);
+		free(env->route_desc);
+		env->route_desc = route_describe(a);
+		envelope_set(&env->conf, c->conf_real != NULL ? c->conf_real :
+		    c->conf.path);
+		fprintf(stderr, "posthorn: %s: now for %s\n", ent->id,
+		    env->route_desc);
+	}
+	conf_account_free(a);
+
+	if (ent->area == SPOOL_FAILED)
+		for (i = 0; i < ent->env.nrcpt; i++)
+			if (ent->env.rcpt[i].state == RCPT_FAILED)
+				ent->env.rcpt[i].state = RCPT_PENDING;
+	ent->env.hold = HOLD_NONE;
+	ent->env.next_attempt = 0;
+	ent->env.failed_at = 0;
+	ent->env.requeued = time(NULL);
+	if (ent->area == SPOOL_FAILED)
+		return spool_move(sp, ent, SPOOL_QUEUE, e);
+	return spool_save(sp, ent, e);
+}
+
+/*
+ * One queue command on one entry (locked).  Returns 1 when it did it, 0
+ * when it does not apply (with the reason in e when it was named).
+ */
+static int
+apply_qcmd(struct ctx *c, enum cli_qcmd cmd, struct spool *sp,
+    struct spool_entry *ent, int named, struct err *e)
+{
+	err_clear(e);
+	switch (cmd) {
+	case CLI_Q_DELETE:
+		if (spool_done(sp, ent) == -1) {
+			err_set(e, ERR_CANTCREAT, "cannot remove %s: %s",
+			    ent->id, strerror(errno));
+			return -1;
+		}
+		return 1;
+	case CLI_Q_REQUEUE:
+		if (ent->area == SPOOL_QUEUE && ent->env.hold == HOLD_NONE &&
+		    !named)
+			return 0;
+		return requeue(c, sp, ent, e) == -1 ? -1 : 1;
+	case CLI_Q_HOLD:
+		if (ent->area == SPOOL_FAILED) {
+			if (named)
+				err_set(e, ERR_USAGE, "%s has failed; "
+				    "--requeue it first", ent->id);
+			return 0;
+		}
+		if (ent->env.hold == HOLD_MANUAL)
+			return 0;
+		ent->env.hold = HOLD_MANUAL;
+		return spool_save(sp, ent, e) == -1 ? -1 : 1;
+	case CLI_Q_RELEASE:
+		if (ent->area == SPOOL_FAILED || ent->env.hold == HOLD_NONE) {
+			if (named)
+				err_set(e, ERR_USAGE, "%s is not held",
+				    ent->id);
+			return 0;
+		}
+		ent->env.hold = HOLD_NONE;
+		ent->env.next_attempt = 0;
+		return spool_save(sp, ent, e) == -1 ? -1 : 1;
+	}
+	return 0;
+}
+
+static const char *const qcmd_done[] = {
+	NULL, "deleted", "requeued", "held", "released"
+};
+
+/* The ids a command works on in one queue: those named, or all. */
+static void
+qcmd_ids(struct ctx *c, struct spool *sp, struct strv *ids)
+{
+	char (*v)[SPOOL_ID_MAX];
+	size_t n, i;
+	struct err e;
+	int a;
+
+	if (!strv_has(&c->cli.queue_ids, "all")) {
+		for (i = 0; i < c->cli.queue_ids.n; i++)
+			strv_add(ids, c->cli.queue_ids.v[i]);
+		return;
+	}
+	for (a = SPOOL_QUEUE; a <= SPOOL_FAILED; a++) {
+		if (spool_list(sp, (enum spool_area)a, &v, &n, &e) == -1)
+			continue;
+		for (i = 0; i < n; i++)
+			strv_add(ids, v[i]);
+		free(v);
+	}
+}
+
+/* --show, --delete, --requeue, --hold, --release over the user's queues. */
+static int
+queue_command(struct ctx *c)
+{
+	struct qdir *dirs;
+	struct spool_entry ent;
+	struct mailq_opts o;
+	struct strv ids, seen = { NULL, 0 };
+	struct spool sp;
+	struct err e;
+	size_t nd, i, j;
+	int code = 0, r, where, done = 0, all;
+
+	all = strv_has(&c->cli.queue_ids, "all");
+	dirs = queue_dirs(c, &nd);
+	for (i = 0; i < nd; i++) {
+		err_clear(&e);
+		if (open_queue(c, &sp, dirs[i].dir, dirs[i].failed_lifetime,
+		    &e) == -1) {
+			code = fail(&e);
+			continue;
+		}
+		memset(&ids, 0, sizeof(ids));
+		qcmd_ids(c, &sp, &ids);
+		for (j = 0; j < ids.n; j++) {
+			if ((where = spool_where(&sp, ids.v[j])) == -1)
+				continue;
+			strv_add(&seen, ids.v[j]);
+			if (c->cli.mode == CLI_SHOW) {
+				mailq_init(&o, c);
+				if (mailq_show(&sp, ids.v[j], &o, stdout, &e)
+				    == -1)
+					code = fail(&e);
+				continue;
+			}
+			r = spool_lock(&sp, (enum spool_area)where, ids.v[j],
+			    &ent, &e);
+			if (r == 0) {
+				err_set(&e, ERR_TEMP, "%s is being delivered "
+				    "right now; try again", ids.v[j]);
+				code = fail(&e);
+				continue;
+			}
+			if (r == -1) {
+				code = fail(&e);
+				continue;
+			}
+			r = apply_qcmd(c, c->cli.qcmd, &sp, &ent, !all, &e);
+			if (r == 1)
+				done++;
+			else if (e.kind != ERR_NONE)
+				code = fail(&e);
+			spool_release(&ent);
+		}
+		strv_free(&ids);
+		spool_close(&sp);
+	}
+	for (j = 0; !all && j < c->cli.queue_ids.n; j++)
+		if (!strv_has(&seen, c->cli.queue_ids.v[j])) {
+			err_set(&e, ERR_NOINPUT, "no queued message %s (see "
+			    "posthorn -bp)", c->cli.queue_ids.v[j]);
+			code = fail(&e);
+		}
+	strv_free(&seen);
+	free(dirs);
+	if (c->cli.mode == CLI_QUEUE_CMD && (done > 0 || c->cli.verbose))
+		fprintf(stderr, "posthorn: %s %d message%s\n",
+		    qcmd_done[c->cli.qcmd], done, done == 1 ? "" : "s");
 	return code;
 }
 
@@ -474,6 +908,10 @@ main(int argc, char **argv)
 	case CLI_SERVERINFO:
 		code = serverinfo(&c);
 		break;
+	case CLI_SHOW:
+	case CLI_QUEUE_CMD:
+		code = queue_command(&c);
+		break;
 	case CLI_SMTP:
 		code = bs_serve(0, 1, c.env.host ? c.env.host : "localhost",
 		    bs_submit, &c);
@@ -486,6 +924,7 @@ main(int argc, char **argv)
 out:
 	if (c.have_conf)
 		conf_free(&c.conf);
+	free(c.conf_real);
 	conf_env_release(&c.env);
 	cli_release(&c.cli);
 	fflush(stdout);

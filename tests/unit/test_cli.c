@@ -60,7 +60,14 @@ static const struct {
 	{ "posthorn --tls maybe bob@x", "--tls" },
 	{ "posthorn -H NoColonHere -s x bob@x", "header" },
 	{ "posthorn -H :empty -s x bob@x", "header" },
-	{ "posthorn --json", "--json" },
+	{ "posthorn -q --json", "--json" },
+	{ "posthorn --show", "needs a value" },
+	{ "posthorn --delete ../x", "queue id" },
+	{ "posthorn --show 0123456789012345678901234567890X", "queue id" },
+	{ "posthorn --show A B", "one id" },
+	{ "posthorn --delete all A", "alone" },
+	{ "posthorn --delete A --hold B", "one queue command" },
+	{ "posthorn --all bob@x", "--all" },
 	{ "posthorn --due bob@x", "--due" },
 	{ "posthorn -c cc@x bob@x", "compose" },
 	{ "posthorn -s x -t bob@x", "-t" },
@@ -231,6 +238,43 @@ test_good(void)
 
 	PARSE("posthorn -bp --json");
 	t_ok(c.mode == CLI_LIST && c.json, "-bp --json");
+	DONE();
+
+	PARSE("mailq --all");
+	t_ok(c.mode == CLI_LIST && c.all_users, "mailq --all");
+	DONE();
+
+	PARSE("posthorn --json bob@x");
+	t_ok(c.mode == CLI_SEND && c.json, "--json on a send");
+	DONE();
+
+	PARSE("posthorn --show 6B0447BAC05FFNQNk --json");
+	t_ok(c.mode == CLI_SHOW && c.json && c.queue_ids.n == 1,
+	    "--show ID --json");
+	DONE();
+
+	PARSE("posthorn --delete A B C");
+	t_ok(c.mode == CLI_QUEUE_CMD && c.qcmd == CLI_Q_DELETE &&
+	    c.queue_ids.n == 3 && strcmp(c.queue_ids.v[2], "C") == 0,
+	    "--delete takes several ids");
+	DONE();
+
+	PARSE("posthorn --show 0123456789012345678901234567890");
+	t_ok(c.mode == CLI_SHOW, "--show: an id of 31 characters (the cap; "
+	    "one more is refused above)");
+	DONE();
+
+	PARSE("posthorn --requeue all");
+	t_ok(c.mode == CLI_QUEUE_CMD && c.qcmd == CLI_Q_REQUEUE &&
+	    c.queue_ids.n == 1, "--requeue all");
+	DONE();
+
+	PARSE("posthorn --hold X");
+	t_ok(c.qcmd == CLI_Q_HOLD, "--hold");
+	DONE();
+
+	PARSE("posthorn --release X");
+	t_ok(c.qcmd == CLI_Q_RELEASE, "--release");
 	DONE();
 
 	PARSE("posthorn -- -dash@x bob@x");

@@ -340,6 +340,28 @@ test_rand_strv(void)
 	    !strv_has(&v, "z"), "strv: add, take, terminator, has");
 	strv_free(&v);
 	t_ok(v.n == 0 && v.v == NULL, "strv: free empties");
+
+	/* Growth by doubling: every entry and the terminator in place at
+	   every size (a sanitizer build checks the bounds). */
+	{
+		char w[32];
+		size_t i, bad = 0;
+
+		for (i = 0; i < 20000; i++) {
+			snprintf(w, sizeof(w), "%zu", i);
+			strv_add(&v, w);
+			if (v.v[v.n] != NULL || v.n != i + 1)
+				bad++;
+		}
+		for (i = 0; i < v.n; i++) {
+			snprintf(w, sizeof(w), "%zu", i);
+			if (strcmp(v.v[i], w) != 0)
+				bad++;
+		}
+		t_ok(bad == 0, "strv: 20,000 entries, each in place, "
+		    "terminated");
+		strv_free(&v);
+	}
 }
 
 int
