@@ -484,7 +484,7 @@ conf_account_defaults(struct account *a)
 	a->tls_starttls = 1;
 	a->tls_certcheck = 1;
 	a->tls_trust_file = xstrdup("system");
-	a->domain = xstrdup("localhost");
+	/* domain stays unset: conf_env_ehlo names the host when sending. */
 	a->set_from_header = SETFROM_AUTO;
 	a->set_date_header = 1;
 	a->remove_bcc_headers = 1;
@@ -852,7 +852,8 @@ static int
 conf_k_domain(struct conf_parser *p, const struct conf_key *k,
     const char *v)
 {
-	conf_str_set(p->cur, k->id, *v != '\0' ? v : "localhost");
+	/* Empty: back to the default, the host's name (conf_env_ehlo). */
+	conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
 	return 0;
 }
 
@@ -2021,6 +2022,41 @@ conf_env_mailname(struct conf_env *env)
 {
 	conf_env_lookup(env);
 	return env->mailname;
+}
+
+/* A dotted host name fit for EHLO: LDH labels, none empty. */
+static int
+conf_env_fqdn(const char *s)
+{
+	const char *p;
+	int dots = 0;
+
+	if (s == NULL || *s == '.' || *s == '\0' || strlen(s) > 253)
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (p[1] == '.' || p[1] == '\0')
+				return 0;
+			dots++;
+		} else if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
+		    *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return 0;
+	}
+	return dots > 0;
+}
+
+const char *
+conf_env_ehlo(struct conf_env *env)
+{
+	const char *name;
+
+	if (env == NULL)
+		return "localhost";
+	if (conf_env_fqdn(name = conf_env_mailname(env)))
+		return name;
+	if (conf_env_fqdn(name = conf_env_canon(env)))
+		return name;
+	return "localhost";
 }
 
 void

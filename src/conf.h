@@ -32,7 +32,7 @@ struct account {
 	int		 port;		/* 0 = default: 465 with implicit TLS, else 25 */
 	char		*from;		/* after %-substitution (conf_load) */
 	char		*from_full_name;
-	char		*domain;	/* EHLO argument; default "localhost" */
+	char		*domain;	/* EHLO argument; NULL: conf_env_ehlo */
 
 	int		 auth;		/* 0 off, 1 on */
 	char		*auth_mech;	/* NULL = pick the best offered */
@@ -133,6 +133,13 @@ int	 conf_subst(struct conf *c, struct conf_env *env, struct err *e);
 void	 conf_env_init(struct conf_env *env);
 const char *conf_env_canon(struct conf_env *env);
 const char *conf_env_mailname(struct conf_env *env);
+/*
+ * The EHLO name of an account without domain: the mail name (first line
+ * of /etc/mailname, else the canonical name) when it is a dotted host
+ * name, else the canonical host name when it is, else "localhost".
+ * Never NULL; the string lives as long as env (or is static).
+ */
+const char *conf_env_ehlo(struct conf_env *env);
 void	 conf_env_release(struct conf_env *env);
 
 /*

@@ -97,7 +97,7 @@ pick_account(struct ctx *c, const char *name, const char *sender,
     int by_host, struct err *e)
 {
 	const struct account *found = NULL;
-	struct account *a;
+	struct account *a = NULL;
 
 	if (name != NULL) {
 		if (!c->have_conf || (found = conf_account(&c->conf, name)) ==
@@ -109,7 +109,6 @@ pick_account(struct ctx *c, const char *name, const char *sender,
 		}
 	} else if (by_host) {
 		a = conf_account_new("command line");
-		return a;
 	} else if (c->have_conf) {
 		if (sender != NULL && *sender != '\0')
 			found = conf_account_for_from(&c->conf, sender);
@@ -127,7 +126,12 @@ pick_account(struct ctx *c, const char *name, const char *sender,
 		    "posthorn.conf(5) for where posthorn looks) and no --host");
 		return NULL;
 	}
-	return conf_account_dup(found);
+	if (a == NULL)
+		a = conf_account_dup(found);
+	/* No domain: greet with the host's name, looked up only now. */
+	if (a->domain == NULL)
+		a->domain = xstrdup(conf_env_ehlo(&c->env));
+	return a;
 }
 
 static struct account *

@@ -162,7 +162,7 @@ static const struct {
 	{ "", "tls_trust_file", "system" },
 	{ "", "auth", "0" },
 	{ "", "auth_mech", "(null)" },
-	{ "", "domain", "localhost" },
+	{ "", "domain", "(null)" },		/* conf_env_ehlo */
 	{ "", "set_from_header", "0" },		/* SETFROM_AUTO */
 	{ "", "set_date_header", "1" },
 	{ "", "remove_bcc_headers", "1" },
@@ -186,7 +186,7 @@ static const struct {
 	{ "from_full_name Alice Liddell\n", "from_full_name",
 	    "Alice Liddell" },
 	{ "domain mail.example.org\n", "domain", "mail.example.org" },
-	{ "domain\n", "domain", "localhost" },
+	{ "domain\n", "domain", "(null)" },
 	{ "user alice\n", "user", "alice" },
 	{ "user\n", "user", "(null)" },
 	{ "password s3cret\n", "password", "s3cret" },
@@ -592,7 +592,7 @@ static const struct {
 	{ "work", "port", "587" },
 	{ "work", "logfile", "~/log" },		/* defaults seen so far */
 	{ "work", "timeout", "0" },		/* later defaults: no */
-	{ "work", "domain", "localhost" },
+	{ "work", "domain", "(null)" },
 	{ "work", "line", "6" },
 	{ "tlsonly", "port", "2525" },		/* from the defaults */
 	{ "tlsonly", "host", "(null)" },
@@ -948,7 +948,7 @@ test_objects(void)
 	    a->queue && a->remove_bcc_headers && a->allow_from_override &&
 	    a->set_date_header && a->set_from_header == SETFROM_AUTO &&
 	    a->port == 0 && a->set == 0, "new: posthorn's defaults");
-	t_streq(a->domain, "localhost", "new: domain");
+	t_ok(a->domain == NULL, "new: no domain (the host's name)");
 	t_inteq(conf_port(a), 25, "port: STARTTLS -> 25");
 	a->tls_starttls = 0;
 	t_inteq(conf_port(a), 465, "port: implicit TLS -> 465");
@@ -1316,6 +1316,43 @@ test_find(void)
 	free(xdg);
 }
 
+/* The EHLO name of an account without domain. */
+static void
+test_ehlo(void)
+{
+	static const struct {
+		const char	*mailname, *canon, *want;
+	} cases[] = {
+		{ "example.org", "box.example.net", "example.org" },
+		{ "mail.example.org", NULL, "mail.example.org" },
+		/* A mail name without a dot: the canonical name. */
+		{ "example", "box.example.net", "box.example.net" },
+		{ NULL, "box.example.net", "box.example.net" },
+		/* Neither has a dot: localhost. */
+		{ "box", "box", "localhost" },
+		{ NULL, NULL, "localhost" },
+		/* Not a host name: skipped. */
+		{ "mail_x.example.org", "box.example.net", "box.example.net" },
+		{ "example.org.", "box.example.net", "box.example.net" },
+		{ ".example.org", "x..example", "localhost" },
+		{ "ex\xc3\xa4mple.org", "box", "localhost" },
+		{ "a-1.b-2.example", "box", "a-1.b-2.example" },
+	};
+	struct conf_env env;
+	size_t i;
+
+	for (i = 0; i < N(cases); i++) {
+		memset(&env, 0, sizeof(env));
+		env.looked_up = 1;
+		env.mailname = cases[i].mailname;
+		env.canon = cases[i].canon;
+		t_streq(conf_env_ehlo(&env), cases[i].want, "ehlo %zu: %s, %s",
+		    i, cases[i].mailname ? cases[i].mailname : "-",
+		    cases[i].canon ? cases[i].canon : "-");
+	}
+	t_streq(conf_env_ehlo(NULL), "localhost", "ehlo: no environment");
+}
+
 static void
 test_env(void)
 {
@@ -1360,6 +1397,7 @@ main(void)
 	test_file_rules();
 	test_load_rules();
 	test_find();
+	test_ehlo();
 	test_env();
 	rmdir(tmpdir);
 	return t_done();
