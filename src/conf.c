@@ -976,6 +976,37 @@ conf_k_timeout(struct conf_parser *p, const struct conf_key *k,
 }
 
 /*
+ * A duration: a number with an optional unit among UNITS (a subset of
+ * "smhd"), seconds without one, from 1 up to MAX seconds.  Fills *out and
+ * returns 0, or returns -1.
+ */
+static int
+conf_duration(const char *v, const char *units, long max, int *out)
+{
+	static const struct {
+		char	unit;
+		long	seconds;
+	} scale[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	char *end;
+	long n, mult = 1;
+	size_t i;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (end != v && *end != '\0' && end[1] == '\0' &&
+	    strchr(units, *end) != NULL) {
+		for (i = 0; i < sizeof(scale) / sizeof(scale[0]); i++)
+			if (*end == scale[i].unit)
+				mult = scale[i].seconds;
+		end++;
+	}
+	if (end == v || *end != '\0' || errno != 0 || n < 1 || n > max / mult)
+		return -1;
+	*out = (int)(n * mult);
+	return 0;
+}
+
+/*
  * queue_lifetime: how long a queued message is retried before it fails:
  * a number with an optional unit s, m, h, d (seconds without one).
  * failed_lifetime (how long a failed one is kept) takes the same.
@@ -984,31 +1015,9 @@ static int
 conf_k_lifetime(struct conf_parser *p, const struct conf_key *k,
     const char *v)
 {
-	static const struct {
-		char	unit;
-		long	seconds;
-	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
-	char *end;
-	long n, mult = 1;
-	size_t i;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (end != v && *end != '\0' && end[1] == '\0') {
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (*end == units[i].unit)
-				break;
-		if (i == sizeof(units) / sizeof(units[0]))
-			return conf_bad(p, k, v, "not a duration like 5d, "
-			    "12h, 30m or 3600");
-		mult = units[i].seconds;
-		end++;
-	}
-	if (end == v || *end != '\0' || errno != 0 || n < 1 ||
-	    n > INT_MAX / mult)
+	if (conf_duration(v, "smhd", INT_MAX, conf_intp(p->cur, k->id)) < 0)
 		return conf_bad(p, k, v, "not a duration like 5d, 12h, 30m "
 		    "or 3600");
-	*conf_intp(p->cur, k->id) = (int)(n * mult);
 	return 0;
 }
 
@@ -1021,34 +1030,14 @@ static int
 conf_k_session_timeout(struct conf_parser *p, const struct conf_key *k,
     const char *v)
 {
-	static const struct {
-		char	unit;
-		long	seconds;
-	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 } };
-	char *end;
-	long n, mult = 1;
-	size_t i;
-
 	if (strcasecmp(v, "off") == 0) {
 		p->cur->session_timeout = 0;
 		return 0;
 	}
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (end != v && *end != '\0' && end[1] == '\0') {
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (*end == units[i].unit)
-				break;
-		if (i < sizeof(units) / sizeof(units[0])) {
-			mult = units[i].seconds;
-			end++;
-		}
-	}
-	if (end == v || *end != '\0' || errno != 0 || n < 1 ||
-	    n > CONF_TIMEOUT_MAX / mult)
+	if (conf_duration(v, "smh", CONF_TIMEOUT_MAX,
+	    &p->cur->session_timeout) < 0)
 		return conf_bad(p, k, v, "not off or a duration like 20m, 1h "
 		    "or 1200");
-	p->cur->session_timeout = (int)(n * mult);
 	return 0;
 }
 
