@@ -439,7 +439,7 @@ test_refold(void)
 	struct envelope env;
 	struct buf in;
 	struct err e;
-	char *out, *line, *save = NULL;
+	char *out = NULL, *line, *save = NULL;
 	size_t outlen, k, longest = 0, lines = 0;
 
 	buf_init(&in, 0);
