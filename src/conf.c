@@ -32,6 +32,7 @@
 
 #include "conf.h"
 #include "err.h"
+#include "evalcmd.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fsio.h"
@@ -90,7 +91,7 @@ enum conf_k {
 	CONF_K_SET_FROM_HEADER,
 	CONF_K_SET_DATE_HEADER,
 	CONF_K_REMOVE_BCC_HEADERS,
-	CONF_K_UNDISCLOSED_RECIPIENTS,
+	CONF_K_SET_TO_HEADER,
 	CONF_K_ALLOW_FROM_OVERRIDE,
 	CONF_K_QUEUE,
 	CONF_K_QUEUE_DIR,
@@ -100,6 +101,10 @@ enum conf_k {
 	CONF_K_SCRAM_MAX_ITERATIONS,
 	CONF_K_COMMAND_TIMEOUT,
 	CONF_K_FAILED_LIFETIME,
+	CONF_K_SET_MSGID_HEADER,
+	CONF_K_TLS_MIN_DH_PRIME_BITS,
+	CONF_K_AUTO_FROM,
+	CONF_K_MAILDOMAIN,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -167,8 +172,7 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_SET_DATE_HEADER] = F(FT_INT, set_date_header, SUB_NONE, 0),
 	[CONF_K_REMOVE_BCC_HEADERS] =
 	    F(FT_INT, remove_bcc_headers, SUB_NONE, 0),
-	[CONF_K_UNDISCLOSED_RECIPIENTS] =
-	    F(FT_INT, undisclosed_recipients, SUB_NONE, 0),
+	[CONF_K_SET_TO_HEADER] = F(FT_INT, set_to_header, SUB_NONE, 0),
 	[CONF_K_ALLOW_FROM_OVERRIDE] =
 	    F(FT_INT, allow_from_override, SUB_NONE, 0),
 	[CONF_K_QUEUE] =	F(FT_INT, queue, SUB_NONE, 0),
@@ -181,6 +185,12 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	    F(FT_INT, scram_max_iterations, SUB_NONE, 0),
 	[CONF_K_COMMAND_TIMEOUT] = F(FT_INT, command_timeout, SUB_NONE, 0),
 	[CONF_K_FAILED_LIFETIME] = F(FT_INT, failed_lifetime, SUB_NONE, 0),
+	[CONF_K_SET_MSGID_HEADER] =
+	    F(FT_INT, set_msgid_header, SUB_NONE, 0),
+	[CONF_K_TLS_MIN_DH_PRIME_BITS] =
+	    F(FT_INT, tls_min_dh_prime_bits, SUB_NONE, 0),
+	[CONF_K_AUTO_FROM] =	F(FT_INT, auto_from, SUB_NONE, 0),
+	[CONF_K_MAILDOMAIN] =	F(FT_STR, maildomain, SUB_NONE, 0),
 };
 
 #undef F
@@ -197,6 +207,10 @@ struct conf_parser {
 	unsigned long long *curown;
 	unsigned long long defown;
 	size_t		 copied;	/* bytes duplicated by inheritance */
+	conf_eval_fn	 eval;		/* NULL: eval lines are refused */
+	int		 in_eval;	/* parsing the line an eval gave */
+	unsigned long long noted;	/* bit per key number whose note was
+					   given; bit 63 for ntlmdomain */
 };
 
 /*
@@ -208,6 +222,7 @@ enum conf_kind {
 	KIND_PATH,		/* file name; empty unsets; ~ in conf_subst */
 	KIND_BOOL,		/* on | off; empty is on */
 	KIND_SPECIAL,		/* the key's own parser */
+	KIND_EVAL,		/* the line is replaced by a command's output */
 	KIND_UNSUPPORTED	/* an msmtp key posthorn does not implement */
 };
 
@@ -269,6 +284,16 @@ static int	conf_k_scram_max(struct conf_parser *, const struct conf_key *,
 		    const char *);
 static int	conf_k_command_timeout(struct conf_parser *,
 		    const struct conf_key *, const char *);
+static int	conf_k_set_msgid(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_set_to(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_undisclosed(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_dh_bits(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_obsolete(struct conf_parser *,
+		    const struct conf_key *, const char *);
 
 #define K_STR(n, id)	{ n, id, KIND_STR, 0, 0, NULL }
 #define K_PATH(n, id)	{ n, id, KIND_PATH, 0, 0, NULL }
@@ -314,7 +339,9 @@ static const struct conf_key conf_keys[] = {
 	K_FN("set_from_header", CONF_K_SET_FROM_HEADER, 0, conf_k_set_from),
 	K_FN("set_date_header", CONF_K_SET_DATE_HEADER, 0, conf_k_set_date),
 	K_BOOL("remove_bcc_headers", CONF_K_REMOVE_BCC_HEADERS),
-	K_BOOL("undisclosed_recipients", CONF_K_UNDISCLOSED_RECIPIENTS),
+	K_FN("set_msgid_header", CONF_K_SET_MSGID_HEADER, 0,
+	    conf_k_set_msgid),
+	K_FN("set_to_header", CONF_K_SET_TO_HEADER, 0, conf_k_set_to),
 	K_BOOL("allow_from_override", CONF_K_ALLOW_FROM_OVERRIDE),
 	K_BOOL("queue", CONF_K_QUEUE),
 	K_PATH("queue_dir", CONF_K_QUEUE_DIR),
@@ -330,16 +357,20 @@ static const struct conf_key conf_keys[] = {
 	K_FN("add_missing_date_header", CONF_K_SET_DATE_HEADER, 0,
 	    conf_k_add_missing),
 	K_FN("keepbcc", CONF_K_REMOVE_BCC_HEADERS, 0, conf_k_keepbcc),
+	K_FN("undisclosed_recipients", CONF_K_SET_TO_HEADER, 0,
+	    conf_k_undisclosed),
+	{ "eval", CONF_K_NONE, KIND_EVAL, 1, 0, NULL },
+	K_FN("tls_min_dh_prime_bits", CONF_K_TLS_MIN_DH_PRIME_BITS, 0,
+	    conf_k_dh_bits),
+	/* Obsolete in msmtp: honoured, with a note on standard error. */
+	K_FN("auto_from", CONF_K_AUTO_FROM, 0, conf_k_obsolete),
+	K_FN("maildomain", CONF_K_MAILDOMAIN, 0, conf_k_obsolete),
+	K_FN("ntlmdomain", CONF_K_NONE, 0, conf_k_obsolete),
 
 	/* msmtp keys posthorn refuses with a clearer word than "unknown". */
-	K_NO("auto_from"),
-	K_NO("maildomain"),
-	K_NO("ntlmdomain"),
 	K_NO("proxy_host"),
 	K_NO("proxy_port"),
 	K_NO("socket"),
-	K_NO("eval"),
-	K_NO("tls_min_dh_prime_bits"),
 	K_NO("tls_force_sslv3"),
 
 	K_FN("session_timeout", CONF_K_SESSION_TIMEOUT, 1,
@@ -495,6 +526,7 @@ conf_account_defaults(struct account *a)
 	a->scram_max_iterations = CONF_SCRAM_ITER_DEFAULT;
 	a->command_timeout = CONF_COMMAND_TIMEOUT;
 	a->failed_lifetime = 30 * 86400;
+	a->set_msgid_header = 1;
 }
 
 /* Frees what a holds, wiping secrets, and zeroes it. */
@@ -561,6 +593,9 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->naccounts; i++)
 		conf_account_free(c->accounts[i]);
 	free(c->accounts);
+	for (i = 0; i < c->nnotes; i++)
+		free(c->notes[i]);
+	free(c->notes);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }
@@ -896,7 +931,8 @@ conf_k_password(struct conf_parser *p, const struct conf_key *k,
     const char *v)
 {
 	conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
-	if (*v != '\0')
+	/* A password an eval command printed is not in the file. */
+	if (*v != '\0' && !p->in_eval)
 		p->c->has_secret = 1;
 	return 0;
 }
@@ -1262,7 +1298,150 @@ conf_k_command_timeout(struct conf_parser *p, const struct conf_key *k,
 	return 0;
 }
 
+/* set_msgid_header auto | off; empty is auto. */
+static int
+conf_k_set_msgid(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (*v == '\0' || strcasecmp(v, "auto") == 0)
+		p->cur->set_msgid_header = 1;
+	else if (strcasecmp(v, "off") == 0)
+		p->cur->set_msgid_header = 0;
+	else
+		return conf_bad(p, k, v, "not auto or off");
+	return 0;
+}
+
+/* set_to_header on | off | undisclosed_recipients; empty is on. */
+static int
+conf_k_set_to(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	int on;
+
+	if (strcasecmp(v, "undisclosed_recipients") == 0)
+		p->cur->set_to_header = SETTO_UNDISCLOSED;
+	else if ((on = conf_onoff(v)) != -1)
+		p->cur->set_to_header = on ? SETTO_ON : SETTO_OFF;
+	else
+		return conf_bad(p, k, v, "not on, off or "
+		    "undisclosed_recipients");
+	return 0;
+}
+
+/* The old undisclosed_recipients on = set_to_header undisclosed_recipients. */
+static int
+conf_k_undisclosed(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	int on;
+
+	if ((on = conf_onoff(v)) == -1)
+		return conf_bad(p, k, v, "not on or off");
+	p->cur->set_to_header = on ? SETTO_UNDISCLOSED : SETTO_OFF;
+	return 0;
+}
+
+/*
+ * tls_min_dh_prime_bits BITS: the fewest Diffie-Hellman prime bits
+ * accepted (GnuTLS's gnutls_dh_set_prime_bits); empty: the library's
+ * default.
+ */
+static int
+conf_k_dh_bits(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	long n;
+
+	if (*v == '\0') {
+		p->cur->tls_min_dh_prime_bits = 0;
+		return 0;
+	}
+	if ((n = conf_number(v, 1, 65536)) == -1)
+		return conf_bad(p, k, v, "not a number of bits from 1 to "
+		    "65536");
+	p->cur->tls_min_dh_prime_bits = (int)n;
+	return 0;
+}
+
+/* Adds a "FILE:LINE: ..." note for standard error. */
+static void __attribute__((format(printf, 2, 3)))
+conf_note(struct conf_parser *p, const char *fmt, ...)
+{
+	struct buf msg;
+	va_list ap;
+	struct conf *c = p->c;
+
+	buf_init(&msg, 0);
+	(void)buf_printf(&msg, "%s:%d: ", p->file, p->line);
+	va_start(ap, fmt);
+	(void)buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	c->notes = xreallocarray(c->notes, c->nnotes + 1, sizeof(*c->notes));
+	c->notes[c->nnotes++] = buf_detach(&msg);
+}
+
+/*
+ * auto_from, maildomain and ntlmdomain, obsolete in msmtp: the first two
+ * still do what they did (conf_subst makes from %U@maildomain), the
+ * third has nothing to act on.  Each gives one note per file.
+ */
+static int
+conf_k_obsolete(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	unsigned long long bit;
+	int on;
+
+	bit = k->id == CONF_K_NONE ? 1ULL << 63 : CONF_BIT(k->id);
+	if (k->id == CONF_K_AUTO_FROM) {
+		if ((on = conf_onoff(v)) == -1)
+			return conf_bad(p, k, v, "not on or off");
+		p->cur->auto_from = on;
+	} else if (k->id == CONF_K_MAILDOMAIN)
+		conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
+	if (p->noted & bit)
+		return 0;
+	p->noted |= bit;
+	if (k->id == CONF_K_NONE)
+		conf_note(p, "key '%s' is obsolete and has no effect "
+		    "(posthorn has no NTLM)", k->name);
+	else
+		conf_note(p, "key '%s' is obsolete; it still works, but "
+		    "'from %%U@DOMAIN' says the same", k->name);
+	return 0;
+}
+
 /* ------------------------------------------------------------ lines */
+
+static int	conf_line(struct conf_parser *, const char *, size_t);
+
+/*
+ * eval CMD: the line is replaced by the first line the command prints
+ * (msmtp's rule), which may be any line but another eval.
+ */
+static int
+conf_eval(struct conf_parser *p, const char *cmd)
+{
+	char *out;
+	int rc, timeout;
+
+	if (p->in_eval)
+		return conf_perr(p, "the line an eval command printed is "
+		    "another eval");
+	if (p->eval == NULL)
+		return conf_perr(p, "key 'eval' runs a command, and nothing "
+		    "is run here");
+	timeout = p->cur != NULL ? p->cur->command_timeout :
+	    p->defaults.command_timeout;
+	if (p->eval(cmd, timeout, &out, p->e) == -1)
+		return err_prefix(p->e, "%s:%d: ", p->file, p->line);
+	p->in_eval = 1;
+	rc = conf_line(p, out, strlen(out));
+	p->in_eval = 0;
+	wipe_free(out);
+	return rc;
+}
 
 /*
  * Edit distance of a and b with adjacent transpositions (optimal string
@@ -1367,6 +1546,10 @@ conf_line(struct conf_parser *p, const char *s, size_t n)
 		conf_perr(p, "key '%s' needs a value", k->name);
 		goto out;
 	}
+	if (k->kind == KIND_EVAL) {
+		rc = conf_eval(p, v);
+		goto out;
+	}
 	if (k->id == CONF_K_NONE) {
 		rc = k->parse(p, k, v);
 		goto out;
@@ -1391,6 +1574,7 @@ conf_line(struct conf_parser *p, const char *s, size_t n)
 			goto out;
 		break;
 	case KIND_UNSUPPORTED:
+	case KIND_EVAL:
 		goto out;
 	}
 	conf_mark(p, k->id);
@@ -1407,6 +1591,13 @@ int
 conf_parse(struct conf *c, const char *buf, size_t len, const char *filename,
     struct err *e)
 {
+	return conf_parse_eval(c, buf, len, filename, NULL, e);
+}
+
+int
+conf_parse_eval(struct conf *c, const char *buf, size_t len,
+    const char *filename, conf_eval_fn eval, struct err *e)
+{
 	struct conf_parser p;
 	const char *eol;
 	size_t pos = 0, n, next;
@@ -1421,6 +1612,7 @@ conf_parse(struct conf *c, const char *buf, size_t len, const char *filename,
 	p.c = c;
 	p.e = e;
 	p.file = filename;
+	p.eval = eval;
 	conf_account_defaults(&p.defaults);
 	/* A UTF-8 byte order mark is not part of the first key. */
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
@@ -1475,6 +1667,42 @@ conf_pct_value(struct conf_env *env, char ch, const char **what)
 	return NULL;
 }
 
+int
+conf_from_has_f(const char *from)
+{
+	const char *s;
+
+	for (s = from; s != NULL && *s != '\0'; s++)
+		if (*s == '%') {
+			if (s[1] == 'F')
+				return 1;
+			if (s[1] == '\0')
+				return 0;
+			s++;
+		}
+	return 0;
+}
+
+char *
+conf_from_expand(const char *from, const char *addr)
+{
+	struct buf out;
+	const char *s;
+
+	buf_init(&out, 0);
+	for (s = from; *s != '\0'; s++) {
+		if (*s == '%' && s[1] == 'F') {
+			buf_adds(&out, addr);
+			s++;
+		} else if (*s == '%' && s[1] == '%') {
+			buf_addc(&out, '%');
+			s++;
+		} else
+			buf_addc(&out, *s);
+	}
+	return buf_detach(&out);
+}
+
 static int
 conf_subst_pct(struct account *a, int id, struct conf_env *env,
     struct err *e)
@@ -1482,9 +1710,12 @@ conf_subst_pct(struct account *a, int id, struct conf_env *env,
 	char **vp = conf_strp(a, id), *s;
 	const char *val, *what;
 	struct buf out;
+	int keep_f;
 
 	if (*vp == NULL || strchr(*vp, '%') == NULL)
 		return 0;
+	/* %F is the message's: it and %% stay for conf_from_expand. */
+	keep_f = id == CONF_K_FROM && conf_from_has_f(*vp);
 	buf_init(&out, CONF_SUBST_MAX);
 	for (s = *vp; *s != '\0'; s++) {
 		if (*s != '%') {
@@ -1493,6 +1724,12 @@ conf_subst_pct(struct account *a, int id, struct conf_env *env,
 			continue;
 		}
 		s++;
+		if (keep_f && (*s == 'F' || *s == '%')) {
+			if (buf_addc(&out, '%') == -1 ||
+			    buf_addc(&out, *s) == -1)
+				goto toolong;
+			continue;
+		}
 		if (*s == '%') {
 			if (buf_addc(&out, '%') == -1)
 				goto toolong;
@@ -1577,6 +1814,20 @@ conf_subst(struct conf *c, struct conf_env *env, struct err *e)
 			    conf_subst_tilde(a, id, env, e) == -1)
 				return -1;
 		}
+		/* msmtp's obsolete auto_from replaces from: user@maildomain,
+		   or the user name alone without a maildomain. */
+		if (a->auto_from) {
+			if (env == NULL || env->user == NULL)
+				return err_set(e, ERR_CONFIG, "%s:%d: account "
+				    "'%s': auto_from needs the user name, and "
+				    "it is not known", a->file, a->line,
+				    a->name);
+			free(a->from);
+			a->from = a->maildomain != NULL ?
+			    xasprintf("%s@%s", env->user, a->maildomain) :
+			    xstrdup(env->user);
+			a->set |= CONF_BIT(CONF_K_FROM);
+		}
 	}
 	return 0;
 }
@@ -1641,6 +1892,45 @@ conf_account_for_from(const struct conf *c, const char *addr)
 	a = conf_match_from(c, bare);
 	free(bare);
 	return a;
+}
+
+void
+conf_merge(struct conf *user, struct conf *sys)
+{
+	struct account **v;
+	size_t i, n = 0;
+
+	v = xreallocarray(NULL, sys->naccounts + user->naccounts + 1,
+	    sizeof(*v));
+	for (i = 0; i < sys->naccounts; i++) {
+		if (conf_account(user, sys->accounts[i]->name) != NULL)
+			conf_account_free(sys->accounts[i]);
+		else
+			v[n++] = sys->accounts[i];
+	}
+	for (i = 0; i < user->naccounts; i++)
+		v[n++] = user->accounts[i];
+	free(user->accounts);
+	user->accounts = v;
+	user->naccounts = n;
+	user->notes = xreallocarray(user->notes, user->nnotes + sys->nnotes +
+	    1, sizeof(*user->notes));
+	memmove(user->notes + sys->nnotes, user->notes, user->nnotes *
+	    sizeof(*user->notes));
+	for (i = 0; i < sys->nnotes; i++)
+		user->notes[i] = sys->notes[i];
+	user->nnotes += sys->nnotes;
+	user->has_secret |= sys->has_secret;
+	free(sys->accounts);
+	free(sys->notes);
+	free(sys->path);
+	memset(sys, 0, sizeof(*sys));
+}
+
+const char *
+conf_system_path(void)
+{
+	return SYSTEM_CONFIG;
 }
 
 /* ------------------------------------------------------------ files */
@@ -1840,7 +2130,8 @@ conf_read(struct conf *c, const char *path, enum err_kind kind,
 		return err_set(e, ERR_CONFIG, "%s: file is larger than %d "
 		    "bytes", path, CONF_FILE_MAX);
 	}
-	rc = conf_parse(c, b.data != NULL ? b.data : "", b.len, path, e);
+	rc = conf_parse_eval(c, b.data != NULL ? b.data : "", b.len, path,
+	    evalcmd_line, e);
 	buf_release(&b);
 	if (rc == -1)
 		return -1;

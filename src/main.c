@@ -245,7 +245,10 @@ deliver_init(struct deliver_ctx *d, struct ctx *c, struct spool *sp)
 static int
 load_conf(struct ctx *c, struct err *e)
 {
+	struct conf sysconf;
+	const char *env, *sys;
 	char *path;
+	size_t i;
 	int found;
 
 	conf_env_init(&c->env);
@@ -259,9 +262,27 @@ load_conf(struct ctx *c, struct err *e)
 		free(path);
 		return -1;
 	}
+	/*
+	 * The system file too, below a user file found by looking (msmtp's
+	 * rule); -C and POSTHORN_CONFIG name exactly one file.  One this
+	 * user cannot read is passed over, as msmtp does.
+	 */
+	env = getenv("POSTHORN_CONFIG");
+	sys = conf_system_path();
+	if (c->cli.config == NULL && (env == NULL || *env == '\0') &&
+	    strcmp(path, sys) != 0 && access(sys, R_OK) == 0) {
+		if (conf_load(&sysconf, sys, 0, &c->env, e) == -1) {
+			conf_free(&c->conf);
+			free(path);
+			return -1;
+		}
+		conf_merge(&c->conf, &sysconf);
+	}
 	c->conf_real = realpath(path, NULL);
 	free(path);
 	c->have_conf = 1;
+	for (i = 0; i < c->conf.nnotes; i++)
+		fprintf(stderr, "posthorn: %s\n", c->conf.notes[i]);
 	return 0;
 }
 

@@ -45,7 +45,8 @@ enum {
 	F_MSGID		= 1 << 6,
 	F_DROP		= 1 << 7,	/* always removed */
 	F_RESENT	= 1 << 8,
-	F_TOCC		= 1 << 9,	/* To or Cc (undisclosed_recipients) */
+	F_TOCC		= 1 << 9,	/* To or Cc (set_to_header) */
+	F_RFROM		= 1 << 10,	/* Resent-From */
 };
 
 static const struct {
@@ -58,7 +59,7 @@ static const struct {
 	{ "to",			F_ADDR | F_RCPT | F_TOCC },
 	{ "cc",			F_ADDR | F_RCPT | F_TOCC },
 	{ "bcc",		F_ADDR | F_RCPT | F_BCC },
-	{ "resent-from",	F_ADDR | F_SENDER | F_RESENT },
+	{ "resent-from",	F_ADDR | F_SENDER | F_RESENT | F_RFROM },
 	{ "resent-sender",	F_ADDR | F_SENDER | F_RESENT },
 	{ "resent-to",		F_ADDR | F_RCPT | F_RESENT },
 	{ "resent-cc",		F_ADDR | F_RCPT | F_RESENT },
@@ -400,6 +401,10 @@ handle_field(struct reader *r, const struct hdr_field *f)
 				return -1;
 		}
 	}
+	/* The message's sender address (%F, --read-envelope-from): From's,
+	   or Resent-From's when it comes before any From (msmtp's rule). */
+	if ((flags & F_RFROM) && !r->seen_from)
+		remember_from(r, f);
 	if (flags & F_FROM) {
 		r->seen_from = 1;
 		remember_from(r, f);
@@ -416,7 +421,7 @@ handle_field(struct reader *r, const struct hdr_field *f)
 	    r->p->remove_bcc))
 		return 0;
 	if ((flags & (F_TOCC | F_BCC)) && !(flags & F_RESENT) && a != NULL &&
-	    a->undisclosed_recipients)
+	    a->set_to_header != SETTO_OFF)
 		return 0;
 
 	if (!str_is_ascii(f->raw, f->rawlen))
@@ -468,6 +473,15 @@ decide_sender(struct reader *r)
 			return -1;
 		envelope_set(&r->env->sender, res.v[0]);
 		strv_free(&res);
+	} else if (a != NULL && a->from != NULL && conf_from_has_f(a->from)) {
+		/* from %F: the address of the From header. */
+		if (r->from_addr == NULL)
+			return err_set(r->e, ERR_DATA, "account '%s' takes the "
+			    "sender from the From header (from %%F), and the "
+			    "message has none", a->name != NULL ? a->name :
+			    "");
+		free(r->env->sender);
+		r->env->sender = conf_from_expand(a->from, r->from_addr);
 	} else if (a != NULL && a->from != NULL &&
 	    strpbrk(a->from, "*?[") == NULL) {
 		envelope_set(&r->env->sender, a->from);
@@ -527,7 +541,8 @@ add_from(struct reader *r)
 		name = p->acct->from_full_name;
 	if (addr[0] == '\0') {
 		if (p->acct != NULL && p->acct->from != NULL &&
-		    strpbrk(p->acct->from, "*?[") == NULL)
+		    strpbrk(p->acct->from, "*?[") == NULL &&
+		    !conf_from_has_f(p->acct->from))
 			addr = p->acct->from;
 		else
 			addr = NULL;
@@ -578,13 +593,43 @@ add_from(struct reader *r)
 	return rv;
 }
 
+static int	decide_recipients(struct reader *);
+
+/*
+ * set_to_header on: one To header naming every envelope recipient (the
+ * Bcc ones too, as msmtp writes it), folded.
+ */
+static int
+add_to(struct reader *r)
+{
+	struct buf b;
+	size_t i;
+	int rv;
+
+	buf_init(&b, 0);
+	buf_adds(&b, "To: ");
+	for (i = 0; i < r->env->nrcpt; i++) {
+		if (i > 0)
+			buf_adds(&b, ", ");
+		buf_adds(&b, r->env->rcpt[i].addr);
+	}
+	if (refold(&b, r->e) == -1) {
+		buf_release(&b);
+		return -1;
+	}
+	rv = w_add(r, b.data, b.len) == -1 || w_add(r, "\r\n", 2) == -1 ?
+	    -1 : 0;
+	buf_release(&b);
+	return rv;
+}
+
 /* Called once, when the header section ends (or input ends inside it). */
 static int
 finish_headers(struct reader *r)
 {
 	const struct account *a = r->p->acct;
 
-	if (decide_sender(r) == -1)
+	if (decide_sender(r) == -1 || decide_recipients(r) == -1)
 		return -1;
 	if ((!r->seen_from && (a == NULL ||
 	    a->set_from_header != SETFROM_OFF)) ||
@@ -594,10 +639,13 @@ finish_headers(struct reader *r)
 	if (!r->seen_date && (a == NULL || a->set_date_header))
 		if (add_date(r) == -1)
 			return -1;
-	if (!r->seen_msgid && add_message_id(r) == -1)
+	if (!r->seen_msgid && (a == NULL || a->set_msgid_header) &&
+	    add_message_id(r) == -1)
 		return -1;
-	if (a != NULL && a->undisclosed_recipients &&
+	if (a != NULL && a->set_to_header == SETTO_UNDISCLOSED &&
 	    w_adds(r, "To: undisclosed-recipients:;\r\n") == -1)
+		return -1;
+	if (a != NULL && a->set_to_header == SETTO_ON && add_to(r) == -1)
 		return -1;
 	return 0;
 }
@@ -1117,7 +1165,7 @@ msg_read_source(const struct msg_source *src, const struct msg_params *p,
 		if (feed(&r, block, (size_t)n) == -1)
 			goto out;
 	}
-	if (finish_input(&r) == -1 || decide_recipients(&r) == -1)
+	if (finish_input(&r) == -1)
 		goto out;
 
 	env->size = r.w.total;

@@ -208,7 +208,7 @@ account(unsigned opts)
 	if (opts & O_KEEPBCC)
 		a->remove_bcc_headers = 0;
 	if (opts & O_UNDISCLOSED)
-		a->undisclosed_recipients = 1;
+		a->set_to_header = SETTO_UNDISCLOSED;
 	if (opts & O_NOOVERRIDE)
 		a->allow_from_override = 0;
 	return a;
