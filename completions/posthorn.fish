@@ -92,7 +92,7 @@ function __posthorn_no_rcpt
         switch $w
             case --
                 return 1
-            case '--*=*' --all --dry-run --due --help --json --now --read-recipients --serverinfo --verbose --version
+            case '--*=*' --all --dry-run --due --help --json --now --read-envelope-from --read-recipients --serverinfo --verbose --version
             case '--*'
                 set skip 1
             case -qI
@@ -133,6 +133,7 @@ complete -c posthorn -f
 
 # Sendmail options.
 complete -c posthorn -n __posthorn_no_rcpt -s t -l read-recipients -d 'Also take recipients from To, Cc, Bcc (or Resent-*)'
+complete -c posthorn -n __posthorn_no_rcpt -l read-envelope-from -d 'Sender and account from the From header'
 complete -c posthorn -n __posthorn_no_rcpt -s i -d 'Accepted: input is always read to its end'
 complete -c posthorn -n __posthorn_no_rcpt -s f -l from -x -d 'Envelope sender'
 complete -c posthorn -n __posthorn_no_rcpt -s r -x -d 'Envelope sender'

@@ -43,6 +43,7 @@ enum {
 	OPT_ALL,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_READ_ENVELOPE_FROM,
 };
 
 /*
@@ -75,6 +76,7 @@ static const struct option longopts[] = {
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ "now",	no_argument,		NULL, OPT_NOW },
 	{ "port",	required_argument,	NULL, OPT_PORT },
+	{ "read-envelope-from", no_argument,	NULL, OPT_READ_ENVELOPE_FROM },
 	{ "read-recipients", no_argument,	NULL, 't' },
 	{ "release",	required_argument,	NULL, OPT_RELEASE },
 	{ "reply-to",	required_argument,	NULL, OPT_REPLY_TO },
@@ -102,6 +104,7 @@ cli_usage(FILE *out)
 "Sending (sendmail compatible):\n"
 "  -t, --read-recipients  recipients also from To, Cc, Bcc (or Resent-*)\n"
 "  -f, -r, --from ADDR  envelope sender ('<>' for the null sender)\n"
+"  --read-envelope-from  sender (and account) from the From header\n"
 "  -F NAME            display name for a From header posthorn adds\n"
 "  -N DSN             NOTIFY: never, or success,failure,delay\n"
 "  -R full|hdrs       DSN RET   -V ENVID  DSN envelope id\n"
@@ -438,6 +441,9 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 	case 't':
 		c->read_recipients = 1;
 		break;
+	case OPT_READ_ENVELOPE_FROM:
+		c->read_envelope_from = 1;
+		break;
 	case 'v':
 		c->verbose++;
 		break;
@@ -625,6 +631,13 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 		return err_set(e, ERR_USAGE,
 		    "-t reads a message; it does not go with -s, --body or "
 		    "--html");
+	if ((c->compose || c->attach.n > 0) && c->read_envelope_from)
+		return err_set(e, ERR_USAGE, "--read-envelope-from reads a "
+		    "message's From; it does not go with -s, -a, --body or "
+		    "--html");
+	if (c->read_envelope_from && c->sender != NULL)
+		return err_set(e, ERR_USAGE, "--read-envelope-from and -f "
+		    "both name the sender; give one");
 	if (!c->compose && (c->cc.n > 0 || c->bcc.n > 0 ||
 	    c->reply_to.n > 0 || c->headers.n > 0))
 		return err_set(e, ERR_USAGE,

@@ -38,6 +38,7 @@ struct cli {
 	const char	*progname;	/* basename of argv[0] */
 	int		 read_recipients;	/* -t */
 	char		*sender;	/* -f/-r without <>; "" = null sender */
+	int		 read_envelope_from; /* --read-envelope-from */
 	char		*full_name;	/* -F */
 	char		*dsn_notify;	/* -N: "NEVER" or "SUCCESS,FAILURE,DELAY" subset */
 	char		*dsn_ret;	/* -R: "FULL" or "HDRS" */

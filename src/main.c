@@ -33,6 +33,7 @@
 #include "smtp.h"
 #include "spool.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/sig.h"
 #include "util/str.h"
 
@@ -132,6 +133,30 @@ pick_account(struct ctx *c, const char *name, const char *sender,
 	if (a->domain == NULL)
 		a->domain = xstrdup(conf_env_ehlo(&c->env));
 	return a;
+}
+
+/*
+ * Whether the envelope sender comes from the message's From header:
+ * --read-envelope-from; or, by default, -t without -f, -A or --host when
+ * no account's from would be the sender otherwise: there is a
+ * configuration and its account "default" is missing or has no plain
+ * from (none, a pattern, or %F).  Mail clients with several accounts
+ * (mutt, aerc, notmuch) call "sendmail -oi -oem -t" that way.
+ */
+static int
+sender_from_header(struct ctx *c, const char *sender)
+{
+	const struct cli *cl = &c->cli;
+	const struct account *d;
+
+	if (cl->read_envelope_from)
+		return 1;
+	if (!cl->read_recipients || sender != NULL || cl->account != NULL ||
+	    cl->host != NULL || !c->have_conf)
+		return 0;
+	d = conf_account(&c->conf, "default");
+	return d == NULL || d->from == NULL || strpbrk(d->from, "*?[") !=
+	    NULL || conf_from_has_f(d->from);
 }
 
 static struct account *
@@ -395,11 +420,12 @@ record_route(struct ctx *c, struct envelope *env, const struct account *a)
 /*
  * Spools and delivers one message read from in.  sender and rcpts are the
  * envelope the caller named (argv, or -bs's MAIL and RCPT); compose when
- * the command line composes or attaches.
+ * the command line composes or attaches; pre, when not NULL, holds the
+ * bytes of in already read (msg_peek_header).
  */
 static int
-submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
-    int compose)
+submit_one(struct ctx *c, int in, const char *sender,
+    const struct strv *rcpts, int compose, const struct buf *pre)
 {
 	struct cli *cl = &c->cli;
 	struct msg_params p;
@@ -452,6 +478,9 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 
 	if (compose)
 		r = compose_message(cl, &p, in, ent.fd, &ent.env, &e);
+	else if (pre != NULL)
+		r = msg_read_prefixed(in, pre->data != NULL ? pre->data : "",
+		    pre->len, &p, ent.fd, &ent.env, &e);
 	else
 		r = msg_read(in, &p, ent.fd, &ent.env, &e);
 	/* A signal can end the input early (Ctrl-C on `cmd | sendmail`
@@ -508,6 +537,39 @@ out_fail:
 		alias_free(&aliases);
 	conf_account_free(a);
 	return fail(&e);
+}
+
+/*
+ * Spools and delivers one message read from in (see submit_one); with
+ * --read-envelope-from, or -t's default (sender_from_header), the header
+ * section is read ahead first and the From header's address is the
+ * sender, selecting the account as -f would.
+ */
+static int
+submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
+    int compose)
+{
+	struct buf pre;
+	struct err e;
+	char *hdr_sender = NULL;
+	int code;
+
+	if (compose || c->cli.mode != CLI_SEND ||
+	    !sender_from_header(c, sender))
+		return submit_one(c, in, sender, rcpts, compose, NULL);
+	err_clear(&e);
+	if (msg_peek_header(in, &pre, &e) == -1)
+		return fail(&e);
+	if (msg_sender_of(pre.data != NULL ? pre.data : "", pre.len,
+	    &hdr_sender) == 0)
+		sender = hdr_sender;
+	if (c->cli.verbose && hdr_sender != NULL)
+		fprintf(stderr, "posthorn: sender %s (from the From header)\n",
+		    hdr_sender);
+	code = submit_one(c, in, sender, rcpts, compose, &pre);
+	buf_release(&pre);
+	free(hdr_sender);
+	return code;
 }
 
 /* -bs hands each message it accepts to submit. */

@@ -1126,6 +1126,138 @@ fd_read(void *arg, char *buf, size_t n, struct err *e)
 }
 
 int
+msg_peek_header(int in, struct buf *pre, struct err *e)
+{
+	char chunk[8192];
+	ssize_t r;
+	size_t from;
+
+	buf_init(pre, MSG_PEEK_MAX);
+	for (;;) {
+		/* Look back far enough to see a blank line across chunks. */
+		from = pre->len > 3 ? pre->len - 3 : 0;
+		if ((r = fsio_read_wait(in, chunk, sizeof(chunk))) == -1) {
+			buf_release(pre);
+			return err_set(e, ERR_IO, "cannot read the message: %s",
+			    strerror(errno));
+		}
+		if (r == 0)
+			return 0;
+		if (buf_add(pre, chunk, (size_t)r) == -1) {
+			buf_release(pre);
+			return err_set(e, ERR_SOFTWARE, "buffer cap");
+		}
+		if (memmem(pre->data + from, pre->len - from, "\n\n", 2) !=
+		    NULL || memmem(pre->data + from, pre->len - from,
+		    "\n\r\n", 3) != NULL || pre->len + sizeof(chunk) >
+		    MSG_PEEK_MAX)
+			return 0;
+	}
+}
+
+int
+msg_sender_of(const char *buf, size_t len, char **addr)
+{
+	struct hdr_reader hr;
+	struct hdr_field f;
+	struct addr_list l;
+	struct err ignore;
+	enum hdr_event ev;
+	size_t pos = 0, n, next;
+	const char *eol;
+	int seen_from = 0, done = 0, first = 1;
+
+	*addr = NULL;
+	hdr_reader_init(&hr, MSG_FIELD_MAX);
+	while (pos < len && !done) {
+		eol = memchr(buf + pos, '\n', len - pos);
+		if (eol == NULL)
+			break;		/* a line cut by the cap: not used */
+		n = (size_t)(eol - (buf + pos));
+		next = pos + n + 1;
+		if (n > 0 && buf[pos + n - 1] == '\r')
+			n--;
+		if (first && n >= 5 && memcmp(buf + pos, "From ", 5) == 0) {
+			first = 0;
+			pos = next;
+			continue;
+		}
+		first = 0;
+		if (hdr_reader_push(&hr, buf + pos, n, &ignore) == -1)
+			break;
+		while (!done && (ev = hdr_reader_pull(&hr, &f)) != HDR_NONE) {
+			int rfrom = hdr_is(&f, "resent-from");
+
+			if (ev != HDR_FIELD) {
+				done = 1;
+				break;
+			}
+			if (!hdr_is(&f, "from") && !(rfrom && !seen_from))
+				continue;
+			if (!rfrom)
+				seen_from = 1;
+			if (*addr != NULL)
+				continue;
+			addr_list_init(&l);
+			if (addr_parse_list(f.value, f.valuelen, &l,
+			    &ignore) == 0 && l.n > 0 &&
+			    l.v[0].local[0] != '\0')
+				*addr = addr_spec(&l.v[0]);
+			addr_list_release(&l);
+		}
+		pos = next;
+	}
+	if (!done) {
+		hdr_reader_finish(&hr);
+		while ((ev = hdr_reader_pull(&hr, &f)) == HDR_FIELD)
+			if (*addr == NULL && (hdr_is(&f, "from") ||
+			    (!seen_from && hdr_is(&f, "resent-from")))) {
+				addr_list_init(&l);
+				if (addr_parse_list(f.value, f.valuelen, &l,
+				    &ignore) == 0 && l.n > 0 &&
+				    l.v[0].local[0] != '\0')
+					*addr = addr_spec(&l.v[0]);
+				addr_list_release(&l);
+			}
+	}
+	hdr_reader_release(&hr);
+	return *addr != NULL ? 0 : -1;
+}
+
+/* The source of msg_read_prefixed: the bytes read ahead, then the fd. */
+struct prefixed {
+	const char	*pre;
+	size_t		 len, pos;
+	int		 fd;
+};
+
+static long
+prefixed_read(void *arg, char *buf, size_t n, struct err *e)
+{
+	struct prefixed *x = arg;
+	size_t k;
+
+	if (x->pos < x->len) {
+		k = x->len - x->pos < n ? x->len - x->pos : n;
+		memcpy(buf, x->pre + x->pos, k);
+		x->pos += k;
+		return (long)k;
+	}
+	return fd_read(&x->fd, buf, n, e);
+}
+
+int
+msg_read_prefixed(int in, const char *pre, size_t len,
+    const struct msg_params *p, int out, struct envelope *env,
+    struct err *e)
+{
+	struct prefixed x = { pre, len, 0, in };
+	struct msg_source src = { prefixed_read, &x };
+
+	return msg_read_source(&src, p, out, env, e);
+}
+
+int
 msg_read(int in, const struct msg_params *p, int out, struct envelope *env,
     struct err *e)
 {

@@ -74,6 +74,9 @@ static const struct {
 	{ "posthorn -qI", "queue id" },
 	{ "posthorn -qI ../etc", "queue id" },
 	{ "posthorn -f a@b<c bob@x", "sender" },
+	{ "posthorn --read-envelope-from -f a@b bob@x", "give one" },
+	{ "posthorn -s x --read-envelope-from bob@x", "--read-envelope-from" },
+	{ "posthorn -a f --read-envelope-from bob@x", "--read-envelope-from" },
 };
 
 static void
@@ -156,6 +159,15 @@ test_good(void)
 	    "cronie's flags: send, -t");
 	t_streq(c.sender, "root", "cronie's -f root");
 	t_streq(c.full_name, "CronDaemon", "-F value");
+	DONE();
+
+	PARSE("sendmail -oi -oem -t --read-envelope-from");
+	t_ok(c.read_envelope_from && c.read_recipients && c.sender == NULL,
+	    "--read-envelope-from with mutt's flags");
+	DONE();
+
+	PARSE("sendmail -t");
+	t_ok(!c.read_envelope_from, "no --read-envelope-from: flag clear");
 	DONE();
 
 	PARSE("sendmail -f <> bob@x");
