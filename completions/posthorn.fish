@@ -92,7 +92,7 @@ function __posthorn_no_rcpt
         switch $w
             case --
                 return 1
-            case '--*=*' --all --dry-run --due --help --json --now --read-envelope-from --read-recipients --serverinfo --verbose --version
+            case '--*=*' --all --dry-run --due --help --json --now --read-envelope-from --read-recipients --serverinfo --verbose --version --tls-starttls --tls-certcheck --syslog --set-from-header --set-date-header --remove-bcc-headers --set-msgid-header --set-to-header --allow-from-override --queue --auto-from
             case '--*'
                 set skip 1
             case -qI
@@ -203,3 +203,37 @@ complete -c mailq -s A -l account -x -a '(__posthorn_accounts)' -d 'Account whos
 complete -c mailq -s v -l verbose -d Verbose
 complete -c mailq -l help -d 'Show the options'
 complete -c mailq -l version -d 'Show the version'
+
+# The configuration keys as options (posthorn --help, "Keys as options").
+complete -c posthorn -n __posthorn_no_rcpt -l from-full-name -r -d 'Key from_full_name'
+complete -c posthorn -n __posthorn_no_rcpt -l domain -r -d 'Key domain'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-starttls -a 'on off' -d 'Key tls_starttls (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-trust-file -r -d 'Key tls_trust_file'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-crl-file -r -d 'Key tls_crl_file'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-certcheck -a 'on off' -d 'Key tls_certcheck (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-fingerprint -r -d 'Key tls_fingerprint'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-priorities -r -d 'Key tls_priorities'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-host-override -r -d 'Key tls_host_override'
+complete -c posthorn -n __posthorn_no_rcpt -l timeout -r -d 'Key timeout'
+complete -c posthorn -n __posthorn_no_rcpt -l source-ip -r -d 'Key source_ip'
+complete -c posthorn -n __posthorn_no_rcpt -l dsn-notify -r -d 'Key dsn_notify'
+complete -c posthorn -n __posthorn_no_rcpt -l dsn-return -r -d 'Key dsn_return'
+complete -c posthorn -n __posthorn_no_rcpt -l logfile-time-format -r -d 'Key logfile_time_format'
+complete -c posthorn -n __posthorn_no_rcpt -l syslog -a 'on off' -d 'Key syslog (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l aliases -r -d 'Key aliases'
+complete -c posthorn -n __posthorn_no_rcpt -l set-from-header -a 'on off' -d 'Key set_from_header (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l set-date-header -a 'on off' -d 'Key set_date_header (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l remove-bcc-headers -a 'on off' -d 'Key remove_bcc_headers (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l set-msgid-header -a 'on off' -d 'Key set_msgid_header (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l set-to-header -a 'on off' -d 'Key set_to_header (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l allow-from-override -a 'on off' -d 'Key allow_from_override (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l queue -a 'on off' -d 'Key queue (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l queue-lifetime -r -d 'Key queue_lifetime'
+complete -c posthorn -n __posthorn_no_rcpt -l protocol -r -d 'Key protocol'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-min-dh-prime-bits -r -d 'Key tls_min_dh_prime_bits'
+complete -c posthorn -n __posthorn_no_rcpt -l auto-from -a 'on off' -d 'Key auto_from (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l maildomain -r -d 'Key maildomain'
+complete -c posthorn -n __posthorn_no_rcpt -l session-timeout -r -d 'Key session_timeout'
+complete -c posthorn -n __posthorn_no_rcpt -l scram-max-iterations -r -d 'Key scram_max_iterations'
+complete -c posthorn -n __posthorn_no_rcpt -l command-timeout -r -d 'Key command_timeout'
+complete -c posthorn -n __posthorn_no_rcpt -l failed-lifetime -r -d 'Key failed_lifetime'

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "conf.h"
 #include "err.h"
 #include "hdr.h"
 #include "util/alloc.h"
@@ -44,7 +45,10 @@ enum {
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_READ_ENVELOPE_FROM,
+	OPT_KEY_BASE = 1024,	/* + i: the i-th key option (conf_keyopt) */
 };
+
+#define CLI_KEYOPTS_MAX	128
 
 /*
  * Short options: sendmail's (-b -B -C -f -F -G -h -i -I -L -m -n -N -o -O
@@ -90,6 +94,35 @@ static const struct option longopts[] = {
 	{ "version",	no_argument,		NULL, OPT_VERSION },
 	{ NULL,		0,			NULL, 0 },
 };
+
+/* The key options, as many to a line as fit in 78 columns. */
+static void
+cli_usage_keyopts(FILE *out)
+{
+	const char *k;
+	size_t i, col = 0, n;
+	int optional;
+
+	for (i = 0; (k = conf_keyopt(i, &optional)) != NULL; i++) {
+		n = strlen(k) + 3 + (optional ? 8 : 0);
+		if (col > 0 && col + n > 78) {
+			fputc('\n', out);
+			col = 0;
+		}
+		if (col == 0) {
+			fputs("   ", out);
+			col = 3;
+		}
+		fputs(" --", out);
+		for (; *k != '\0'; k++)
+			fputc(*k == '_' ? '-' : *k, out);
+		if (optional)
+			fputs("[=VALUE]", out);
+		col += n;
+	}
+	if (col > 0)
+		fputc('\n', out);
+}
 
 void
 cli_usage(FILE *out)
@@ -142,6 +175,12 @@ cli_usage(FILE *out)
 "  --release ID...    let held messages go, due now\n"
 "                     (each takes one or more ids, or all)\n"
 "  --all              with -bp, as root: every user's queue, read only\n"
+"\n"
+"Keys as options (msmtp's; as the configuration line, for this run):\n"
+"  --KEY=VALUE        for these keys of posthorn.conf(5):\n",
+	    out);
+	cli_usage_keyopts(out);
+	fputs(
 "\n"
 "Other:\n"
 "  --serverinfo       show the server's greeting, TLS, extensions, AUTH\n"
@@ -548,8 +587,10 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 int
 cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 {
+	struct option *opts;
 	const char *base;
-	int opt, i, dashdash;
+	size_t nstatic, nkeys, k;
+	int opt, i, dashdash, optional, li;
 
 	memset(c, 0, sizeof(*c));
 	base = argc > 0 && argv[0] != NULL ? argv[0] : "posthorn";
@@ -561,10 +602,71 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 	else if (strcmp(base, "newaliases") == 0)
 		c->mode = CLI_NOOP;
 
+	/* posthorn's own long options, then one per key (msmtp's
+	   --tls-trust-file= and the others), made from conf's key table. */
+	nstatic = sizeof(longopts) / sizeof(longopts[0]) - 1;
+	for (nkeys = 0; conf_keyopt(nkeys, NULL) != NULL; nkeys++)
+		;
+	if (nkeys > CLI_KEYOPTS_MAX)
+		nkeys = CLI_KEYOPTS_MAX;
+	opts = xreallocarray(NULL, nstatic + nkeys + 1, sizeof(*opts));
+	memcpy(opts, longopts, nstatic * sizeof(*opts));
+	for (k = 0; k < nkeys; k++) {
+		char *name = xstrdup(conf_keyopt(k, &optional));
+
+		for (i = 0; name[i] != '\0'; i++)
+			if (name[i] == '_')
+				name[i] = '-';
+		strv_add(&c->keyopt_names, name);
+		free(name);
+		opts[nstatic + k].name = c->keyopt_names.v[k];
+		opts[nstatic + k].has_arg = optional ? optional_argument :
+		    required_argument;
+		opts[nstatic + k].flag = NULL;
+		opts[nstatic + k].val = OPT_KEY_BASE + (int)k;
+	}
+	memset(&opts[nstatic + nkeys], 0, sizeof(*opts));
+
 	opterr = 0;
 	optind = 0;	/* glibc: full reinitialisation (unit tests parse twice) */
-	while ((opt = getopt_long(argc, argv, shortopts, longopts,
-	    NULL)) != -1) {
+	li = -1;
+	while ((opt = getopt_long(argc, argv, shortopts, opts,
+	    &li)) != -1) {
+		/*
+		 * A long option must be spelt whole: getopt_long takes any
+		 * unambiguous prefix, and with the key options "--logfile"
+		 * would be read as --logfile-time-format.
+		 */
+		if (li >= 0) {
+			const char *w = optarg != NULL && optind >= 2 &&
+			    optarg == argv[optind - 1] ? argv[optind - 2] :
+			    argv[optind - 1];
+			size_t nl = strlen(opts[li].name);
+
+			if (strncmp(w, "--", 2) != 0 ||
+			    strncmp(w + 2, opts[li].name, nl) != 0 ||
+			    (w[2 + nl] != '\0' && w[2 + nl] != '=')) {
+				free(opts);
+				return err_set(e, ERR_USAGE, "unknown option "
+				    "'%.*s' (see --help)", (int)strcspn(w,
+				    "="), w);
+			}
+			li = -1;
+		}
+		if (opt >= OPT_KEY_BASE && opt < OPT_KEY_BASE + (int)nkeys) {
+			const char *v = optarg != NULL ? optarg : "";
+
+			k = (size_t)(opt - OPT_KEY_BASE);
+			if (clean(c->keyopt_names.v[k], v, e) == -1) {
+				free(opts);
+				return -1;
+			}
+			strv_add(&c->keyopts, conf_keyopt(k, NULL));
+			strv_add(&c->keyopts, v);
+			continue;
+		}
+		if (opt == '?' || opt == ':')
+			free(opts);
 		if (opt == '?') {
 			if (optopt != 0 && optopt < 256)
 				return err_set(e, ERR_USAGE,
@@ -581,9 +683,12 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 			return err_set(e, ERR_USAGE,
 			    "option '%s' needs a value", argv[optind - 1]);
 		}
-		if (parse_one(c, opt, optarg, &optind, argc, argv, e) == -1)
+		if (parse_one(c, opt, optarg, &optind, argc, argv, e) == -1) {
+			free(opts);
 			return -1;
+		}
 	}
+	free(opts);
 
 	dashdash = optind > 0 && optind <= argc &&
 	    strcmp(argv[optind - 1], "--") == 0;
@@ -649,6 +754,8 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 void
 cli_release(struct cli *c)
 {
+	strv_free(&c->keyopts);
+	strv_free(&c->keyopt_names);
 	free(c->sender);
 	free(c->full_name);
 	free(c->dsn_notify);

@@ -52,6 +52,10 @@ struct cli {
 	char		*tls;		/* --tls on|off|starttls */
 	char		*user;		/* --user */
 	char		*auth;		/* --auth on|off|MECH */
+	struct strv	 keyopts;	/* --KEY=VALUE for a key of the
+					   configuration (conf_keyopt): key
+					   name, value, key name, value... */
+	struct strv	 keyopt_names;	/* the option names (getopt's) */
 
 	int		 compose;	/* -s, --body or --html given */
 	char		*subject;	/* -s */

@@ -621,8 +621,11 @@ conf_perr(struct conf_parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	err_set(p->e, ERR_CONFIG, "%s:%d: %s", p->file, p->line,
-	    buf_str(&msg));
+	if (p->line == 0)	/* a command-line option (conf_account_set) */
+		err_set(p->e, ERR_USAGE, "%s: %s", p->file, buf_str(&msg));
+	else
+		err_set(p->e, ERR_CONFIG, "%s:%d: %s", p->file, p->line,
+		    buf_str(&msg));
 	buf_release(&msg);
 	return -1;
 }
@@ -1415,6 +1418,10 @@ conf_k_obsolete(struct conf_parser *p, const struct conf_key *k,
 /* ------------------------------------------------------------ lines */
 
 static int	conf_line(struct conf_parser *, const char *, size_t);
+static int	conf_subst_pct(struct account *, int, struct conf_env *,
+		    struct err *);
+static int	conf_subst_tilde(struct account *, int, struct conf_env *,
+		    struct err *);
 
 /*
  * eval CMD: the line is replaced by the first line the command prints
@@ -1641,6 +1648,142 @@ fail:
 	free(p.owns);
 	conf_free(c);
 	return -1;
+}
+
+/* ------------------------------------------------------------ options */
+
+/*
+ * The keys that are options too: every key of the table under its first
+ * name, but the section keys, eval, secrets, refused keys, the ones the
+ * command line has its own way for (host, port, tls, user, auth:
+ * posthorn's --host ... whose values the queue keeps; from: -f), those
+ * that name a route the queue could not find again (the client
+ * certificate), and those that would let one word on a command line run
+ * a program or write a file of the caller's choosing (passwordeval,
+ * logfile, queue_dir): a web application that lets a user's text reach
+ * sendmail's argv must not get a shell out of it (the PHPMailer route,
+ * CVE-2016-10033, for which -X is refused).
+ */
+static int
+conf_key_has_opt(const struct conf_key *k)
+{
+	static const int own[] = { CONF_K_HOST, CONF_K_PORT, CONF_K_TLS,
+	    CONF_K_USER, CONF_K_AUTH, CONF_K_FROM, CONF_K_TLS_CERT_FILE,
+	    CONF_K_TLS_KEY_FILE, CONF_K_PASSWORD, CONF_K_PASSWORDEVAL,
+	    CONF_K_LOGFILE, CONF_K_QUEUE_DIR };
+	size_t i;
+
+	if (k->id == CONF_K_NONE || k->kind == KIND_UNSUPPORTED ||
+	    k->kind == KIND_EVAL || k->secret ||
+	    strcmp(conf_key_name(k->id), k->name) != 0)
+		return 0;
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (k->id == own[i])
+			return 0;
+	return 1;
+}
+
+/* A key whose value may be left out, meaning on (or auto). */
+static int
+conf_key_onlike(const struct conf_key *k)
+{
+	static const int on[] = { CONF_K_SET_FROM_HEADER,
+	    CONF_K_SET_DATE_HEADER, CONF_K_SET_MSGID_HEADER,
+	    CONF_K_SET_TO_HEADER, CONF_K_SYSLOG, CONF_K_AUTO_FROM };
+	size_t i;
+
+	if (k->kind == KIND_BOOL)
+		return 1;
+	for (i = 0; i < sizeof(on) / sizeof(on[0]); i++)
+		if (k->id == on[i])
+			return 1;
+	return 0;
+}
+
+const char *
+conf_keyopt(size_t i, int *optional)
+{
+	size_t k, n = 0;
+
+	for (k = 0; k < NKEYS; k++) {
+		if (!conf_key_has_opt(&conf_keys[k]))
+			continue;
+		if (n++ == i) {
+			if (optional != NULL)
+				*optional = conf_key_onlike(&conf_keys[k]);
+			return conf_keys[k].name;
+		}
+	}
+	return NULL;
+}
+
+int
+conf_account_set(struct account *a, const char *key, const char *value,
+    const char *what, struct conf_env *env, struct err *e)
+{
+	const struct conf_key *k;
+	struct conf_parser p;
+	struct conf c;
+	unsigned long long own = 0;
+	int on, rc = -1;
+
+	if ((k = conf_key_find(key)) == NULL || !conf_key_has_opt(k))
+		return err_set(e, ERR_USAGE, "%s: not a key option", what);
+	memset(&p, 0, sizeof(p));
+	memset(&c, 0, sizeof(c));
+	p.c = &c;
+	p.e = e;
+	p.file = what;
+	p.line = 0;
+	p.cur = a;
+	p.curown = &own;
+	if (k->needarg && *value == '\0') {
+		conf_perr(&p, "needs a value");
+		goto out;
+	}
+	switch (k->kind) {
+	case KIND_STR:
+	case KIND_PATH:
+		conf_str_set(a, k->id, *value != '\0' ? value : NULL);
+		break;
+	case KIND_BOOL:
+		if ((on = conf_onoff(value)) == -1) {
+			conf_bad(&p, k, value, "not on or off");
+			goto out;
+		}
+		*conf_intp(a, k->id) = on;
+		break;
+	case KIND_SPECIAL:
+		if (k->parse(&p, k, value) == -1)
+			goto out;
+		break;
+	case KIND_UNSUPPORTED:
+	case KIND_EVAL:
+		goto out;
+	}
+	a->set |= CONF_BIT(k->id);
+	if (conf_fields[k->id].sub == SUB_PCT &&
+	    conf_subst_pct(a, k->id, env, e) == -1)
+		goto out;
+	if (conf_fields[k->id].sub == SUB_TILDE &&
+	    conf_subst_tilde(a, k->id, env, e) == -1)
+		goto out;
+	if ((k->id == CONF_K_AUTO_FROM || k->id == CONF_K_MAILDOMAIN) &&
+	    a->auto_from) {
+		if (env == NULL || env->user == NULL) {
+			err_set(e, ERR_CONFIG, "%s: the user name is not known",
+			    what);
+			goto out;
+		}
+		free(a->from);
+		a->from = a->maildomain != NULL ? xasprintf("%s@%s",
+		    env->user, a->maildomain) : xstrdup(env->user);
+	}
+	rc = 0;
+out:
+	/* A note an option gave (maildomain) is not kept. */
+	conf_free(&c);
+	return rc;
 }
 
 /* ------------------------------------------------------------ subst */

@@ -226,6 +226,21 @@ struct account *conf_account(const struct conf *c, const char *name);
  */
 struct account *conf_account_for_from(const struct conf *c, const char *addr);
 
+/*
+ * The i-th key that is also a command-line option (--NAME, with dashes
+ * for underscores), or NULL past the last; *optional is 1 for an on/off
+ * key, whose value may be left out (meaning on).
+ */
+const char *conf_keyopt(size_t i, int *optional);
+/*
+ * Sets key (one conf_keyopt names) on a as a file line would, with the
+ * substitutions; what names it in errors ("--tls-trust-file").
+ * 0, or -1 with ERR_USAGE (a bad value) or ERR_CONFIG (a substitution).
+ */
+int	 conf_account_set(struct account *a, const char *key,
+	    const char *value, const char *what, struct conf_env *env,
+	    struct err *e);
+
 /* A fresh account with posthorn's defaults (for --host without a file). */
 struct account *conf_account_new(const char *name);
 /* Deep copy. */

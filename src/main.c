@@ -165,11 +165,29 @@ cli_account(struct ctx *c, const char *sender, struct err *e)
 	struct cli *cl = &c->cli;
 	struct account *a;
 
+	size_t i;
+	char *what, *p;
+	int r;
+
 	a = pick_account(c, cl->account, sender,
 	    cl->account == NULL && cl->host != NULL, e);
 	if (a == NULL)
 		return NULL;
 	apply_overrides(a, cl->host, cl->port, cl->tls, cl->user, cl->auth);
+	/* --KEY=VALUE options, in their order, as the file's lines would. */
+	for (i = 0; i + 1 < cl->keyopts.n; i += 2) {
+		what = xasprintf("--%s", cl->keyopts.v[i]);
+		for (p = what; *p != '\0'; p++)
+			if (*p == '_')
+				*p = '-';
+		r = conf_account_set(a, cl->keyopts.v[i], cl->keyopts.v[i + 1],
+		    what, &c->env, e);
+		free(what);
+		if (r == -1) {
+			conf_account_free(a);
+			return NULL;
+		}
+	}
 	return a;
 }
 

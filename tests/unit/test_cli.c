@@ -75,6 +75,11 @@ static const struct {
 	{ "posthorn -qI ../etc", "queue id" },
 	{ "posthorn -f a@b<c bob@x", "sender" },
 	{ "posthorn --read-envelope-from -f a@b bob@x", "give one" },
+	{ "posthorn --timeout", "needs a value" },
+	{ "posthorn --logfile=/tmp/x bob@x", "unknown option" },
+	{ "posthorn --passwordeval=id bob@x", "unknown option" },
+	{ "posthorn --queue-dir=/tmp bob@x", "unknown option" },
+	{ "posthorn --password=x bob@x", "unknown option" },
 	{ "posthorn -s x --read-envelope-from bob@x", "--read-envelope-from" },
 	{ "posthorn -a f --read-envelope-from bob@x", "--read-envelope-from" },
 };
@@ -168,6 +173,24 @@ test_good(void)
 
 	PARSE("sendmail -t");
 	t_ok(!c.read_envelope_from, "no --read-envelope-from: flag clear");
+	DONE();
+
+	PARSE("posthorn --tls-trust-file=/ca.pem --timeout 5 --syslog "
+	    "--queue=off --set-to-header=undisclosed_recipients --domain= "
+	    "bob@x");
+	t_ok(c.keyopts.n == 12, "key options: six pairs (%zu)", c.keyopts.n);
+	if (c.keyopts.n == 12) {
+		t_streq(c.keyopts.v[0], "tls_trust_file", "key 1 name");
+		t_streq(c.keyopts.v[1], "/ca.pem", "key 1 value after =");
+		t_streq(c.keyopts.v[2], "timeout", "key 2 name");
+		t_streq(c.keyopts.v[3], "5", "key 2 value as the next word");
+		t_streq(c.keyopts.v[4], "syslog", "key 3: on/off key");
+		t_streq(c.keyopts.v[5], "", "key 3: no value is on");
+		t_streq(c.keyopts.v[7], "off", "key 4 value");
+		t_streq(c.keyopts.v[9], "undisclosed_recipients", "key 5");
+		t_streq(c.keyopts.v[11], "", "key 6: empty value");
+	}
+	t_ok(c.rcpts.n == 1, "key options: the recipient stays");
 	DONE();
 
 	PARSE("sendmail -f <> bob@x");

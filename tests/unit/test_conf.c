@@ -993,6 +993,61 @@ test_merge(void)
 	conf_free(&cu);
 }
 
+/* conf_keyopt and conf_account_set: the keys as command-line options. */
+static void
+test_keyopts(void)
+{
+	struct account *a = conf_account_new("a");
+	struct err e;
+	const char *k;
+	size_t i;
+	int optional, seen_timeout = 0, seen_bool = 0;
+	char buf[64];
+
+	for (i = 0; (k = conf_keyopt(i, &optional)) != NULL; i++) {
+		t_ok(strcmp(k, "password") != 0 && strcmp(k, "passwordeval") !=
+		    0 && strcmp(k, "logfile") != 0 && strcmp(k, "queue_dir") !=
+		    0 && strcmp(k, "eval") != 0 && strcmp(k, "host") != 0 &&
+		    strcmp(k, "keepbcc") != 0 && strcmp(k, "proxy_host") != 0,
+		    "keyopt %zu: '%s' may be an option", i, k);
+		if (strcmp(k, "timeout") == 0)
+			seen_timeout = !optional;
+		if (strcmp(k, "tls_certcheck") == 0)
+			seen_bool = optional;
+	}
+	t_ok(i >= 20 && seen_timeout && seen_bool, "keyopts: %zu, timeout "
+	    "takes a value, tls_certcheck may leave it out", i);
+	err_clear(&e);
+	t_ok(conf_account_set(a, "timeout", "30", "--timeout", &tenv, &e) ==
+	    0 && a->timeout == 30, "set: timeout 30");
+	t_ok(conf_account_set(a, "timeout", "x", "--timeout", &tenv, &e) ==
+	    -1 && e.kind == ERR_USAGE && strcmp(e.text, "--timeout: invalid "
+	    "value 'x' for key 'timeout': not off or a number of seconds") ==
+	    0, "set: a bad value is a usage error (%s)", e.text);
+	t_ok(conf_account_set(a, "tls_certcheck", "", "--tls-certcheck",
+	    &tenv, &e) == 0 && a->tls_certcheck == 1, "set: empty is on");
+	t_ok(conf_account_set(a, "tls_trust_file", "~/ca.pem",
+	    "--tls-trust-file", &tenv, &e) == 0, "set: a path");
+	t_streq(field(a, "tls_trust_file", buf, sizeof(buf)),
+	    "/home/alice/ca.pem", "set: ~ is substituted");
+	t_ok(conf_account_set(a, "domain", "%H.example", "--domain", &tenv,
+	    &e) == 0, "set: domain with %%H");
+	t_streq(field(a, "domain", buf, sizeof(buf)), "box.example",
+	    "set: %%H is substituted");
+	t_ok(conf_account_set(a, "auto_from", "on", "--auto-from", &tenv,
+	    &e) == 0 && conf_account_set(a, "maildomain", "m.example",
+	    "--maildomain", &tenv, &e) == 0, "set: auto_from, maildomain");
+	t_streq(field(a, "from", buf, sizeof(buf)), "alice@m.example",
+	    "set: auto_from makes from");
+	t_ok(conf_account_set(a, "passwordeval", "id", "--passwordeval",
+	    &tenv, &e) == -1 && e.kind == ERR_USAGE, "set: passwordeval is "
+	    "not an option");
+	t_ok(conf_account_set(a, "queue_lifetime", "", "--queue-lifetime",
+	    &tenv, &e) == -1 && strcmp(e.text, "--queue-lifetime: needs a "
+	    "value") == 0, "set: needs a value (%s)", e.text);
+	conf_account_free(a);
+}
+
 /* Missing environment values are errors only where they are needed. */
 static void
 test_subst_env(void)
@@ -1529,6 +1584,7 @@ main(void)
 	test_subst_env();
 	test_eval();
 	test_merge();
+	test_keyopts();
 	test_for_from();
 	test_objects();
 	test_load();
