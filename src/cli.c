@@ -415,6 +415,12 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 		strv_add(&c->attach, arg);
 		break;
 	case 'A':
+		/* -Am and -Ac (one word) pick Sendmail's submit.cf or
+		   sendmail.cf; Postfix and msmtp ignore them, so does
+		   posthorn.  "-A m" (two words) is the account m. */
+		if (*optind_p >= 1 && (strcmp(argv[*optind_p - 1], "-Am") ==
+		    0 || strcmp(argv[*optind_p - 1], "-Ac") == 0))
+			break;
 		if (clean("account name", arg, e) == -1)
 			return -1;
 		set_once(&c->account, arg);

@@ -1418,6 +1418,7 @@ conf_k_obsolete(struct conf_parser *p, const struct conf_key *k,
 /* ------------------------------------------------------------ lines */
 
 static int	conf_line(struct conf_parser *, const char *, size_t);
+static char	*conf_home(void);
 static int	conf_subst_pct(struct account *, int, struct conf_env *,
 		    struct err *);
 static int	conf_subst_tilde(struct account *, int, struct conf_env *,
@@ -2074,6 +2075,29 @@ const char *
 conf_system_path(void)
 {
 	return SYSTEM_CONFIG;
+}
+
+char *
+conf_describe_paths(void)
+{
+	const char *env = getenv("POSTHORN_CONFIG"), *xdg;
+	char *home = conf_home(), *user, *out;
+
+	xdg = getenv("XDG_CONFIG_HOME");
+	if (xdg != NULL && xdg[0] == '/')
+		user = xasprintf("%s/posthorn/config", xdg);
+	else
+		user = xasprintf("%s/.config/posthorn/config",
+		    home != NULL ? home : "~");
+	out = xasprintf("configuration: -C FILE, else $POSTHORN_CONFIG%s%s%s, "
+	    "else the first of\n  %s\n  %s/.posthornrc\nwith the system "
+	    "file below it: %s", env != NULL && *env != '\0' ? " (now " : "",
+	    env != NULL && *env != '\0' ? env : "", env != NULL &&
+	    *env != '\0' ? ")" : "", user, home != NULL ? home : "~",
+	    SYSTEM_CONFIG);
+	free(user);
+	free(home);
+	return out;
 }
 
 /* ------------------------------------------------------------ files */

@@ -215,6 +215,9 @@ int	 conf_check_file(const struct stat *st, const char *what,
 void	 conf_merge(struct conf *user, struct conf *sys);
 /* The system file: SYSTEM_CONFIG (/etc/posthorn.conf). */
 const char *conf_system_path(void);
+/* Where posthorn looks for its configuration, for --version: a malloc'd
+   text of lines without a final newline. */
+char	*conf_describe_paths(void);
 
 /* The account named name, or NULL. */
 struct account *conf_account(const struct conf *c, const char *name);

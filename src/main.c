@@ -159,6 +159,16 @@ sender_from_header(struct ctx *c, const char *sender)
 	    NULL || conf_from_has_f(d->from);
 }
 
+/* 1 when the environment variable holds one word, no control byte. */
+static int
+env_word(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' && !str_has_ctl(v) &&
+	    strpbrk(v, " \t") == NULL;
+}
+
 static struct account *
 cli_account(struct ctx *c, const char *sender, struct err *e)
 {
@@ -169,11 +179,32 @@ cli_account(struct ctx *c, const char *sender, struct err *e)
 	char *what, *p;
 	int r;
 
+	const char *env_from = NULL;
+
+	/*
+	 * msmtp's EMAIL and SMTPSERVER: with no -A and no --host, when no
+	 * account would be found (no configuration, or neither an account
+	 * for the sender nor one named default), SMTPSERVER is the host, as
+	 * if given with --host (so the queue keeps it), and EMAIL the
+	 * sender, unless -f or --read-envelope-from gave one.
+	 */
+	if (cl->account == NULL && cl->host == NULL && env_word("SMTPSERVER") &&
+	    (!c->have_conf || ((sender == NULL || *sender == '\0' ||
+	    conf_account_for_from(&c->conf, sender) == NULL) &&
+	    conf_account(&c->conf, "default") == NULL))) {
+		cl->host = xstrdup(getenv("SMTPSERVER"));
+		if (env_word("EMAIL"))
+			env_from = getenv("EMAIL");
+	}
 	a = pick_account(c, cl->account, sender,
 	    cl->account == NULL && cl->host != NULL, e);
 	if (a == NULL)
 		return NULL;
 	apply_overrides(a, cl->host, cl->port, cl->tls, cl->user, cl->auth);
+	if (env_from != NULL) {
+		free(a->from);
+		a->from = xstrdup(env_from);
+	}
 	/* --KEY=VALUE options, in their order, as the file's lines would. */
 	for (i = 0; i + 1 < cl->keyopts.n; i += 2) {
 		what = xasprintf("--%s", cl->keyopts.v[i]);
@@ -590,6 +621,36 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 	return code;
 }
 
+/*
+ * --version: the version, what is built in (and what is not), and where
+ * the configuration and the queue are, as msmtp's --version tells.
+ */
+static void
+print_version(void)
+{
+	char *paths = conf_describe_paths();
+
+	printf("posthorn %s\n", PACKAGE_VERSION);
+	printf("TLS: GnuTLS (STARTTLS, implicit TLS, client certificates, "
+	    "SHA-256 pinning, channel binding)\n");
+	printf("authentication: SCRAM-SHA-256(-PLUS), SCRAM-SHA-1(-PLUS), "
+	    "CRAM-MD5, PLAIN, LOGIN, EXTERNAL, GSSAPI, XOAUTH2, "
+	    "OAUTHBEARER (GNU SASL); no NTLM\n");
+	printf("message: MIME with libmagic, 8BITMIME, SMTPUTF8, CHUNKING, "
+	    "DSN, the 7-bit downgrade\n");
+	printf("msmtp: configuration keys of 1.8.33 (eval, %%F, obsolete "
+	    "keys), --KEY=VALUE options, --read-envelope-from; not built "
+	    "in: SOCKS, Unix sockets, LMTP\n");
+	printf("%s\n", paths);
+	printf("queue: %s/UID when that spool exists, else "
+	    "${XDG_STATE_HOME:-~/.local/state}/posthorn/queue (queue_dir "
+	    "overrides)\n", SPOOLDIR);
+	printf("defaults: tls on with STARTTLS, certificates checked against "
+	    "the system store, port 25 (465 with implicit TLS), EHLO the "
+	    "host's fully qualified name\n");
+	free(paths);
+}
+
 /* -bs hands each message it accepts to submit. */
 static int
 bs_submit(void *arg, const char *sender, const struct strv *rcpts,
@@ -992,7 +1053,7 @@ main(int argc, char **argv)
 		code = 0;
 		goto out;
 	case CLI_VERSION:
-		printf("posthorn %s\n", PACKAGE_VERSION);
+		print_version();
 		code = 0;
 		goto out;
 	case CLI_NOOP:

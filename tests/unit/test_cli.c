@@ -175,6 +175,19 @@ test_good(void)
 	t_ok(!c.read_envelope_from, "no --read-envelope-from: flag clear");
 	DONE();
 
+	PARSE("sendmail -Am -t -i");
+	t_ok(c.account == NULL && c.read_recipients, "-Am ignored");
+	DONE();
+	PARSE("sendmail -Ac bob@x");
+	t_ok(c.account == NULL && c.rcpts.n == 1, "-Ac ignored");
+	DONE();
+	PARSE("sendmail -A m bob@x");
+	t_streq(c.account, "m", "-A m (two words) is the account m");
+	DONE();
+	PARSE("sendmail -Amail bob@x");
+	t_streq(c.account, "mail", "-Amail is the account mail");
+	DONE();
+
 	PARSE("posthorn --tls-trust-file=/ca.pem --timeout 5 --syslog "
 	    "--queue=off --set-to-header=undisclosed_recipients --domain= "
 	    "bob@x");
