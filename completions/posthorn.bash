@@ -15,7 +15,7 @@
 # compares these lists with src/cli.c.
 _posthorn_longopts=(--account --all --attach --auth --bcc --body --cc --config
     --delete --dry-run --due --from --header --help --hold --host --html
-    --inline --json --now --port --read-envelope-from --read-recipients
+    --inline --json --now --port --pretend --read-envelope-from --read-recipients
     --release --reply-to
     --requeue --serverinfo --show --subject --tls --user --verbose --version
     # The configuration keys as options (--help: Keys as options).
@@ -29,7 +29,7 @@ _posthorn_longopts=(--account --all --attach --auth --bcc --body --cc --config
     --session-timeout --scram-max-iterations --command-timeout
     --failed-lifetime)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
-    -I -q -qq -qI -A -s -a -c -H -G -h -L -m -n -o -O -U)
+    -I -q -qq -qI -A -s -a -c -H -G -h -L -m -n -o -O -U -P)
 # mailq lists the queue: only these make sense there.
 _posthorn_mailq_longopts=(--json --all --config --account --verbose --help
     --version)
@@ -244,6 +244,7 @@ _posthorn()
 			return
 			;;
 		--*=* | --all | --dry-run | --due | --help | --json | --now | \
+		    --pretend | \
 		    --read-envelope-from | --read-recipients | --serverinfo | \
 		    --verbose | --version)
 			;;

@@ -56,7 +56,7 @@ enum {
  * first recipient so that no recipient is ever read as an option.
  */
 static const char shortopts[] =
-    "+:a:A:b:B:c:C:f:F:GH:h:iIL:mnN:o:O:q::r:R:s:tUvV:";
+    "+:a:A:b:B:c:C:f:F:GH:h:iIL:mnN:o:O:Pq::r:R:s:tUvV:";
 
 static const struct option longopts[] = {
 	{ "account",	required_argument,	NULL, 'A' },
@@ -80,6 +80,7 @@ static const struct option longopts[] = {
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ "now",	no_argument,		NULL, OPT_NOW },
 	{ "port",	required_argument,	NULL, OPT_PORT },
+	{ "pretend",	no_argument,		NULL, 'P' },
 	{ "read-envelope-from", no_argument,	NULL, OPT_READ_ENVELOPE_FROM },
 	{ "read-recipients", no_argument,	NULL, 't' },
 	{ "release",	required_argument,	NULL, OPT_RELEASE },
@@ -184,6 +185,8 @@ cli_usage(FILE *out)
 "\n"
 "Other:\n"
 "  --serverinfo       show the server's greeting, TLS, extensions, AUTH\n"
+"  -P, --pretend      show the account this run would use, each value and\n"
+"                     where it came from (secrets as ***), and exit\n"
 "  --json             with -bp: one JSON object per message; with --show;\n"
 "                     with a send: the outcome per recipient on stdout\n"
 "  --help, --version\n"
@@ -485,6 +488,9 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 		break;
 	case 't':
 		c->read_recipients = 1;
+		break;
+	case 'P':
+		c->mode = CLI_PRETEND;
 		break;
 	case OPT_READ_ENVELOPE_FROM:
 		c->read_envelope_from = 1;

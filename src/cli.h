@@ -22,6 +22,7 @@ enum cli_mode {
 	CLI_NOOP,	/* -bi, -I, newaliases, -q with an interval */
 	CLI_FLUSH,	/* -q, -qI ID */
 	CLI_SERVERINFO,	/* --serverinfo */
+	CLI_PRETEND,	/* -P, --pretend */
 	CLI_SHOW,	/* --show ID */
 	CLI_QUEUE_CMD,	/* --delete, --requeue, --hold, --release ID... */
 	CLI_HELP,

@@ -570,6 +570,7 @@ conf_account_dup(const struct account *src)
 	a->file = src->file != NULL ? xstrdup(src->file) : NULL;
 	a->line = src->line;
 	a->set = src->set;
+	memcpy(a->lines, src->lines, sizeof(a->lines));
 	a->password_in_file = src->password_in_file;
 	return a;
 }
@@ -731,6 +732,7 @@ static void
 conf_mark(struct conf_parser *p, int id)
 {
 	p->cur->set |= CONF_BIT(id);
+	p->cur->lines[id] = p->line;
 	*p->curown |= CONF_BIT(id);
 }
 
@@ -862,6 +864,8 @@ conf_k_account(struct conf_parser *p, const struct conf_key *k,
 			p->copied += conf_copy_key(p->cur,
 			    p->c->accounts[parents[i]], id);
 			conf_mark(p, id);
+			p->cur->lines[id] =
+			    p->c->accounts[parents[i]]->lines[id];
 		}
 	if (p->copied > CONF_COPY_MAX) {
 		conf_perr(p, "accounts copy more than %d bytes from defaults "
@@ -1763,6 +1767,7 @@ conf_account_set(struct account *a, const char *key, const char *value,
 		goto out;
 	}
 	a->set |= CONF_BIT(k->id);
+	a->lines[k->id] = CONF_FROM_CLI;
 	if (conf_fields[k->id].sub == SUB_PCT &&
 	    conf_subst_pct(a, k->id, env, e) == -1)
 		goto out;
@@ -1785,6 +1790,115 @@ out:
 	/* A note an option gave (maildomain) is not kept. */
 	conf_free(&c);
 	return rc;
+}
+
+/* ------------------------------------------------------------ describe */
+
+void
+conf_account_origin(struct account *a, const char *key, int where)
+{
+	const struct conf_key *k = conf_key_find(key);
+
+	if (k != NULL && k->id != CONF_K_NONE) {
+		a->lines[k->id] = where;
+		a->set |= CONF_BIT(k->id);
+	}
+}
+
+/* The value of key k in a, as --pretend shows it. */
+static void
+conf_describe_value(const struct account *a, const struct conf_key *k,
+    struct buf *out)
+{
+	static const char *const setfrom[] = { "auto", "on", "off" };
+	static const char *const setto[] = { "off", "on",
+	    "undisclosed_recipients" };
+	const char *v;
+	size_t i;
+	int n;
+
+	if (k->secret) {
+		buf_adds(out, a->password != NULL || a->password_in_file ?
+		    "***" : "(not set)");
+		return;
+	}
+	switch (conf_fields[k->id].type) {
+	case FT_STR:
+		v = conf_cstr(a, k->id);
+		buf_adds(out, v == NULL ? "(not set)" : *v == '\0' ?
+		    "\"\"" : v);
+		return;
+	case FT_AUTH:
+		buf_adds(out, !a->auth ? "off" : a->auth_mech != NULL ?
+		    a->auth_mech : "on");
+		return;
+	case FT_FPR:
+		if (a->tls_fingerprint_len == 0)
+			buf_adds(out, "(not set)");
+		for (i = 0; i < a->tls_fingerprint_len; i++)
+			buf_printf(out, "%s%02X", i ? ":" : "",
+			    a->tls_fingerprint[i]);
+		return;
+	case FT_NONE:
+		buf_adds(out, "smtp");
+		return;
+	case FT_INT:
+		break;
+	}
+	n = conf_cint(a, k->id);
+	if (k->kind == KIND_BOOL || k->id == CONF_K_AUTO_FROM)
+		buf_adds(out, n ? "on" : "off");
+	else if (k->id == CONF_K_SET_FROM_HEADER && n >= 0 && n <= 2)
+		buf_adds(out, setfrom[n]);
+	else if (k->id == CONF_K_SET_TO_HEADER && n >= 0 && n <= 2)
+		buf_adds(out, setto[n]);
+	else if (k->id == CONF_K_SET_DATE_HEADER ||
+	    k->id == CONF_K_SET_MSGID_HEADER)
+		buf_adds(out, n ? "auto" : "off");
+	else if (k->id == CONF_K_PORT && n == 0)
+		buf_printf(out, "%d (the default)", conf_port(a));
+	else if ((k->id == CONF_K_TIMEOUT || k->id == CONF_K_SESSION_TIMEOUT ||
+	    k->id == CONF_K_COMMAND_TIMEOUT ||
+	    k->id == CONF_K_TLS_MIN_DH_PRIME_BITS) && n == 0)
+		buf_adds(out, k->id == CONF_K_TLS_MIN_DH_PRIME_BITS ?
+		    "(GnuTLS's default)" : "off");
+	else
+		buf_printf(out, "%d", n);
+}
+
+void
+conf_describe(const struct account *a, struct buf *out)
+{
+	const struct conf_key *k;
+	size_t i, start;
+	int line;
+
+	buf_printf(out, "account %s", a->name != NULL ? a->name : "");
+	if (a->file != NULL && a->line > 0)
+		buf_printf(out, " (%s:%d)", a->file, a->line);
+	buf_adds(out, "\n");
+	for (i = 0; i < NKEYS; i++) {
+		k = &conf_keys[i];
+		if (k->id == CONF_K_NONE || k->kind == KIND_UNSUPPORTED ||
+		    strcmp(conf_key_name(k->id), k->name) != 0)
+			continue;
+		start = out->len;
+		buf_printf(out, "  %s ", k->name);
+		while (out->len - start < 26)
+			buf_addc(out, ' ');
+		conf_describe_value(a, k, out);
+		line = a->lines[k->id];
+		if (line > 0)
+			buf_printf(out, "  (%s:%d)", a->file != NULL ? a->file :
+			    "?", line);
+		else if (line == CONF_FROM_CLI)
+			buf_adds(out, "  (command line)");
+		else if (line == CONF_FROM_ENV)
+			buf_adds(out, "  (environment)");
+		else
+			buf_adds(out, "  (default)");
+		buf_adds(out, "\n");
+	}
 }
 
 /* ------------------------------------------------------------ subst */
@@ -1971,6 +2085,7 @@ conf_subst(struct conf *c, struct conf_env *env, struct err *e)
 			    xasprintf("%s@%s", env->user, a->maildomain) :
 			    xstrdup(env->user);
 			a->set |= CONF_BIT(CONF_K_FROM);
+			a->lines[CONF_K_FROM] = a->lines[CONF_K_AUTO_FROM];
 		}
 	}
 	return 0;

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+struct buf;
 struct err;
 
 enum conf_setfrom { SETFROM_AUTO = 0, SETFROM_ON, SETFROM_OFF };
@@ -93,7 +94,15 @@ struct account {
 	int		 auto_from;	/* obsolete msmtp key: from becomes
 					   %U@maildomain (or %U) */
 	char		*maildomain;	/* obsolete, with auto_from */
+	int		 lines[64];	/* per key number: the line of file its
+					   value came from (through defaults
+					   and parents too); CONF_FROM_DEFAULT,
+					   CONF_FROM_CLI or CONF_FROM_ENV */
 };
+
+#define CONF_FROM_DEFAULT	0
+#define CONF_FROM_CLI		(-1)
+#define CONF_FROM_ENV		(-2)
 
 /* session_timeout's default: 20 minutes. */
 #define CONF_SESSION_TIMEOUT	1200
@@ -243,6 +252,15 @@ const char *conf_keyopt(size_t i, int *optional);
 int	 conf_account_set(struct account *a, const char *key,
 	    const char *value, const char *what, struct conf_env *env,
 	    struct err *e);
+
+/* Records that key's value in a came from where (CONF_FROM_CLI, ...). */
+void	 conf_account_origin(struct account *a, const char *key, int where);
+/*
+ * The effective configuration of a, one key a line: its value (a secret
+ * as ***), and where it came from ("FILE:LINE", "default", "command
+ * line", "environment"), for --pretend.  Appends to out.
+ */
+void	 conf_describe(const struct account *a, struct buf *out);
 
 /* A fresh account with posthorn's defaults (for --host without a file). */
 struct account *conf_account_new(const char *name);

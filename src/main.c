@@ -204,7 +204,22 @@ cli_account(struct ctx *c, const char *sender, struct err *e)
 	if (env_from != NULL) {
 		free(a->from);
 		a->from = xstrdup(env_from);
+		conf_account_origin(a, "from", CONF_FROM_ENV);
 	}
+	if (cl->host != NULL)
+		conf_account_origin(a, "host", getenv("SMTPSERVER") != NULL &&
+		    strcmp(cl->host, getenv("SMTPSERVER")) == 0 ?
+		    CONF_FROM_ENV : CONF_FROM_CLI);
+	if (cl->port != 0)
+		conf_account_origin(a, "port", CONF_FROM_CLI);
+	if (cl->tls != NULL) {
+		conf_account_origin(a, "tls", CONF_FROM_CLI);
+		conf_account_origin(a, "tls_starttls", CONF_FROM_CLI);
+	}
+	if (cl->user != NULL)
+		conf_account_origin(a, "user", CONF_FROM_CLI);
+	if (cl->auth != NULL)
+		conf_account_origin(a, "auth", CONF_FROM_CLI);
 	/* --KEY=VALUE options, in their order, as the file's lines would. */
 	for (i = 0; i + 1 < cl->keyopts.n; i += 2) {
 		what = xasprintf("--%s", cl->keyopts.v[i]);
@@ -651,6 +666,29 @@ print_version(void)
 	free(paths);
 }
 
+/*
+ * -P, --pretend: the account this run would use (-A, --host, -f, the
+ * environment, the key options all applied), each key's value and where
+ * it came from; secrets as ***.  Nothing is read or sent.
+ */
+static int
+pretend(struct ctx *c)
+{
+	struct account *a;
+	struct buf out;
+	struct err e;
+
+	err_clear(&e);
+	if ((a = cli_account(c, c->cli.sender, &e)) == NULL)
+		return fail(&e);
+	buf_init(&out, 0);
+	conf_describe(a, &out);
+	fputs(buf_str(&out), stdout);
+	buf_release(&out);
+	conf_account_free(a);
+	return 0;
+}
+
 /* -bs hands each message it accepts to submit. */
 static int
 bs_submit(void *arg, const char *sender, const struct strv *rcpts,
@@ -1073,6 +1111,9 @@ main(int argc, char **argv)
 		break;
 	case CLI_SERVERINFO:
 		code = serverinfo(&c);
+		break;
+	case CLI_PRETEND:
+		code = pretend(&c);
 		break;
 	case CLI_SHOW:
 	case CLI_QUEUE_CMD:

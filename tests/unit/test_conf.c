@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "err.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "t.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
@@ -1048,6 +1049,43 @@ test_keyopts(void)
 	conf_account_free(a);
 }
 
+/* conf_describe (--pretend): values and the line each came from. */
+static void
+test_describe(void)
+{
+	static const char text[] = "defaults\ntimeout 5\naccount a\nhost h\n"
+	    "password pw\naccount b : a\nport 2\n";
+	struct conf c;
+	struct err e;
+	struct buf out;
+	struct account *b;
+
+	t_ok(conf_parse(&c, text, strlen(text), "t.conf", &e) == 0,
+	    "describe: parses");
+	b = conf_account_dup(conf_account(&c, "b"));
+	conf_account_origin(b, "user", CONF_FROM_CLI);
+	buf_init(&out, 0);
+	conf_describe(b, &out);
+	t_ok(strstr(buf_str(&out), "account b (t.conf:6)\n") != NULL,
+	    "describe: the account and its line");
+	t_ok(strstr(buf_str(&out), "  timeout                 5  (t.conf:2)\n")
+	    != NULL, "describe: from the defaults section");
+	t_ok(strstr(buf_str(&out), "  host                    h  (t.conf:4)\n")
+	    != NULL, "describe: from the parent");
+	t_ok(strstr(buf_str(&out), "  port                    2  (t.conf:7)\n")
+	    != NULL, "describe: its own line");
+	t_ok(strstr(buf_str(&out), "  password                ***  "
+	    "(t.conf:5)\n") != NULL && strstr(buf_str(&out), "pw\n") == NULL,
+	    "describe: the password masked");
+	t_ok(strstr(buf_str(&out), "  user                    (not set)  "
+	    "(command line)\n") != NULL, "describe: the command line");
+	t_ok(strstr(buf_str(&out), "  tls                     on  "
+	    "(default)\n") != NULL, "describe: a default");
+	buf_release(&out);
+	conf_account_free(b);
+	conf_free(&c);
+}
+
 /* Missing environment values are errors only where they are needed. */
 static void
 test_subst_env(void)
@@ -1585,6 +1623,7 @@ main(void)
 	test_eval();
 	test_merge();
 	test_keyopts();
+	test_describe();
 	test_for_from();
 	test_objects();
 	test_load();
