@@ -81,7 +81,7 @@ static const struct option longopts[] = {
 	{ "now",	no_argument,		NULL, OPT_NOW },
 	{ "port",	required_argument,	NULL, OPT_PORT },
 	{ "pretend",	no_argument,		NULL, 'P' },
-	{ "read-envelope-from", no_argument,	NULL, OPT_READ_ENVELOPE_FROM },
+	{ "read-envelope-from", no_argument, NULL, OPT_READ_ENVELOPE_FROM },
 	{ "read-recipients", no_argument,	NULL, 't' },
 	{ "release",	required_argument,	NULL, OPT_RELEASE },
 	{ "reply-to",	required_argument,	NULL, OPT_REPLY_TO },

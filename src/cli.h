@@ -56,7 +56,7 @@ struct cli {
 	struct strv	 keyopts;	/* --KEY=VALUE for a key of the
 					   configuration (conf_keyopt): key
 					   name, value, key name, value... */
-	struct strv	 keyopt_names;	/* the option names (getopt's) */
+	struct strv	 keyopt_names;	/* the option names, for getopt */
 
 	int		 compose;	/* -s, --body or --html given */
 	char		*subject;	/* -s */

@@ -207,7 +207,7 @@ struct conf_parser {
 	unsigned long long *curown;
 	unsigned long long defown;
 	size_t		 copied;	/* bytes duplicated by inheritance */
-	conf_eval_fn	 eval;		/* NULL: eval lines are refused */
+	conf_eval_fn	 eval;		/* NULL: eval lines refused */
 	int		 in_eval;	/* parsing the line an eval gave */
 	unsigned long long noted;	/* bit per key number whose note was
 					   given; bit 63 for ntlmdomain */
@@ -222,7 +222,7 @@ enum conf_kind {
 	KIND_PATH,		/* file name; empty unsets; ~ in conf_subst */
 	KIND_BOOL,		/* on | off; empty is on */
 	KIND_SPECIAL,		/* the key's own parser */
-	KIND_EVAL,		/* the line is replaced by a command's output */
+	KIND_EVAL,		/* the line becomes a command's output */
 	KIND_UNSUPPORTED	/* an msmtp key posthorn does not implement */
 };
 

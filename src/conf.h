@@ -34,8 +34,8 @@ struct account {
 	char		*host;
 	int		 port;		/* 0 = default: 465 with implicit TLS, else 25 */
 	char		*from;		/* after %-substitution (conf_load);
-					   "%F" stays, for msg to replace by
-					   the From header's address */
+					   "%F" stays, for msg to replace
+					   by the From header's address */
 	char		*from_full_name;
 	char		*domain;	/* EHLO argument; NULL: conf_env_ehlo */
 
@@ -71,8 +71,9 @@ struct account {
 	int		 set_from_header;	/* enum conf_setfrom */
 	int		 set_date_header;	/* 1 auto (add if missing), 0 off */
 	int		 remove_bcc_headers;	/* default 1 */
-	int		 set_msgid_header;	/* 1 auto (add if missing), 0 off */
-	int		 set_to_header;		/* enum conf_setto; default off */
+	int		 set_msgid_header;	/* 1 auto (add if missing),
+						   0 off */
+	int		 set_to_header;		/* enum conf_setto; off */
 	int		 allow_from_override;	/* default 1 */
 
 	int		 queue;		/* default 1 */
@@ -91,13 +92,14 @@ struct account {
 					    conf_password reads it again */
 	int		 failed_lifetime; /* seconds failed/ keeps one; 30 days */
 	int		 tls_min_dh_prime_bits; /* 0 = GnuTLS's default */
-	int		 auto_from;	/* obsolete msmtp key: from becomes
-					   %U@maildomain (or %U) */
+	int		 auto_from;	/* obsolete msmtp key: from
+					   becomes %U@maildomain (or %U) */
 	char		*maildomain;	/* obsolete, with auto_from */
-	int		 lines[64];	/* per key number: the line of file its
-					   value came from (through defaults
-					   and parents too); CONF_FROM_DEFAULT,
-					   CONF_FROM_CLI or CONF_FROM_ENV */
+	int		 lines[64];	/* per key number: the line of
+					   file its value came from (through
+					   defaults and parents too), or
+					   CONF_FROM_DEFAULT, CONF_FROM_CLI,
+					   CONF_FROM_ENV */
 };
 
 #define CONF_FROM_DEFAULT	0
@@ -112,8 +114,8 @@ struct conf {
 	struct account	**accounts;	/* in file order, "defaults" excluded */
 	size_t		  naccounts;
 	int		  has_secret;	/* a password line was seen */
-	char		**notes;	/* one-line notes for stderr (obsolete
-					   keys), "FILE:LINE: ..." */
+	char		**notes;	/* one-line notes for stderr
+					   (obsolete keys), "FILE:LINE: .." */
 	size_t		  nnotes;
 };
 

@@ -22,7 +22,7 @@
 #include "util/secmem.h"
 #include "util/sig.h"
 
-#define EVALCMD_OUT_MAX	(64 * 1024)	/* bytes an eval command may print */
+#define EVALCMD_OUT_MAX	(64 * 1024)	/* bytes an eval command prints */
 
 /*
  * The program of cmd when it is named by a path (its first word holds a

@@ -826,7 +826,7 @@ struct mime_dg_plan {
 	size_t		 n;
 	size_t		 cap;
 	unsigned	 mode;		/* MIME_DG_8BIT | MIME_DG_LONG */
-	char		 signed_part[160]; /* a signed part with long lines */
+	char		 signed_part[160]; /* a signed part, long lines */
 };
 
 struct dg_value {
@@ -839,7 +839,7 @@ struct dg_level {
 	char	 b[DG_BOUNDARY_MAX];
 	size_t	 len;
 	int	 digest;	/* children default to message/rfc822 */
-	int	 sig;		/* multipart/signed: its parts stay as they are */
+	int	 sig;		/* multipart/signed: parts stay as they are */
 	size_t	 msgdepth;	/* messages entered when it began */
 };
 

@@ -1172,7 +1172,7 @@ msg_sender_of(const char *buf, size_t len, char **addr)
 	while (pos < len && !done) {
 		eol = memchr(buf + pos, '\n', len - pos);
 		if (eol == NULL)
-			break;		/* a line cut by the cap: not used */
+			break;	/* a line cut by the cap: not used */
 		n = (size_t)(eol - (buf + pos));
 		next = pos + n + 1;
 		if (n > 0 && buf[pos + n - 1] == '\r')

@@ -808,13 +808,15 @@ test_sender_of(void)
 	int r;
 
 	for (i = 0; i < sizeof(sender_rows) / sizeof(sender_rows[0]); i++) {
-		r = msg_sender_of(sender_rows[i].in, strlen(sender_rows[i].in), &a);
+		r = msg_sender_of(sender_rows[i].in,
+		    strlen(sender_rows[i].in), &a);
 		if (sender_rows[i].want == NULL)
 			t_ok(r == -1 && a == NULL, "sender_of %zu: none", i);
 		else
-			t_ok(r == 0 && a != NULL && strcmp(a, sender_rows[i].want) ==
-			    0, "sender_of %zu: %s (got %s)", i, sender_rows[i].want,
-			    a != NULL ? a : "none");
+			t_ok(r == 0 && a != NULL &&
+			    strcmp(a, sender_rows[i].want) == 0,
+			    "sender_of %zu: %s (got %s)", i,
+			    sender_rows[i].want, a != NULL ? a : "none");
 		free(a);
 	}
 }
