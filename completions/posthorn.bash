@@ -15,10 +15,21 @@
 # compares these lists with src/cli.c.
 _posthorn_longopts=(--account --all --attach --auth --bcc --body --cc --config
     --delete --dry-run --due --from --header --help --hold --host --html
-    --inline --json --now --port --read-recipients --release --reply-to
-    --requeue --serverinfo --show --subject --tls --user --verbose --version)
+    --inline --json --now --port --pretend --read-envelope-from --read-recipients
+    --release --reply-to
+    --requeue --serverinfo --show --subject --tls --user --verbose --version
+    # The configuration keys as options (--help: Keys as options).
+    --from-full-name --domain --tls-starttls --tls-trust-file
+    --tls-crl-file --tls-certcheck --tls-fingerprint --tls-priorities
+    --tls-host-override --timeout --source-ip --dsn-notify --dsn-return
+    --logfile-time-format --syslog --aliases --set-from-header
+    --set-date-header --remove-bcc-headers --set-msgid-header
+    --set-to-header --allow-from-override --queue --queue-lifetime
+    --protocol --tls-min-dh-prime-bits --auto-from --maildomain
+    --session-timeout --scram-max-iterations --command-timeout
+    --failed-lifetime)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
-    -I -q -qq -qI -A -s -a -c -H -G -h -L -m -n -o -O -U)
+    -I -q -qq -qI -A -s -a -c -H -G -h -L -m -n -o -O -U -P)
 # mailq lists the queue: only these make sense there.
 _posthorn_mailq_longopts=(--json --all --config --account --verbose --help
     --version)
@@ -233,7 +244,23 @@ _posthorn()
 			return
 			;;
 		--*=* | --all | --dry-run | --due | --help | --json | --now | \
-		    --read-recipients | --serverinfo | --verbose | --version)
+		    --pretend | \
+		    --read-envelope-from | --read-recipients | --serverinfo | \
+		    --verbose | --version)
+			;;
+		# Key options whose value may be left out take it only
+		# after '='.
+		--tls-starttls | \
+		    --tls-certcheck | \
+		    --syslog | \
+		    --set-from-header | \
+		    --set-date-header | \
+		    --remove-bcc-headers | \
+		    --set-msgid-header | \
+		    --set-to-header | \
+		    --allow-from-override | \
+		    --queue | \
+		    --auto-from)
 			;;
 		--*)
 			# A long option that takes a value: skip it.

@@ -92,7 +92,7 @@ function __posthorn_no_rcpt
         switch $w
             case --
                 return 1
-            case '--*=*' --all --dry-run --due --help --json --now --read-recipients --serverinfo --verbose --version
+            case '--*=*' --all --dry-run --due --help --json --now --pretend --read-envelope-from --read-recipients --serverinfo --verbose --version --tls-starttls --tls-certcheck --syslog --set-from-header --set-date-header --remove-bcc-headers --set-msgid-header --set-to-header --allow-from-override --queue --auto-from
             case '--*'
                 set skip 1
             case -qI
@@ -133,6 +133,7 @@ complete -c posthorn -f
 
 # Sendmail options.
 complete -c posthorn -n __posthorn_no_rcpt -s t -l read-recipients -d 'Also take recipients from To, Cc, Bcc (or Resent-*)'
+complete -c posthorn -n __posthorn_no_rcpt -l read-envelope-from -d 'Sender and account from the From header'
 complete -c posthorn -n __posthorn_no_rcpt -s i -d 'Accepted: input is always read to its end'
 complete -c posthorn -n __posthorn_no_rcpt -s f -l from -x -d 'Envelope sender'
 complete -c posthorn -n __posthorn_no_rcpt -s r -x -d 'Envelope sender'
@@ -160,6 +161,7 @@ complete -c posthorn -n __posthorn_no_rcpt -l requeue -x -a '(__posthorn_queue_i
 complete -c posthorn -n __posthorn_no_rcpt -l hold -x -a '(__posthorn_queue_ids)' -d 'Keep messages queued, untried'
 complete -c posthorn -n __posthorn_no_rcpt -l release -x -a '(__posthorn_queue_ids)' -d 'Let held messages go, due now'
 complete -c posthorn -n __posthorn_no_rcpt -l serverinfo -d 'Show what the server offers'
+complete -c posthorn -n __posthorn_no_rcpt -s P -l pretend -d 'Show the account this run would use'
 complete -c posthorn -n __posthorn_no_rcpt -l help -d 'Show the options'
 complete -c posthorn -n __posthorn_no_rcpt -l version -d 'Show the version'
 
@@ -202,3 +204,37 @@ complete -c mailq -s A -l account -x -a '(__posthorn_accounts)' -d 'Account whos
 complete -c mailq -s v -l verbose -d Verbose
 complete -c mailq -l help -d 'Show the options'
 complete -c mailq -l version -d 'Show the version'
+
+# The configuration keys as options (posthorn --help, "Keys as options").
+complete -c posthorn -n __posthorn_no_rcpt -l from-full-name -r -d 'Key from_full_name'
+complete -c posthorn -n __posthorn_no_rcpt -l domain -r -d 'Key domain'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-starttls -a 'on off' -d 'Key tls_starttls (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-trust-file -r -d 'Key tls_trust_file'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-crl-file -r -d 'Key tls_crl_file'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-certcheck -a 'on off' -d 'Key tls_certcheck (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-fingerprint -r -d 'Key tls_fingerprint'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-priorities -r -d 'Key tls_priorities'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-host-override -r -d 'Key tls_host_override'
+complete -c posthorn -n __posthorn_no_rcpt -l timeout -r -d 'Key timeout'
+complete -c posthorn -n __posthorn_no_rcpt -l source-ip -r -d 'Key source_ip'
+complete -c posthorn -n __posthorn_no_rcpt -l dsn-notify -r -d 'Key dsn_notify'
+complete -c posthorn -n __posthorn_no_rcpt -l dsn-return -r -d 'Key dsn_return'
+complete -c posthorn -n __posthorn_no_rcpt -l logfile-time-format -r -d 'Key logfile_time_format'
+complete -c posthorn -n __posthorn_no_rcpt -l syslog -a 'on off' -d 'Key syslog (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l aliases -r -d 'Key aliases'
+complete -c posthorn -n __posthorn_no_rcpt -l set-from-header -a 'on off' -d 'Key set_from_header (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l set-date-header -a 'on off' -d 'Key set_date_header (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l remove-bcc-headers -a 'on off' -d 'Key remove_bcc_headers (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l set-msgid-header -a 'on off' -d 'Key set_msgid_header (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l set-to-header -a 'on off' -d 'Key set_to_header (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l allow-from-override -a 'on off' -d 'Key allow_from_override (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l queue -a 'on off' -d 'Key queue (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l queue-lifetime -r -d 'Key queue_lifetime'
+complete -c posthorn -n __posthorn_no_rcpt -l protocol -r -d 'Key protocol'
+complete -c posthorn -n __posthorn_no_rcpt -l tls-min-dh-prime-bits -r -d 'Key tls_min_dh_prime_bits'
+complete -c posthorn -n __posthorn_no_rcpt -l auto-from -a 'on off' -d 'Key auto_from (on or off)'
+complete -c posthorn -n __posthorn_no_rcpt -l maildomain -r -d 'Key maildomain'
+complete -c posthorn -n __posthorn_no_rcpt -l session-timeout -r -d 'Key session_timeout'
+complete -c posthorn -n __posthorn_no_rcpt -l scram-max-iterations -r -d 'Key scram_max_iterations'
+complete -c posthorn -n __posthorn_no_rcpt -l command-timeout -r -d 'Key command_timeout'
+complete -c posthorn -n __posthorn_no_rcpt -l failed-lifetime -r -d 'Key failed_lifetime'

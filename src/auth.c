@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "err.h"
+#include "evalcmd.h"
 #include "net.h"
 #include "tls.h"
 #include "util/alloc.h"
@@ -79,38 +80,6 @@ struct auth {
 /* ------------------------------------------------------ the secret */
 
 /*
- * The program of a passwordeval command when it is named by a path (its
- * first word holds a "/"; "~/" is the home directory), else NULL.  Only a
- * plain or fully quoted first word is understood; the shell does the rest.
- */
-static char *
-eval_program(const char *cmd)
-{
-	const char *p = cmd, *end, *home;
-	char *word, *path;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '"' || *p == '\'') {
-		if ((end = strchr(p + 1, *p)) == NULL)
-			return NULL;
-		word = xstrndup(p + 1, (size_t)(end - p - 1));
-	} else
-		word = xstrndup(p, strcspn(p, " \t;&|<>()$`\\\"'"));
-	if (strchr(word, '/') == NULL) {
-		free(word);
-		return NULL;
-	}
-	if (word[0] == '~' && word[1] == '/' &&
-	    (home = getenv("HOME")) != NULL && *home != '\0') {
-		path = xasprintf("%s%s", home, word + 1);
-		free(word);
-		return path;
-	}
-	return word;
-}
-
-/*
  * Runs passwordeval (util/proc: own process group, deadline, signals);
  * its output without the final newline.  A program named by a path must
  * pass the configuration file's ownership rules first.
@@ -118,19 +87,12 @@ eval_program(const char *cmd)
 static int
 run_eval(const struct account *a, char **pw, struct err *e)
 {
-	struct stat st;
 	struct buf out;
-	char *prog;
 	size_t len;
-	int status, r;
+	int status;
 
-	if ((prog = eval_program(a->passwordeval)) != NULL) {
-		r = stat(prog, &st) == 0 ? conf_check_file(&st,
-		    "passwordeval program", prog, e) : 0;
-		free(prog);
-		if (r == -1)
-			return -1;
-	}
+	if (evalcmd_check(a->passwordeval, "passwordeval", e) == -1)
+		return -1;
 	buf_init_secret(&out, SECRET_MAX);
 	if (proc_run(a->passwordeval, a->command_timeout, &out, &status) ==
 	    -1) {
@@ -528,6 +490,14 @@ auth_begin(struct auth **out, const struct account *a, const char *offered,
 
 	*out = NULL;
 	if (a->auth_mech != NULL) {
+		/* msmtp's NTLM: said when the account sends, not when the
+		   file is read. */
+		if (strcmp(a->auth_mech, "NTLM") == 0)
+			return err_set(e, ERR_CONFIG, "account '%s' uses auth "
+			    "ntlm, which posthorn does not support (choose "
+			    "another mechanism the server offers: %s)",
+			    a->name != NULL ? a->name : "", *offered ?
+			    offered : "none");
 		if ((m = find_mech(a->auth_mech)) == NULL)
 			return err_set(e, ERR_CONFIG, "authentication "
 			    "mechanism '%s' is not supported", a->auth_mech);

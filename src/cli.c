@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "conf.h"
 #include "err.h"
 #include "hdr.h"
 #include "util/alloc.h"
@@ -43,7 +44,11 @@ enum {
 	OPT_ALL,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_READ_ENVELOPE_FROM,
+	OPT_KEY_BASE = 1024,	/* + i: the i-th key option (conf_keyopt) */
 };
+
+#define CLI_KEYOPTS_MAX	128
 
 /*
  * Short options: sendmail's (-b -B -C -f -F -G -h -i -I -L -m -n -N -o -O
@@ -51,7 +56,7 @@ enum {
  * first recipient so that no recipient is ever read as an option.
  */
 static const char shortopts[] =
-    "+:a:A:b:B:c:C:f:F:GH:h:iIL:mnN:o:O:q::r:R:s:tUvV:";
+    "+:a:A:b:B:c:C:f:F:GH:h:iIL:mnN:o:O:Pq::r:R:s:tUvV:";
 
 static const struct option longopts[] = {
 	{ "account",	required_argument,	NULL, 'A' },
@@ -75,6 +80,8 @@ static const struct option longopts[] = {
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ "now",	no_argument,		NULL, OPT_NOW },
 	{ "port",	required_argument,	NULL, OPT_PORT },
+	{ "pretend",	no_argument,		NULL, 'P' },
+	{ "read-envelope-from", no_argument, NULL, OPT_READ_ENVELOPE_FROM },
 	{ "read-recipients", no_argument,	NULL, 't' },
 	{ "release",	required_argument,	NULL, OPT_RELEASE },
 	{ "reply-to",	required_argument,	NULL, OPT_REPLY_TO },
@@ -89,6 +96,35 @@ static const struct option longopts[] = {
 	{ NULL,		0,			NULL, 0 },
 };
 
+/* The key options, as many to a line as fit in 78 columns. */
+static void
+cli_usage_keyopts(FILE *out)
+{
+	const char *k;
+	size_t i, col = 0, n;
+	int optional;
+
+	for (i = 0; (k = conf_keyopt(i, &optional)) != NULL; i++) {
+		n = strlen(k) + 3 + (optional ? 8 : 0);
+		if (col > 0 && col + n > 78) {
+			fputc('\n', out);
+			col = 0;
+		}
+		if (col == 0) {
+			fputs("   ", out);
+			col = 3;
+		}
+		fputs(" --", out);
+		for (; *k != '\0'; k++)
+			fputc(*k == '_' ? '-' : *k, out);
+		if (optional)
+			fputs("[=VALUE]", out);
+		col += n;
+	}
+	if (col > 0)
+		fputc('\n', out);
+}
+
 void
 cli_usage(FILE *out)
 {
@@ -102,6 +138,7 @@ cli_usage(FILE *out)
 "Sending (sendmail compatible):\n"
 "  -t, --read-recipients  recipients also from To, Cc, Bcc (or Resent-*)\n"
 "  -f, -r, --from ADDR  envelope sender ('<>' for the null sender)\n"
+"  --read-envelope-from  sender (and account) from the From header\n"
 "  -F NAME            display name for a From header posthorn adds\n"
 "  -N DSN             NOTIFY: never, or success,failure,delay\n"
 "  -R full|hdrs       DSN RET   -V ENVID  DSN envelope id\n"
@@ -140,8 +177,16 @@ cli_usage(FILE *out)
 "                     (each takes one or more ids, or all)\n"
 "  --all              with -bp, as root: every user's queue, read only\n"
 "\n"
+"Keys as options (msmtp's; as the configuration line, for this run):\n"
+"  --KEY=VALUE        for these keys of posthorn.conf(5):\n",
+	    out);
+	cli_usage_keyopts(out);
+	fputs(
+"\n"
 "Other:\n"
 "  --serverinfo       show the server's greeting, TLS, extensions, AUTH\n"
+"  -P, --pretend      show the account this run would use, each value and\n"
+"                     where it came from (secrets as ***), and exit\n"
 "  --json             with -bp: one JSON object per message; with --show;\n"
 "                     with a send: the outcome per recipient on stdout\n"
 "  --help, --version\n"
@@ -373,6 +418,12 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 		strv_add(&c->attach, arg);
 		break;
 	case 'A':
+		/* -Am and -Ac (one word) pick Sendmail's submit.cf or
+		   sendmail.cf; Postfix and msmtp ignore them, so does
+		   posthorn.  "-A m" (two words) is the account m. */
+		if (*optind_p >= 1 && (strcmp(argv[*optind_p - 1], "-Am") ==
+		    0 || strcmp(argv[*optind_p - 1], "-Ac") == 0))
+			break;
 		if (clean("account name", arg, e) == -1)
 			return -1;
 		set_once(&c->account, arg);
@@ -437,6 +488,12 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 		break;
 	case 't':
 		c->read_recipients = 1;
+		break;
+	case 'P':
+		c->mode = CLI_PRETEND;
+		break;
+	case OPT_READ_ENVELOPE_FROM:
+		c->read_envelope_from = 1;
 		break;
 	case 'v':
 		c->verbose++;
@@ -542,8 +599,10 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 int
 cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 {
+	struct option *opts;
 	const char *base;
-	int opt, i, dashdash;
+	size_t nstatic, nkeys, k;
+	int opt, i, dashdash, optional, li;
 
 	memset(c, 0, sizeof(*c));
 	base = argc > 0 && argv[0] != NULL ? argv[0] : "posthorn";
@@ -555,10 +614,71 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 	else if (strcmp(base, "newaliases") == 0)
 		c->mode = CLI_NOOP;
 
+	/* posthorn's own long options, then one per key (msmtp's
+	   --tls-trust-file= and the others), made from conf's key table. */
+	nstatic = sizeof(longopts) / sizeof(longopts[0]) - 1;
+	for (nkeys = 0; conf_keyopt(nkeys, NULL) != NULL; nkeys++)
+		;
+	if (nkeys > CLI_KEYOPTS_MAX)
+		nkeys = CLI_KEYOPTS_MAX;
+	opts = xreallocarray(NULL, nstatic + nkeys + 1, sizeof(*opts));
+	memcpy(opts, longopts, nstatic * sizeof(*opts));
+	for (k = 0; k < nkeys; k++) {
+		char *name = xstrdup(conf_keyopt(k, &optional));
+
+		for (i = 0; name[i] != '\0'; i++)
+			if (name[i] == '_')
+				name[i] = '-';
+		strv_add(&c->keyopt_names, name);
+		free(name);
+		opts[nstatic + k].name = c->keyopt_names.v[k];
+		opts[nstatic + k].has_arg = optional ? optional_argument :
+		    required_argument;
+		opts[nstatic + k].flag = NULL;
+		opts[nstatic + k].val = OPT_KEY_BASE + (int)k;
+	}
+	memset(&opts[nstatic + nkeys], 0, sizeof(*opts));
+
 	opterr = 0;
 	optind = 0;	/* glibc: full reinitialisation (unit tests parse twice) */
-	while ((opt = getopt_long(argc, argv, shortopts, longopts,
-	    NULL)) != -1) {
+	li = -1;
+	while ((opt = getopt_long(argc, argv, shortopts, opts,
+	    &li)) != -1) {
+		/*
+		 * A long option must be spelt whole: getopt_long takes any
+		 * unambiguous prefix, and with the key options "--logfile"
+		 * would be read as --logfile-time-format.
+		 */
+		if (li >= 0) {
+			const char *w = optarg != NULL && optind >= 2 &&
+			    optarg == argv[optind - 1] ? argv[optind - 2] :
+			    argv[optind - 1];
+			size_t nl = strlen(opts[li].name);
+
+			if (strncmp(w, "--", 2) != 0 ||
+			    strncmp(w + 2, opts[li].name, nl) != 0 ||
+			    (w[2 + nl] != '\0' && w[2 + nl] != '=')) {
+				free(opts);
+				return err_set(e, ERR_USAGE, "unknown option "
+				    "'%.*s' (see --help)", (int)strcspn(w,
+				    "="), w);
+			}
+			li = -1;
+		}
+		if (opt >= OPT_KEY_BASE && opt < OPT_KEY_BASE + (int)nkeys) {
+			const char *v = optarg != NULL ? optarg : "";
+
+			k = (size_t)(opt - OPT_KEY_BASE);
+			if (clean(c->keyopt_names.v[k], v, e) == -1) {
+				free(opts);
+				return -1;
+			}
+			strv_add(&c->keyopts, conf_keyopt(k, NULL));
+			strv_add(&c->keyopts, v);
+			continue;
+		}
+		if (opt == '?' || opt == ':')
+			free(opts);
 		if (opt == '?') {
 			if (optopt != 0 && optopt < 256)
 				return err_set(e, ERR_USAGE,
@@ -575,9 +695,12 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 			return err_set(e, ERR_USAGE,
 			    "option '%s' needs a value", argv[optind - 1]);
 		}
-		if (parse_one(c, opt, optarg, &optind, argc, argv, e) == -1)
+		if (parse_one(c, opt, optarg, &optind, argc, argv, e) == -1) {
+			free(opts);
 			return -1;
+		}
 	}
+	free(opts);
 
 	dashdash = optind > 0 && optind <= argc &&
 	    strcmp(argv[optind - 1], "--") == 0;
@@ -625,6 +748,13 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 		return err_set(e, ERR_USAGE,
 		    "-t reads a message; it does not go with -s, --body or "
 		    "--html");
+	if ((c->compose || c->attach.n > 0) && c->read_envelope_from)
+		return err_set(e, ERR_USAGE, "--read-envelope-from reads a "
+		    "message's From; it does not go with -s, -a, --body or "
+		    "--html");
+	if (c->read_envelope_from && c->sender != NULL)
+		return err_set(e, ERR_USAGE, "--read-envelope-from and -f "
+		    "both name the sender; give one");
 	if (!c->compose && (c->cc.n > 0 || c->bcc.n > 0 ||
 	    c->reply_to.n > 0 || c->headers.n > 0))
 		return err_set(e, ERR_USAGE,
@@ -636,6 +766,8 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 void
 cli_release(struct cli *c)
 {
+	strv_free(&c->keyopts);
+	strv_free(&c->keyopt_names);
 	free(c->sender);
 	free(c->full_name);
 	free(c->dsn_notify);

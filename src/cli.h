@@ -22,6 +22,7 @@ enum cli_mode {
 	CLI_NOOP,	/* -bi, -I, newaliases, -q with an interval */
 	CLI_FLUSH,	/* -q, -qI ID */
 	CLI_SERVERINFO,	/* --serverinfo */
+	CLI_PRETEND,	/* -P, --pretend */
 	CLI_SHOW,	/* --show ID */
 	CLI_QUEUE_CMD,	/* --delete, --requeue, --hold, --release ID... */
 	CLI_HELP,
@@ -38,6 +39,7 @@ struct cli {
 	const char	*progname;	/* basename of argv[0] */
 	int		 read_recipients;	/* -t */
 	char		*sender;	/* -f/-r without <>; "" = null sender */
+	int		 read_envelope_from; /* --read-envelope-from */
 	char		*full_name;	/* -F */
 	char		*dsn_notify;	/* -N: "NEVER" or "SUCCESS,FAILURE,DELAY" subset */
 	char		*dsn_ret;	/* -R: "FULL" or "HDRS" */
@@ -51,6 +53,10 @@ struct cli {
 	char		*tls;		/* --tls on|off|starttls */
 	char		*user;		/* --user */
 	char		*auth;		/* --auth on|off|MECH */
+	struct strv	 keyopts;	/* --KEY=VALUE for a key of the
+					   configuration (conf_keyopt): key
+					   name, value, key name, value... */
+	struct strv	 keyopt_names;	/* the option names, for getopt */
 
 	int		 compose;	/* -s, --body or --html given */
 	char		*subject;	/* -s */

@@ -32,6 +32,7 @@
 
 #include "conf.h"
 #include "err.h"
+#include "evalcmd.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fsio.h"
@@ -90,7 +91,7 @@ enum conf_k {
 	CONF_K_SET_FROM_HEADER,
 	CONF_K_SET_DATE_HEADER,
 	CONF_K_REMOVE_BCC_HEADERS,
-	CONF_K_UNDISCLOSED_RECIPIENTS,
+	CONF_K_SET_TO_HEADER,
 	CONF_K_ALLOW_FROM_OVERRIDE,
 	CONF_K_QUEUE,
 	CONF_K_QUEUE_DIR,
@@ -100,6 +101,10 @@ enum conf_k {
 	CONF_K_SCRAM_MAX_ITERATIONS,
 	CONF_K_COMMAND_TIMEOUT,
 	CONF_K_FAILED_LIFETIME,
+	CONF_K_SET_MSGID_HEADER,
+	CONF_K_TLS_MIN_DH_PRIME_BITS,
+	CONF_K_AUTO_FROM,
+	CONF_K_MAILDOMAIN,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -167,8 +172,7 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_SET_DATE_HEADER] = F(FT_INT, set_date_header, SUB_NONE, 0),
 	[CONF_K_REMOVE_BCC_HEADERS] =
 	    F(FT_INT, remove_bcc_headers, SUB_NONE, 0),
-	[CONF_K_UNDISCLOSED_RECIPIENTS] =
-	    F(FT_INT, undisclosed_recipients, SUB_NONE, 0),
+	[CONF_K_SET_TO_HEADER] = F(FT_INT, set_to_header, SUB_NONE, 0),
 	[CONF_K_ALLOW_FROM_OVERRIDE] =
 	    F(FT_INT, allow_from_override, SUB_NONE, 0),
 	[CONF_K_QUEUE] =	F(FT_INT, queue, SUB_NONE, 0),
@@ -181,6 +185,12 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	    F(FT_INT, scram_max_iterations, SUB_NONE, 0),
 	[CONF_K_COMMAND_TIMEOUT] = F(FT_INT, command_timeout, SUB_NONE, 0),
 	[CONF_K_FAILED_LIFETIME] = F(FT_INT, failed_lifetime, SUB_NONE, 0),
+	[CONF_K_SET_MSGID_HEADER] =
+	    F(FT_INT, set_msgid_header, SUB_NONE, 0),
+	[CONF_K_TLS_MIN_DH_PRIME_BITS] =
+	    F(FT_INT, tls_min_dh_prime_bits, SUB_NONE, 0),
+	[CONF_K_AUTO_FROM] =	F(FT_INT, auto_from, SUB_NONE, 0),
+	[CONF_K_MAILDOMAIN] =	F(FT_STR, maildomain, SUB_NONE, 0),
 };
 
 #undef F
@@ -197,6 +207,10 @@ struct conf_parser {
 	unsigned long long *curown;
 	unsigned long long defown;
 	size_t		 copied;	/* bytes duplicated by inheritance */
+	conf_eval_fn	 eval;		/* NULL: eval lines refused */
+	int		 in_eval;	/* parsing the line an eval gave */
+	unsigned long long noted;	/* bit per key number whose note was
+					   given; bit 63 for ntlmdomain */
 };
 
 /*
@@ -208,6 +222,7 @@ enum conf_kind {
 	KIND_PATH,		/* file name; empty unsets; ~ in conf_subst */
 	KIND_BOOL,		/* on | off; empty is on */
 	KIND_SPECIAL,		/* the key's own parser */
+	KIND_EVAL,		/* the line becomes a command's output */
 	KIND_UNSUPPORTED	/* an msmtp key posthorn does not implement */
 };
 
@@ -269,6 +284,16 @@ static int	conf_k_scram_max(struct conf_parser *, const struct conf_key *,
 		    const char *);
 static int	conf_k_command_timeout(struct conf_parser *,
 		    const struct conf_key *, const char *);
+static int	conf_k_set_msgid(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_set_to(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_undisclosed(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_dh_bits(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_obsolete(struct conf_parser *,
+		    const struct conf_key *, const char *);
 
 #define K_STR(n, id)	{ n, id, KIND_STR, 0, 0, NULL }
 #define K_PATH(n, id)	{ n, id, KIND_PATH, 0, 0, NULL }
@@ -314,7 +339,9 @@ static const struct conf_key conf_keys[] = {
 	K_FN("set_from_header", CONF_K_SET_FROM_HEADER, 0, conf_k_set_from),
 	K_FN("set_date_header", CONF_K_SET_DATE_HEADER, 0, conf_k_set_date),
 	K_BOOL("remove_bcc_headers", CONF_K_REMOVE_BCC_HEADERS),
-	K_BOOL("undisclosed_recipients", CONF_K_UNDISCLOSED_RECIPIENTS),
+	K_FN("set_msgid_header", CONF_K_SET_MSGID_HEADER, 0,
+	    conf_k_set_msgid),
+	K_FN("set_to_header", CONF_K_SET_TO_HEADER, 0, conf_k_set_to),
 	K_BOOL("allow_from_override", CONF_K_ALLOW_FROM_OVERRIDE),
 	K_BOOL("queue", CONF_K_QUEUE),
 	K_PATH("queue_dir", CONF_K_QUEUE_DIR),
@@ -330,16 +357,20 @@ static const struct conf_key conf_keys[] = {
 	K_FN("add_missing_date_header", CONF_K_SET_DATE_HEADER, 0,
 	    conf_k_add_missing),
 	K_FN("keepbcc", CONF_K_REMOVE_BCC_HEADERS, 0, conf_k_keepbcc),
+	K_FN("undisclosed_recipients", CONF_K_SET_TO_HEADER, 0,
+	    conf_k_undisclosed),
+	{ "eval", CONF_K_NONE, KIND_EVAL, 1, 0, NULL },
+	K_FN("tls_min_dh_prime_bits", CONF_K_TLS_MIN_DH_PRIME_BITS, 0,
+	    conf_k_dh_bits),
+	/* Obsolete in msmtp: honoured, with a note on standard error. */
+	K_FN("auto_from", CONF_K_AUTO_FROM, 0, conf_k_obsolete),
+	K_FN("maildomain", CONF_K_MAILDOMAIN, 0, conf_k_obsolete),
+	K_FN("ntlmdomain", CONF_K_NONE, 0, conf_k_obsolete),
 
 	/* msmtp keys posthorn refuses with a clearer word than "unknown". */
-	K_NO("auto_from"),
-	K_NO("maildomain"),
-	K_NO("ntlmdomain"),
 	K_NO("proxy_host"),
 	K_NO("proxy_port"),
 	K_NO("socket"),
-	K_NO("eval"),
-	K_NO("tls_min_dh_prime_bits"),
 	K_NO("tls_force_sslv3"),
 
 	K_FN("session_timeout", CONF_K_SESSION_TIMEOUT, 1,
@@ -495,6 +526,7 @@ conf_account_defaults(struct account *a)
 	a->scram_max_iterations = CONF_SCRAM_ITER_DEFAULT;
 	a->command_timeout = CONF_COMMAND_TIMEOUT;
 	a->failed_lifetime = 30 * 86400;
+	a->set_msgid_header = 1;
 }
 
 /* Frees what a holds, wiping secrets, and zeroes it. */
@@ -538,6 +570,7 @@ conf_account_dup(const struct account *src)
 	a->file = src->file != NULL ? xstrdup(src->file) : NULL;
 	a->line = src->line;
 	a->set = src->set;
+	memcpy(a->lines, src->lines, sizeof(a->lines));
 	a->password_in_file = src->password_in_file;
 	return a;
 }
@@ -561,6 +594,9 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->naccounts; i++)
 		conf_account_free(c->accounts[i]);
 	free(c->accounts);
+	for (i = 0; i < c->nnotes; i++)
+		free(c->notes[i]);
+	free(c->notes);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }
@@ -586,8 +622,11 @@ conf_perr(struct conf_parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	err_set(p->e, ERR_CONFIG, "%s:%d: %s", p->file, p->line,
-	    buf_str(&msg));
+	if (p->line == 0)	/* a command-line option (conf_account_set) */
+		err_set(p->e, ERR_USAGE, "%s: %s", p->file, buf_str(&msg));
+	else
+		err_set(p->e, ERR_CONFIG, "%s:%d: %s", p->file, p->line,
+		    buf_str(&msg));
 	buf_release(&msg);
 	return -1;
 }
@@ -693,6 +732,7 @@ static void
 conf_mark(struct conf_parser *p, int id)
 {
 	p->cur->set |= CONF_BIT(id);
+	p->cur->lines[id] = p->line;
 	*p->curown |= CONF_BIT(id);
 }
 
@@ -824,6 +864,8 @@ conf_k_account(struct conf_parser *p, const struct conf_key *k,
 			p->copied += conf_copy_key(p->cur,
 			    p->c->accounts[parents[i]], id);
 			conf_mark(p, id);
+			p->cur->lines[id] =
+			    p->c->accounts[parents[i]]->lines[id];
 		}
 	if (p->copied > CONF_COPY_MAX) {
 		conf_perr(p, "accounts copy more than %d bytes from defaults "
@@ -896,7 +938,8 @@ conf_k_password(struct conf_parser *p, const struct conf_key *k,
     const char *v)
 {
 	conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
-	if (*v != '\0')
+	/* A password an eval command printed is not in the file. */
+	if (*v != '\0' && !p->in_eval)
 		p->c->has_secret = 1;
 	return 0;
 }
@@ -1251,7 +1294,155 @@ conf_k_command_timeout(struct conf_parser *p, const struct conf_key *k,
 	return 0;
 }
 
+/* set_msgid_header auto | off; empty is auto. */
+static int
+conf_k_set_msgid(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (*v == '\0' || strcasecmp(v, "auto") == 0)
+		p->cur->set_msgid_header = 1;
+	else if (strcasecmp(v, "off") == 0)
+		p->cur->set_msgid_header = 0;
+	else
+		return conf_bad(p, k, v, "not auto or off");
+	return 0;
+}
+
+/* set_to_header on | off | undisclosed_recipients; empty is on. */
+static int
+conf_k_set_to(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	int on;
+
+	if (strcasecmp(v, "undisclosed_recipients") == 0)
+		p->cur->set_to_header = SETTO_UNDISCLOSED;
+	else if ((on = conf_onoff(v)) != -1)
+		p->cur->set_to_header = on ? SETTO_ON : SETTO_OFF;
+	else
+		return conf_bad(p, k, v, "not on, off or "
+		    "undisclosed_recipients");
+	return 0;
+}
+
+/* The old undisclosed_recipients on = set_to_header undisclosed_recipients. */
+static int
+conf_k_undisclosed(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	int on;
+
+	if ((on = conf_onoff(v)) == -1)
+		return conf_bad(p, k, v, "not on or off");
+	p->cur->set_to_header = on ? SETTO_UNDISCLOSED : SETTO_OFF;
+	return 0;
+}
+
+/*
+ * tls_min_dh_prime_bits BITS: the fewest Diffie-Hellman prime bits
+ * accepted (GnuTLS's gnutls_dh_set_prime_bits); empty: the library's
+ * default.
+ */
+static int
+conf_k_dh_bits(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	long n;
+
+	if (*v == '\0') {
+		p->cur->tls_min_dh_prime_bits = 0;
+		return 0;
+	}
+	if ((n = conf_number(v, 1, 65536)) == -1)
+		return conf_bad(p, k, v, "not a number of bits from 1 to "
+		    "65536");
+	p->cur->tls_min_dh_prime_bits = (int)n;
+	return 0;
+}
+
+/* Adds a "FILE:LINE: ..." note for standard error. */
+static void __attribute__((format(printf, 2, 3)))
+conf_note(struct conf_parser *p, const char *fmt, ...)
+{
+	struct buf msg;
+	va_list ap;
+	struct conf *c = p->c;
+
+	buf_init(&msg, 0);
+	(void)buf_printf(&msg, "%s:%d: ", p->file, p->line);
+	va_start(ap, fmt);
+	(void)buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	c->notes = xreallocarray(c->notes, c->nnotes + 1, sizeof(*c->notes));
+	c->notes[c->nnotes++] = buf_detach(&msg);
+}
+
+/*
+ * auto_from, maildomain and ntlmdomain, obsolete in msmtp: the first two
+ * still do what they did (conf_subst makes from %U@maildomain), the
+ * third has nothing to act on.  Each gives one note per file.
+ */
+static int
+conf_k_obsolete(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	unsigned long long bit;
+	int on;
+
+	bit = k->id == CONF_K_NONE ? 1ULL << 63 : CONF_BIT(k->id);
+	if (k->id == CONF_K_AUTO_FROM) {
+		if ((on = conf_onoff(v)) == -1)
+			return conf_bad(p, k, v, "not on or off");
+		p->cur->auto_from = on;
+	} else if (k->id == CONF_K_MAILDOMAIN)
+		conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
+	if (p->noted & bit)
+		return 0;
+	p->noted |= bit;
+	if (k->id == CONF_K_NONE)
+		conf_note(p, "key '%s' is obsolete and has no effect "
+		    "(posthorn has no NTLM)", k->name);
+	else
+		conf_note(p, "key '%s' is obsolete; it still works, but "
+		    "'from %%U@DOMAIN' says the same", k->name);
+	return 0;
+}
+
 /* ------------------------------------------------------------ lines */
+
+static int	conf_line(struct conf_parser *, const char *, size_t);
+static char	*conf_home(void);
+static int	conf_subst_pct(struct account *, int, struct conf_env *,
+		    struct err *);
+static int	conf_subst_tilde(struct account *, int, struct conf_env *,
+		    struct err *);
+
+/*
+ * eval CMD: the line is replaced by the first line the command prints
+ * (msmtp's rule), which may be any line but another eval.
+ */
+static int
+conf_eval(struct conf_parser *p, const char *cmd)
+{
+	char *out;
+	int rc, timeout;
+
+	if (p->in_eval)
+		return conf_perr(p, "the line an eval command printed is "
+		    "another eval");
+	if (p->eval == NULL)
+		return conf_perr(p, "key 'eval' runs a command, and nothing "
+		    "is run here");
+	timeout = p->cur != NULL ? p->cur->command_timeout :
+	    p->defaults.command_timeout;
+	if (p->eval(cmd, timeout, &out, p->e) == -1)
+		return err_prefix(p->e, "%s:%d: ", p->file, p->line);
+	p->in_eval = 1;
+	rc = conf_line(p, out, strlen(out));
+	p->in_eval = 0;
+	wipe_free(out);
+	return rc;
+}
 
 /*
  * Edit distance of a and b with adjacent transpositions (optimal string
@@ -1356,6 +1547,10 @@ conf_line(struct conf_parser *p, const char *s, size_t n)
 		conf_perr(p, "key '%s' needs a value", k->name);
 		goto out;
 	}
+	if (k->kind == KIND_EVAL) {
+		rc = conf_eval(p, v);
+		goto out;
+	}
 	if (k->id == CONF_K_NONE) {
 		rc = k->parse(p, k, v);
 		goto out;
@@ -1380,6 +1575,7 @@ conf_line(struct conf_parser *p, const char *s, size_t n)
 			goto out;
 		break;
 	case KIND_UNSUPPORTED:
+	case KIND_EVAL:
 		goto out;
 	}
 	conf_mark(p, k->id);
@@ -1396,6 +1592,13 @@ int
 conf_parse(struct conf *c, const char *buf, size_t len, const char *filename,
     struct err *e)
 {
+	return conf_parse_eval(c, buf, len, filename, NULL, e);
+}
+
+int
+conf_parse_eval(struct conf *c, const char *buf, size_t len,
+    const char *filename, conf_eval_fn eval, struct err *e)
+{
 	struct conf_parser p;
 	const char *eol;
 	size_t pos = 0, n, next;
@@ -1410,6 +1613,7 @@ conf_parse(struct conf *c, const char *buf, size_t len, const char *filename,
 	p.c = c;
 	p.e = e;
 	p.file = filename;
+	p.eval = eval;
 	conf_account_defaults(&p.defaults);
 	/* A UTF-8 byte order mark is not part of the first key. */
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
@@ -1440,6 +1644,252 @@ fail:
 	return -1;
 }
 
+/* ------------------------------------------------------------ options */
+
+/*
+ * The keys that are options too: every key of the table under its first
+ * name, but the section keys, eval, secrets, refused keys, the ones the
+ * command line has its own way for (host, port, tls, user, auth:
+ * posthorn's --host ... whose values the queue keeps; from: -f), those
+ * that name a route the queue could not find again (the client
+ * certificate), and those that would let one word on a command line run
+ * a program or write a file of the caller's choosing (passwordeval,
+ * logfile, queue_dir): a web application that lets a user's text reach
+ * sendmail's argv must not get a shell out of it (the PHPMailer route,
+ * CVE-2016-10033, for which -X is refused).
+ */
+static int
+conf_key_has_opt(const struct conf_key *k)
+{
+	static const int own[] = { CONF_K_HOST, CONF_K_PORT, CONF_K_TLS,
+	    CONF_K_USER, CONF_K_AUTH, CONF_K_FROM, CONF_K_TLS_CERT_FILE,
+	    CONF_K_TLS_KEY_FILE, CONF_K_PASSWORD, CONF_K_PASSWORDEVAL,
+	    CONF_K_LOGFILE, CONF_K_QUEUE_DIR };
+	size_t i;
+
+	if (k->id == CONF_K_NONE || k->kind == KIND_UNSUPPORTED ||
+	    k->kind == KIND_EVAL || k->secret ||
+	    strcmp(conf_key_name(k->id), k->name) != 0)
+		return 0;
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (k->id == own[i])
+			return 0;
+	return 1;
+}
+
+/* A key whose value may be left out, meaning on (or auto). */
+static int
+conf_key_onlike(const struct conf_key *k)
+{
+	static const int on[] = { CONF_K_SET_FROM_HEADER,
+	    CONF_K_SET_DATE_HEADER, CONF_K_SET_MSGID_HEADER,
+	    CONF_K_SET_TO_HEADER, CONF_K_SYSLOG, CONF_K_AUTO_FROM };
+	size_t i;
+
+	if (k->kind == KIND_BOOL)
+		return 1;
+	for (i = 0; i < sizeof(on) / sizeof(on[0]); i++)
+		if (k->id == on[i])
+			return 1;
+	return 0;
+}
+
+const char *
+conf_keyopt(size_t i, int *optional)
+{
+	size_t k, n = 0;
+
+	for (k = 0; k < NKEYS; k++) {
+		if (!conf_key_has_opt(&conf_keys[k]))
+			continue;
+		if (n++ == i) {
+			if (optional != NULL)
+				*optional = conf_key_onlike(&conf_keys[k]);
+			return conf_keys[k].name;
+		}
+	}
+	return NULL;
+}
+
+int
+conf_account_set(struct account *a, const char *key, const char *value,
+    const char *what, struct conf_env *env, struct err *e)
+{
+	const struct conf_key *k;
+	struct conf_parser p;
+	struct conf c;
+	unsigned long long own = 0;
+	int on, rc = -1;
+
+	if ((k = conf_key_find(key)) == NULL || !conf_key_has_opt(k))
+		return err_set(e, ERR_USAGE, "%s: not a key option", what);
+	memset(&p, 0, sizeof(p));
+	memset(&c, 0, sizeof(c));
+	p.c = &c;
+	p.e = e;
+	p.file = what;
+	p.line = 0;
+	p.cur = a;
+	p.curown = &own;
+	if (k->needarg && *value == '\0') {
+		conf_perr(&p, "needs a value");
+		goto out;
+	}
+	switch (k->kind) {
+	case KIND_STR:
+	case KIND_PATH:
+		conf_str_set(a, k->id, *value != '\0' ? value : NULL);
+		break;
+	case KIND_BOOL:
+		if ((on = conf_onoff(value)) == -1) {
+			conf_bad(&p, k, value, "not on or off");
+			goto out;
+		}
+		*conf_intp(a, k->id) = on;
+		break;
+	case KIND_SPECIAL:
+		if (k->parse(&p, k, value) == -1)
+			goto out;
+		break;
+	case KIND_UNSUPPORTED:
+	case KIND_EVAL:
+		goto out;
+	}
+	a->set |= CONF_BIT(k->id);
+	a->lines[k->id] = CONF_FROM_CLI;
+	if (conf_fields[k->id].sub == SUB_PCT &&
+	    conf_subst_pct(a, k->id, env, e) == -1)
+		goto out;
+	if (conf_fields[k->id].sub == SUB_TILDE &&
+	    conf_subst_tilde(a, k->id, env, e) == -1)
+		goto out;
+	if ((k->id == CONF_K_AUTO_FROM || k->id == CONF_K_MAILDOMAIN) &&
+	    a->auto_from) {
+		if (env == NULL || env->user == NULL) {
+			err_set(e, ERR_CONFIG, "%s: the user name is not known",
+			    what);
+			goto out;
+		}
+		free(a->from);
+		a->from = a->maildomain != NULL ? xasprintf("%s@%s",
+		    env->user, a->maildomain) : xstrdup(env->user);
+	}
+	rc = 0;
+out:
+	/* A note an option gave (maildomain) is not kept. */
+	conf_free(&c);
+	return rc;
+}
+
+/* ------------------------------------------------------------ describe */
+
+void
+conf_account_origin(struct account *a, const char *key, int where)
+{
+	const struct conf_key *k = conf_key_find(key);
+
+	if (k != NULL && k->id != CONF_K_NONE) {
+		a->lines[k->id] = where;
+		a->set |= CONF_BIT(k->id);
+	}
+}
+
+/* The value of key k in a, as --pretend shows it. */
+static void
+conf_describe_value(const struct account *a, const struct conf_key *k,
+    struct buf *out)
+{
+	static const char *const setfrom[] = { "auto", "on", "off" };
+	static const char *const setto[] = { "off", "on",
+	    "undisclosed_recipients" };
+	const char *v;
+	size_t i;
+	int n;
+
+	if (k->secret) {
+		buf_adds(out, a->password != NULL || a->password_in_file ?
+		    "***" : "(not set)");
+		return;
+	}
+	switch (conf_fields[k->id].type) {
+	case FT_STR:
+		v = conf_cstr(a, k->id);
+		buf_adds(out, v == NULL ? "(not set)" : *v == '\0' ?
+		    "\"\"" : v);
+		return;
+	case FT_AUTH:
+		buf_adds(out, !a->auth ? "off" : a->auth_mech != NULL ?
+		    a->auth_mech : "on");
+		return;
+	case FT_FPR:
+		if (a->tls_fingerprint_len == 0)
+			buf_adds(out, "(not set)");
+		for (i = 0; i < a->tls_fingerprint_len; i++)
+			buf_printf(out, "%s%02X", i ? ":" : "",
+			    a->tls_fingerprint[i]);
+		return;
+	case FT_NONE:
+		buf_adds(out, "smtp");
+		return;
+	case FT_INT:
+		break;
+	}
+	n = conf_cint(a, k->id);
+	if (k->kind == KIND_BOOL || k->id == CONF_K_AUTO_FROM)
+		buf_adds(out, n ? "on" : "off");
+	else if (k->id == CONF_K_SET_FROM_HEADER && n >= 0 && n <= 2)
+		buf_adds(out, setfrom[n]);
+	else if (k->id == CONF_K_SET_TO_HEADER && n >= 0 && n <= 2)
+		buf_adds(out, setto[n]);
+	else if (k->id == CONF_K_SET_DATE_HEADER ||
+	    k->id == CONF_K_SET_MSGID_HEADER)
+		buf_adds(out, n ? "auto" : "off");
+	else if (k->id == CONF_K_PORT && n == 0)
+		buf_printf(out, "%d (the default)", conf_port(a));
+	else if ((k->id == CONF_K_TIMEOUT || k->id == CONF_K_SESSION_TIMEOUT ||
+	    k->id == CONF_K_COMMAND_TIMEOUT ||
+	    k->id == CONF_K_TLS_MIN_DH_PRIME_BITS) && n == 0)
+		buf_adds(out, k->id == CONF_K_TLS_MIN_DH_PRIME_BITS ?
+		    "(GnuTLS's default)" : "off");
+	else
+		buf_printf(out, "%d", n);
+}
+
+void
+conf_describe(const struct account *a, struct buf *out)
+{
+	const struct conf_key *k;
+	size_t i, start;
+	int line;
+
+	buf_printf(out, "account %s", a->name != NULL ? a->name : "");
+	if (a->file != NULL && a->line > 0)
+		buf_printf(out, " (%s:%d)", a->file, a->line);
+	buf_adds(out, "\n");
+	for (i = 0; i < NKEYS; i++) {
+		k = &conf_keys[i];
+		if (k->id == CONF_K_NONE || k->kind == KIND_UNSUPPORTED ||
+		    strcmp(conf_key_name(k->id), k->name) != 0)
+			continue;
+		start = out->len;
+		buf_printf(out, "  %s ", k->name);
+		while (out->len - start < 26)
+			buf_addc(out, ' ');
+		conf_describe_value(a, k, out);
+		line = a->lines[k->id];
+		if (line > 0)
+			buf_printf(out, "  (%s:%d)", a->file != NULL ? a->file :
+			    "?", line);
+		else if (line == CONF_FROM_CLI)
+			buf_adds(out, "  (command line)");
+		else if (line == CONF_FROM_ENV)
+			buf_adds(out, "  (environment)");
+		else
+			buf_adds(out, "  (default)");
+		buf_adds(out, "\n");
+	}
+}
+
 /* ------------------------------------------------------------ subst */
 
 /* The value a %-letter stands for, "" for an unknown letter. */
@@ -1464,6 +1914,42 @@ conf_pct_value(struct conf_env *env, char ch, const char **what)
 	return NULL;
 }
 
+int
+conf_from_has_f(const char *from)
+{
+	const char *s;
+
+	for (s = from; s != NULL && *s != '\0'; s++)
+		if (*s == '%') {
+			if (s[1] == 'F')
+				return 1;
+			if (s[1] == '\0')
+				return 0;
+			s++;
+		}
+	return 0;
+}
+
+char *
+conf_from_expand(const char *from, const char *addr)
+{
+	struct buf out;
+	const char *s;
+
+	buf_init(&out, 0);
+	for (s = from; *s != '\0'; s++) {
+		if (*s == '%' && s[1] == 'F') {
+			buf_adds(&out, addr);
+			s++;
+		} else if (*s == '%' && s[1] == '%') {
+			buf_addc(&out, '%');
+			s++;
+		} else
+			buf_addc(&out, *s);
+	}
+	return buf_detach(&out);
+}
+
 static int
 conf_subst_pct(struct account *a, int id, struct conf_env *env,
     struct err *e)
@@ -1471,9 +1957,12 @@ conf_subst_pct(struct account *a, int id, struct conf_env *env,
 	char **vp = conf_strp(a, id), *s;
 	const char *val, *what;
 	struct buf out;
+	int keep_f;
 
 	if (*vp == NULL || strchr(*vp, '%') == NULL)
 		return 0;
+	/* %F is the message's: it and %% stay for conf_from_expand. */
+	keep_f = id == CONF_K_FROM && conf_from_has_f(*vp);
 	buf_init(&out, CONF_SUBST_MAX);
 	for (s = *vp; *s != '\0'; s++) {
 		if (*s != '%') {
@@ -1482,6 +1971,12 @@ conf_subst_pct(struct account *a, int id, struct conf_env *env,
 			continue;
 		}
 		s++;
+		if (keep_f && (*s == 'F' || *s == '%')) {
+			if (buf_addc(&out, '%') == -1 ||
+			    buf_addc(&out, *s) == -1)
+				goto toolong;
+			continue;
+		}
 		if (*s == '%') {
 			if (buf_addc(&out, '%') == -1)
 				goto toolong;
@@ -1566,6 +2061,21 @@ conf_subst(struct conf *c, struct conf_env *env, struct err *e)
 			    conf_subst_tilde(a, id, env, e) == -1)
 				return -1;
 		}
+		/* msmtp's obsolete auto_from replaces from: user@maildomain,
+		   or the user name alone without a maildomain. */
+		if (a->auto_from) {
+			if (env == NULL || env->user == NULL)
+				return err_set(e, ERR_CONFIG, "%s:%d: account "
+				    "'%s': auto_from needs the user name, and "
+				    "it is not known", a->file, a->line,
+				    a->name);
+			free(a->from);
+			a->from = a->maildomain != NULL ?
+			    xasprintf("%s@%s", env->user, a->maildomain) :
+			    xstrdup(env->user);
+			a->set |= CONF_BIT(CONF_K_FROM);
+			a->lines[CONF_K_FROM] = a->lines[CONF_K_AUTO_FROM];
+		}
 	}
 	return 0;
 }
@@ -1630,6 +2140,68 @@ conf_account_for_from(const struct conf *c, const char *addr)
 	a = conf_match_from(c, bare);
 	free(bare);
 	return a;
+}
+
+void
+conf_merge(struct conf *user, struct conf *sys)
+{
+	struct account **v;
+	size_t i, n = 0;
+
+	v = xreallocarray(NULL, sys->naccounts + user->naccounts + 1,
+	    sizeof(*v));
+	for (i = 0; i < sys->naccounts; i++) {
+		if (conf_account(user, sys->accounts[i]->name) != NULL)
+			conf_account_free(sys->accounts[i]);
+		else
+			v[n++] = sys->accounts[i];
+	}
+	for (i = 0; i < user->naccounts; i++)
+		v[n++] = user->accounts[i];
+	free(user->accounts);
+	user->accounts = v;
+	user->naccounts = n;
+	user->notes = xreallocarray(user->notes, user->nnotes + sys->nnotes +
+	    1, sizeof(*user->notes));
+	memmove(user->notes + sys->nnotes, user->notes, user->nnotes *
+	    sizeof(*user->notes));
+	for (i = 0; i < sys->nnotes; i++)
+		user->notes[i] = sys->notes[i];
+	user->nnotes += sys->nnotes;
+	user->has_secret |= sys->has_secret;
+	free(sys->accounts);
+	free(sys->notes);
+	free(sys->path);
+	memset(sys, 0, sizeof(*sys));
+}
+
+const char *
+conf_system_path(void)
+{
+	return SYSTEM_CONFIG;
+}
+
+char *
+conf_describe_paths(void)
+{
+	const char *env = getenv("POSTHORN_CONFIG"), *xdg;
+	char *home = conf_home(), *user, *out;
+
+	xdg = getenv("XDG_CONFIG_HOME");
+	if (xdg != NULL && xdg[0] == '/')
+		user = xasprintf("%s/posthorn/config", xdg);
+	else
+		user = xasprintf("%s/.config/posthorn/config",
+		    home != NULL ? home : "~");
+	out = xasprintf("configuration: -C FILE, else $POSTHORN_CONFIG%s%s%s, "
+	    "else the first of\n  %s\n  %s/.posthornrc\nwith the system "
+	    "file below it: %s", env != NULL && *env != '\0' ? " (now " : "",
+	    env != NULL && *env != '\0' ? env : "", env != NULL &&
+	    *env != '\0' ? ")" : "", user, home != NULL ? home : "~",
+	    SYSTEM_CONFIG);
+	free(user);
+	free(home);
+	return out;
 }
 
 /* ------------------------------------------------------------ files */
@@ -1829,7 +2401,8 @@ conf_read(struct conf *c, const char *path, enum err_kind kind,
 		return err_set(e, ERR_CONFIG, "%s: file is larger than %d "
 		    "bytes", path, CONF_FILE_MAX);
 	}
-	rc = conf_parse(c, b.data != NULL ? b.data : "", b.len, path, e);
+	rc = conf_parse_eval(c, b.data != NULL ? b.data : "", b.len, path,
+	    evalcmd_line, e);
 	buf_release(&b);
 	if (rc == -1)
 		return -1;

@@ -12,9 +12,12 @@
 
 #include <stddef.h>
 
+struct buf;
 struct err;
 
 enum conf_setfrom { SETFROM_AUTO = 0, SETFROM_ON, SETFROM_OFF };
+/* set_to_header (msmtp 1.8.33); undisclosed_recipients is its old form. */
+enum conf_setto { SETTO_OFF = 0, SETTO_ON, SETTO_UNDISCLOSED };
 
 /*
  * One account with every key resolved: defaults applied, parents
@@ -30,7 +33,9 @@ struct account {
 
 	char		*host;
 	int		 port;		/* 0 = default: 465 with implicit TLS, else 25 */
-	char		*from;		/* after %-substitution (conf_load) */
+	char		*from;		/* after %-substitution (conf_load);
+					   "%F" stays, for msg to replace
+					   by the From header's address */
 	char		*from_full_name;
 	char		*domain;	/* EHLO argument; NULL: conf_env_ehlo */
 
@@ -66,7 +71,9 @@ struct account {
 	int		 set_from_header;	/* enum conf_setfrom */
 	int		 set_date_header;	/* 1 auto (add if missing), 0 off */
 	int		 remove_bcc_headers;	/* default 1 */
-	int		 undisclosed_recipients; /* default 0 */
+	int		 set_msgid_header;	/* 1 auto (add if missing),
+						   0 off */
+	int		 set_to_header;		/* enum conf_setto; off */
 	int		 allow_from_override;	/* default 1 */
 
 	int		 queue;		/* default 1 */
@@ -84,7 +91,20 @@ struct account {
 					    account; conf_load wiped it, and
 					    conf_password reads it again */
 	int		 failed_lifetime; /* seconds failed/ keeps one; 30 days */
+	int		 tls_min_dh_prime_bits; /* 0 = GnuTLS's default */
+	int		 auto_from;	/* obsolete msmtp key: from
+					   becomes %U@maildomain (or %U) */
+	char		*maildomain;	/* obsolete, with auto_from */
+	int		 lines[64];	/* per key number: the line of
+					   file its value came from (through
+					   defaults and parents too), or
+					   CONF_FROM_DEFAULT, CONF_FROM_CLI,
+					   CONF_FROM_ENV */
 };
+
+#define CONF_FROM_DEFAULT	0
+#define CONF_FROM_CLI		(-1)
+#define CONF_FROM_ENV		(-2)
 
 /* session_timeout's default: 20 minutes. */
 #define CONF_SESSION_TIMEOUT	1200
@@ -94,7 +114,18 @@ struct conf {
 	struct account	**accounts;	/* in file order, "defaults" excluded */
 	size_t		  naccounts;
 	int		  has_secret;	/* a password line was seen */
+	char		**notes;	/* one-line notes for stderr
+					   (obsolete keys), "FILE:LINE: .." */
+	size_t		  nnotes;
 };
+
+/*
+ * Runs the command of an `eval` line and gives the first line of its
+ * output in *line (malloc'd, the caller wipe_frees it).  0 or -1 with e
+ * filled.  conf_parse is pure: it runs nothing itself.
+ */
+typedef int (*conf_eval_fn)(const char *cmd, int timeout, char **line,
+    struct err *e);
 
 /*
  * What %-substitutions and ~ expand to; filled by conf_env_init.  canon
@@ -118,6 +149,13 @@ struct conf_env {
  */
 int	 conf_parse(struct conf *c, const char *buf, size_t len,
 	    const char *filename, struct err *e);
+/*
+ * The same with `eval` lines run through eval (conf_parse refuses them).
+ * The line a command prints is parsed in place of the eval line; it may
+ * not be an eval, defaults or account line.
+ */
+int	 conf_parse_eval(struct conf *c, const char *buf, size_t len,
+	    const char *filename, conf_eval_fn eval, struct err *e);
 
 /*
  * Applies %U %H %C %M (in from and domain) and ~ (in paths) to every
@@ -179,6 +217,19 @@ struct stat;
 int	 conf_check_file(const struct stat *st, const char *what,
 	    const char *path, struct err *e);
 
+/*
+ * Merges the system file's accounts into the user file's, as msmtp does:
+ * an account of the same name in user wins; the system's others come
+ * first, in their order, then the user's (so the first account whose
+ * from matches is the system's when both match).  sys is left empty.
+ */
+void	 conf_merge(struct conf *user, struct conf *sys);
+/* The system file: SYSTEM_CONFIG (/etc/posthorn.conf). */
+const char *conf_system_path(void);
+/* Where posthorn looks for its configuration, for --version: a malloc'd
+   text of lines without a final newline. */
+char	*conf_describe_paths(void);
+
 /* The account named name, or NULL. */
 struct account *conf_account(const struct conf *c, const char *name);
 /*
@@ -189,6 +240,30 @@ struct account *conf_account(const struct conf *c, const char *name);
  */
 struct account *conf_account_for_from(const struct conf *c, const char *addr);
 
+/*
+ * The i-th key that is also a command-line option (--NAME, with dashes
+ * for underscores), or NULL past the last; *optional is 1 for an on/off
+ * key, whose value may be left out (meaning on).
+ */
+const char *conf_keyopt(size_t i, int *optional);
+/*
+ * Sets key (one conf_keyopt names) on a as a file line would, with the
+ * substitutions; what names it in errors ("--tls-trust-file").
+ * 0, or -1 with ERR_USAGE (a bad value) or ERR_CONFIG (a substitution).
+ */
+int	 conf_account_set(struct account *a, const char *key,
+	    const char *value, const char *what, struct conf_env *env,
+	    struct err *e);
+
+/* Records that key's value in a came from where (CONF_FROM_CLI, ...). */
+void	 conf_account_origin(struct account *a, const char *key, int where);
+/*
+ * The effective configuration of a, one key a line: its value (a secret
+ * as ***), and where it came from ("FILE:LINE", "default", "command
+ * line", "environment"), for --pretend.  Appends to out.
+ */
+void	 conf_describe(const struct account *a, struct buf *out);
+
 /* A fresh account with posthorn's defaults (for --host without a file). */
 struct account *conf_account_new(const char *name);
 /* Deep copy. */
@@ -196,6 +271,11 @@ struct account *conf_account_dup(const struct account *a);
 void	 conf_account_free(struct account *a);
 /* Frees everything, wiping passwords. */
 void	 conf_free(struct conf *c);
+
+/* 1 when from holds %F (the From header's address; %% is a percent). */
+int	 conf_from_has_f(const char *from);
+/* from with %F replaced by addr and %% by %; malloc'd. */
+char	*conf_from_expand(const char *from, const char *addr);
 
 /* Default port for an account: port if set, 465 implicit TLS, else 25. */
 int	 conf_port(const struct account *a);

@@ -162,7 +162,12 @@ log_outcome(const struct account *a, const struct log_outcome *o)
 		    &tm) == 0)
 			strftime(stamp, sizeof(stamp), "%b %d %H:%M:%S", &tm);
 		buf_init(&full, 0);
-		buf_printf(&full, "%s %s\n", stamp, buf_str(&line));
+		/* logfile_time_format none: no time stamp (msmtp's word). */
+		if (a->logfile_time_format != NULL &&
+		    strcmp(a->logfile_time_format, "none") == 0)
+			buf_printf(&full, "%s\n", buf_str(&line));
+		else
+			buf_printf(&full, "%s %s\n", stamp, buf_str(&line));
 		if (strcmp(a->logfile, "-") == 0)
 			fd = 1;
 		else

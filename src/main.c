@@ -33,6 +33,7 @@
 #include "smtp.h"
 #include "spool.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/sig.h"
 #include "util/str.h"
 
@@ -134,17 +135,105 @@ pick_account(struct ctx *c, const char *name, const char *sender,
 	return a;
 }
 
+/*
+ * Whether the envelope sender comes from the message's From header:
+ * --read-envelope-from; or, by default, -t without -f, -A or --host when
+ * no account's from would be the sender otherwise: there is a
+ * configuration and its account "default" is missing or has no plain
+ * from (none, a pattern, or %F).  Mail clients with several accounts
+ * (mutt, aerc, notmuch) call "sendmail -oi -oem -t" that way.
+ */
+static int
+sender_from_header(struct ctx *c, const char *sender)
+{
+	const struct cli *cl = &c->cli;
+	const struct account *d;
+
+	if (cl->read_envelope_from)
+		return 1;
+	if (!cl->read_recipients || sender != NULL || cl->account != NULL ||
+	    cl->host != NULL || !c->have_conf)
+		return 0;
+	d = conf_account(&c->conf, "default");
+	return d == NULL || d->from == NULL || strpbrk(d->from, "*?[") !=
+	    NULL || conf_from_has_f(d->from);
+}
+
+/* 1 when the environment variable holds one word, no control byte. */
+static int
+env_word(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' && !str_has_ctl(v) &&
+	    strpbrk(v, " \t") == NULL;
+}
+
 static struct account *
 cli_account(struct ctx *c, const char *sender, struct err *e)
 {
 	struct cli *cl = &c->cli;
 	struct account *a;
 
+	size_t i;
+	char *what, *p;
+	int r;
+
+	const char *env_from = NULL;
+
+	/*
+	 * msmtp's EMAIL and SMTPSERVER: with no -A and no --host, when no
+	 * account would be found (no configuration, or neither an account
+	 * for the sender nor one named default), SMTPSERVER is the host, as
+	 * if given with --host (so the queue keeps it), and EMAIL the
+	 * sender, unless -f or --read-envelope-from gave one.
+	 */
+	if (cl->account == NULL && cl->host == NULL && env_word("SMTPSERVER") &&
+	    (!c->have_conf || ((sender == NULL || *sender == '\0' ||
+	    conf_account_for_from(&c->conf, sender) == NULL) &&
+	    conf_account(&c->conf, "default") == NULL))) {
+		cl->host = xstrdup(getenv("SMTPSERVER"));
+		if (env_word("EMAIL"))
+			env_from = getenv("EMAIL");
+	}
 	a = pick_account(c, cl->account, sender,
 	    cl->account == NULL && cl->host != NULL, e);
 	if (a == NULL)
 		return NULL;
 	apply_overrides(a, cl->host, cl->port, cl->tls, cl->user, cl->auth);
+	if (env_from != NULL) {
+		free(a->from);
+		a->from = xstrdup(env_from);
+		conf_account_origin(a, "from", CONF_FROM_ENV);
+	}
+	if (cl->host != NULL)
+		conf_account_origin(a, "host", getenv("SMTPSERVER") != NULL &&
+		    strcmp(cl->host, getenv("SMTPSERVER")) == 0 ?
+		    CONF_FROM_ENV : CONF_FROM_CLI);
+	if (cl->port != 0)
+		conf_account_origin(a, "port", CONF_FROM_CLI);
+	if (cl->tls != NULL) {
+		conf_account_origin(a, "tls", CONF_FROM_CLI);
+		conf_account_origin(a, "tls_starttls", CONF_FROM_CLI);
+	}
+	if (cl->user != NULL)
+		conf_account_origin(a, "user", CONF_FROM_CLI);
+	if (cl->auth != NULL)
+		conf_account_origin(a, "auth", CONF_FROM_CLI);
+	/* --KEY=VALUE options, in their order, as the file's lines would. */
+	for (i = 0; i + 1 < cl->keyopts.n; i += 2) {
+		what = xasprintf("--%s", cl->keyopts.v[i]);
+		for (p = what; *p != '\0'; p++)
+			if (*p == '_')
+				*p = '-';
+		r = conf_account_set(a, cl->keyopts.v[i], cl->keyopts.v[i + 1],
+		    what, &c->env, e);
+		free(what);
+		if (r == -1) {
+			conf_account_free(a);
+			return NULL;
+		}
+	}
 	return a;
 }
 
@@ -245,7 +334,10 @@ deliver_init(struct deliver_ctx *d, struct ctx *c, struct spool *sp)
 static int
 load_conf(struct ctx *c, struct err *e)
 {
+	struct conf sysconf;
+	const char *env, *sys;
 	char *path;
+	size_t i;
 	int found;
 
 	conf_env_init(&c->env);
@@ -259,9 +351,27 @@ load_conf(struct ctx *c, struct err *e)
 		free(path);
 		return -1;
 	}
+	/*
+	 * The system file too, below a user file found by looking (msmtp's
+	 * rule); -C and POSTHORN_CONFIG name exactly one file.  One this
+	 * user cannot read is passed over, as msmtp does.
+	 */
+	env = getenv("POSTHORN_CONFIG");
+	sys = conf_system_path();
+	if (c->cli.config == NULL && (env == NULL || *env == '\0') &&
+	    strcmp(path, sys) != 0 && access(sys, R_OK) == 0) {
+		if (conf_load(&sysconf, sys, 0, &c->env, e) == -1) {
+			conf_free(&c->conf);
+			free(path);
+			return -1;
+		}
+		conf_merge(&c->conf, &sysconf);
+	}
 	c->conf_real = realpath(path, NULL);
 	free(path);
 	c->have_conf = 1;
+	for (i = 0; i < c->conf.nnotes; i++)
+		fprintf(stderr, "posthorn: %s\n", c->conf.notes[i]);
 	return 0;
 }
 
@@ -374,11 +484,12 @@ record_route(struct ctx *c, struct envelope *env, const struct account *a)
 /*
  * Spools and delivers one message read from in.  sender and rcpts are the
  * envelope the caller named (argv, or -bs's MAIL and RCPT); compose when
- * the command line composes or attaches.
+ * the command line composes or attaches; pre, when not NULL, holds the
+ * bytes of in already read (msg_peek_header).
  */
 static int
-submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
-    int compose)
+submit_one(struct ctx *c, int in, const char *sender,
+    const struct strv *rcpts, int compose, const struct buf *pre)
 {
 	struct cli *cl = &c->cli;
 	struct msg_params p;
@@ -431,6 +542,9 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 
 	if (compose)
 		r = compose_message(cl, &p, in, ent.fd, &ent.env, &e);
+	else if (pre != NULL)
+		r = msg_read_prefixed(in, pre->data != NULL ? pre->data : "",
+		    pre->len, &p, ent.fd, &ent.env, &e);
 	else
 		r = msg_read(in, &p, ent.fd, &ent.env, &e);
 	/* A signal can end the input early (Ctrl-C on `cmd | sendmail`
@@ -487,6 +601,92 @@ out_fail:
 		alias_free(&aliases);
 	conf_account_free(a);
 	return fail(&e);
+}
+
+/*
+ * Spools and delivers one message read from in (see submit_one); with
+ * --read-envelope-from, or -t's default (sender_from_header), the header
+ * section is read ahead first and the From header's address is the
+ * sender, selecting the account as -f would.
+ */
+static int
+submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
+    int compose)
+{
+	struct buf pre;
+	struct err e;
+	char *hdr_sender = NULL;
+	int code;
+
+	if (compose || c->cli.mode != CLI_SEND ||
+	    !sender_from_header(c, sender))
+		return submit_one(c, in, sender, rcpts, compose, NULL);
+	err_clear(&e);
+	if (msg_peek_header(in, &pre, &e) == -1)
+		return fail(&e);
+	if (msg_sender_of(pre.data != NULL ? pre.data : "", pre.len,
+	    &hdr_sender) == 0)
+		sender = hdr_sender;
+	if (c->cli.verbose && hdr_sender != NULL)
+		fprintf(stderr, "posthorn: sender %s (from the From header)\n",
+		    hdr_sender);
+	code = submit_one(c, in, sender, rcpts, compose, &pre);
+	buf_release(&pre);
+	free(hdr_sender);
+	return code;
+}
+
+/*
+ * --version: the version, what is built in (and what is not), and where
+ * the configuration and the queue are, as msmtp's --version tells.
+ */
+static void
+print_version(void)
+{
+	char *paths = conf_describe_paths();
+
+	printf("posthorn %s\n", PACKAGE_VERSION);
+	printf("TLS: GnuTLS (STARTTLS, implicit TLS, client certificates, "
+	    "SHA-256 pinning, channel binding)\n");
+	printf("authentication: SCRAM-SHA-256(-PLUS), SCRAM-SHA-1(-PLUS), "
+	    "CRAM-MD5, PLAIN, LOGIN, EXTERNAL, GSSAPI, XOAUTH2, "
+	    "OAUTHBEARER (GNU SASL); no NTLM\n");
+	printf("message: MIME with libmagic, 8BITMIME, SMTPUTF8, CHUNKING, "
+	    "DSN, the 7-bit downgrade\n");
+	printf("msmtp: configuration keys of 1.8.33 (eval, %%F, obsolete "
+	    "keys), --KEY=VALUE options, --read-envelope-from; not built "
+	    "in: SOCKS, Unix sockets, LMTP\n");
+	printf("%s\n", paths);
+	printf("queue: %s/UID when that spool exists, else "
+	    "${XDG_STATE_HOME:-~/.local/state}/posthorn/queue (queue_dir "
+	    "overrides)\n", SPOOLDIR);
+	printf("defaults: tls on with STARTTLS, certificates checked against "
+	    "the system store, port 25 (465 with implicit TLS), EHLO the "
+	    "host's fully qualified name\n");
+	free(paths);
+}
+
+/*
+ * -P, --pretend: the account this run would use (-A, --host, -f, the
+ * environment, the key options all applied), each key's value and where
+ * it came from; secrets as ***.  Nothing is read or sent.
+ */
+static int
+pretend(struct ctx *c)
+{
+	struct account *a;
+	struct buf out;
+	struct err e;
+
+	err_clear(&e);
+	if ((a = cli_account(c, c->cli.sender, &e)) == NULL)
+		return fail(&e);
+	buf_init(&out, 0);
+	conf_describe(a, &out);
+	fputs(buf_str(&out), stdout);
+	buf_release(&out);
+	conf_account_free(a);
+	return 0;
 }
 
 /* -bs hands each message it accepts to submit. */
@@ -891,7 +1091,7 @@ main(int argc, char **argv)
 		code = 0;
 		goto out;
 	case CLI_VERSION:
-		printf("posthorn %s\n", PACKAGE_VERSION);
+		print_version();
 		code = 0;
 		goto out;
 	case CLI_NOOP:
@@ -911,6 +1111,9 @@ main(int argc, char **argv)
 		break;
 	case CLI_SERVERINFO:
 		code = serverinfo(&c);
+		break;
+	case CLI_PRETEND:
+		code = pretend(&c);
 		break;
 	case CLI_SHOW:
 	case CLI_QUEUE_CMD:

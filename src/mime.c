@@ -825,6 +825,8 @@ struct mime_dg_plan {
 	unsigned char	*flags;
 	size_t		 n;
 	size_t		 cap;
+	unsigned	 mode;		/* MIME_DG_8BIT | MIME_DG_LONG */
+	char		 signed_part[160]; /* a signed part, long lines */
 };
 
 struct dg_value {
@@ -837,6 +839,7 @@ struct dg_level {
 	char	 b[DG_BOUNDARY_MAX];
 	size_t	 len;
 	int	 digest;	/* children default to message/rfc822 */
+	int	 sig;		/* multipart/signed: parts stay as they are */
 	size_t	 msgdepth;	/* messages entered when it began */
 };
 
@@ -898,7 +901,56 @@ struct mime_dg {
 struct mime_dg_plan *
 mime_dg_plan_new(void)
 {
-	return xcalloc(1, sizeof(struct mime_dg_plan));
+	struct mime_dg_plan *p = xcalloc(1, sizeof(struct mime_dg_plan));
+
+	p->mode = MIME_DG_8BIT;
+	return p;
+}
+
+void
+mime_dg_plan_mode(struct mime_dg_plan *plan, unsigned mode)
+{
+	plan->mode = mode;
+}
+
+const char *
+mime_dg_plan_signed(const struct mime_dg_plan *plan)
+{
+	return plan->signed_part[0] != '\0' ? plan->signed_part : NULL;
+}
+
+/* Names the current leaf in plan->signed_part: its number, its type. */
+static void
+dg_name_signed(struct mime_dg *d)
+{
+	const char *t = "text/plain", *end;
+	size_t n = 10;
+
+	if (d->seen_ct && !d->ct.over) {
+		t = d->ct.v;
+		end = d->ct.v + d->ct.len;
+		while (t < end && (*t == ' ' || *t == '\t'))
+			t++;
+		for (n = 0; t + n < end && n < 80 && t[n] != ';' &&
+		    t[n] != ' ' && t[n] != '\t' && t[n] != '\r' &&
+		    t[n] != '\n'; n++)
+			;
+	}
+	snprintf(d->wplan->signed_part, sizeof(d->wplan->signed_part),
+	    "part %zu (%.*s) of a multipart/signed, with a line of %zu "
+	    "octets", d->cur + 1, (int)n, t, d->body.longest);
+}
+
+/* 1 when the current entity is inside a multipart/signed. */
+static int
+dg_in_signed(const struct mime_dg *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->depth; i++)
+		if (d->stack[i].sig)
+			return 1;
+	return 0;
 }
 
 void
@@ -1075,6 +1127,7 @@ dg_parse_ct(const struct dg_value *v, int *multi, int *digest, int *message,
 
 	*multi = *digest = *message = 0;
 	lv->len = 0;
+	lv->sig = 0;
 	if (v->over)
 		return;
 	p = dg_skip_cfws(p, end);
@@ -1094,6 +1147,7 @@ dg_parse_ct(const struct dg_value *v, int *multi, int *digest, int *message,
 	if (!dg_tok_is(t, tn, "multipart"))
 		return;
 	*digest = dg_tok_is(s, sn, "digest");
+	lv->sig = dg_tok_is(s, sn, "signed");
 	/* Parameters: the first boundary. */
 	for (;;) {
 		const char *a;
@@ -1211,10 +1265,23 @@ dg_leaf_end(struct mime_dg *d, int eof)
 	size_t k;
 
 	if (d->scan) {
+		unsigned mode = d->wplan->mode;
+		int eight, lng;
+
 		mime_sniff_end(&d->body);
-		if (d->cte_kind == CTE_8BIT || d->cte_kind == CTE_BINARY ||
-		    ((d->cte_kind == CTE_NONE || d->cte_kind == CTE_7BIT) &&
-		    d->body.hi > 0)) {
+		eight = (mode & MIME_DG_8BIT) && (d->cte_kind == CTE_8BIT ||
+		    d->cte_kind == CTE_BINARY || ((d->cte_kind == CTE_NONE ||
+		    d->cte_kind == CTE_7BIT) && d->body.hi > 0));
+		/* Lines over 998 octets in a part not base64 or QP: quoted-
+		   printable carries them, unless a signature covers them. */
+		lng = (mode & MIME_DG_LONG) && d->cte_kind != CTE_ENCODED &&
+		    d->body.longest > MIME_LINE_MAX;
+		if (lng && dg_in_signed(d)) {
+			if (d->wplan->signed_part[0] == '\0')
+				dg_name_signed(d);
+			lng = 0;
+		}
+		if (eight || lng) {
 			f = DGF_CONVERT;
 			if (d->msglevel && !d->seen_ver)
 				f |= DGF_ADD_VER;
@@ -1912,12 +1979,21 @@ int
 mime_dg_plan_fd(int fd, off_t size, struct mime_dg_plan **planp,
     off_t *outsize, struct err *e)
 {
+	return mime_dg_plan_fd_mode(fd, size, MIME_DG_8BIT, planp, outsize,
+	    e);
+}
+
+int
+mime_dg_plan_fd_mode(int fd, off_t size, unsigned mode,
+    struct mime_dg_plan **planp, off_t *outsize, struct err *e)
+{
 	struct mime_dg_plan *plan = mime_dg_plan_new();
 	struct mime_dg *d;
 	char *b = xmalloc(DG_READ_BLOCK);
 	off_t total = 0;
 	int r;
 
+	plan->mode = mode;
 	d = mime_dg_scanner(plan);
 	r = dg_pass(d, fd, size, b, e);
 	mime_dg_free(d);

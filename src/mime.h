@@ -235,6 +235,24 @@ void	 mime_dg_free(struct mime_dg *d);
  */
 int	 mime_dg_plan_fd(int fd, off_t size, struct mime_dg_plan **plan,
 	    off_t *outsize, struct err *e);
+/*
+ * What a plan converts (mime_dg_plan_mode before the scan; the default
+ * is MIME_DG_8BIT): leaves with 8-bit data or an 8bit/binary label
+ * (for a server without 8BITMIME), and leaves, but base64 and
+ * quoted-printable ones, with a line over 998 octets (MIME_DG_LONG:
+ * what no server need take).  A leaf under a multipart/signed is not
+ * converted for its long lines, since that would break the signature;
+ * mime_dg_plan_signed then names the first such part ("part 3
+ * (text/plain) of a multipart/signed, with a line of 5000 octets"), or
+ * is NULL.
+ */
+#define MIME_DG_8BIT	0x01
+#define MIME_DG_LONG	0x02
+void	 mime_dg_plan_mode(struct mime_dg_plan *plan, unsigned mode);
+const char *mime_dg_plan_signed(const struct mime_dg_plan *plan);
+/* mime_dg_plan_fd with a mode. */
+int	 mime_dg_plan_fd_mode(int fd, off_t size, unsigned mode,
+	    struct mime_dg_plan **plan, off_t *outsize, struct err *e);
 
 /* For tests: what each stretch of output is made of. */
 enum mime_dg_span {

@@ -45,7 +45,8 @@ enum {
 	F_MSGID		= 1 << 6,
 	F_DROP		= 1 << 7,	/* always removed */
 	F_RESENT	= 1 << 8,
-	F_TOCC		= 1 << 9,	/* To or Cc (undisclosed_recipients) */
+	F_TOCC		= 1 << 9,	/* To or Cc (set_to_header) */
+	F_RFROM		= 1 << 10,	/* Resent-From */
 };
 
 static const struct {
@@ -58,7 +59,7 @@ static const struct {
 	{ "to",			F_ADDR | F_RCPT | F_TOCC },
 	{ "cc",			F_ADDR | F_RCPT | F_TOCC },
 	{ "bcc",		F_ADDR | F_RCPT | F_BCC },
-	{ "resent-from",	F_ADDR | F_SENDER | F_RESENT },
+	{ "resent-from",	F_ADDR | F_SENDER | F_RESENT | F_RFROM },
 	{ "resent-sender",	F_ADDR | F_SENDER | F_RESENT },
 	{ "resent-to",		F_ADDR | F_RCPT | F_RESENT },
 	{ "resent-cc",		F_ADDR | F_RCPT | F_RESENT },
@@ -400,6 +401,10 @@ handle_field(struct reader *r, const struct hdr_field *f)
 				return -1;
 		}
 	}
+	/* The message's sender address (%F, --read-envelope-from): From's,
+	   or Resent-From's when it comes before any From (msmtp's rule). */
+	if ((flags & F_RFROM) && !r->seen_from)
+		remember_from(r, f);
 	if (flags & F_FROM) {
 		r->seen_from = 1;
 		remember_from(r, f);
@@ -416,7 +421,7 @@ handle_field(struct reader *r, const struct hdr_field *f)
 	    r->p->remove_bcc))
 		return 0;
 	if ((flags & (F_TOCC | F_BCC)) && !(flags & F_RESENT) && a != NULL &&
-	    a->undisclosed_recipients)
+	    a->set_to_header != SETTO_OFF)
 		return 0;
 
 	if (!str_is_ascii(f->raw, f->rawlen))
@@ -468,6 +473,15 @@ decide_sender(struct reader *r)
 			return -1;
 		envelope_set(&r->env->sender, res.v[0]);
 		strv_free(&res);
+	} else if (a != NULL && a->from != NULL && conf_from_has_f(a->from)) {
+		/* from %F: the address of the From header. */
+		if (r->from_addr == NULL)
+			return err_set(r->e, ERR_DATA, "account '%s' takes the "
+			    "sender from the From header (from %%F), and the "
+			    "message has none", a->name != NULL ? a->name :
+			    "");
+		free(r->env->sender);
+		r->env->sender = conf_from_expand(a->from, r->from_addr);
 	} else if (a != NULL && a->from != NULL &&
 	    strpbrk(a->from, "*?[") == NULL) {
 		envelope_set(&r->env->sender, a->from);
@@ -527,7 +541,8 @@ add_from(struct reader *r)
 		name = p->acct->from_full_name;
 	if (addr[0] == '\0') {
 		if (p->acct != NULL && p->acct->from != NULL &&
-		    strpbrk(p->acct->from, "*?[") == NULL)
+		    strpbrk(p->acct->from, "*?[") == NULL &&
+		    !conf_from_has_f(p->acct->from))
 			addr = p->acct->from;
 		else
 			addr = NULL;
@@ -578,13 +593,43 @@ add_from(struct reader *r)
 	return rv;
 }
 
+static int	decide_recipients(struct reader *);
+
+/*
+ * set_to_header on: one To header naming every envelope recipient (the
+ * Bcc ones too, as msmtp writes it), folded.
+ */
+static int
+add_to(struct reader *r)
+{
+	struct buf b;
+	size_t i;
+	int rv;
+
+	buf_init(&b, 0);
+	buf_adds(&b, "To: ");
+	for (i = 0; i < r->env->nrcpt; i++) {
+		if (i > 0)
+			buf_adds(&b, ", ");
+		buf_adds(&b, r->env->rcpt[i].addr);
+	}
+	if (refold(&b, r->e) == -1) {
+		buf_release(&b);
+		return -1;
+	}
+	rv = w_add(r, b.data, b.len) == -1 || w_add(r, "\r\n", 2) == -1 ?
+	    -1 : 0;
+	buf_release(&b);
+	return rv;
+}
+
 /* Called once, when the header section ends (or input ends inside it). */
 static int
 finish_headers(struct reader *r)
 {
 	const struct account *a = r->p->acct;
 
-	if (decide_sender(r) == -1)
+	if (decide_sender(r) == -1 || decide_recipients(r) == -1)
 		return -1;
 	if ((!r->seen_from && (a == NULL ||
 	    a->set_from_header != SETFROM_OFF)) ||
@@ -594,10 +639,13 @@ finish_headers(struct reader *r)
 	if (!r->seen_date && (a == NULL || a->set_date_header))
 		if (add_date(r) == -1)
 			return -1;
-	if (!r->seen_msgid && add_message_id(r) == -1)
+	if (!r->seen_msgid && (a == NULL || a->set_msgid_header) &&
+	    add_message_id(r) == -1)
 		return -1;
-	if (a != NULL && a->undisclosed_recipients &&
+	if (a != NULL && a->set_to_header == SETTO_UNDISCLOSED &&
 	    w_adds(r, "To: undisclosed-recipients:;\r\n") == -1)
+		return -1;
+	if (a != NULL && a->set_to_header == SETTO_ON && add_to(r) == -1)
 		return -1;
 	return 0;
 }
@@ -1078,6 +1126,138 @@ fd_read(void *arg, char *buf, size_t n, struct err *e)
 }
 
 int
+msg_peek_header(int in, struct buf *pre, struct err *e)
+{
+	char chunk[8192];
+	ssize_t r;
+	size_t from;
+
+	buf_init(pre, MSG_PEEK_MAX);
+	for (;;) {
+		/* Look back far enough to see a blank line across chunks. */
+		from = pre->len > 3 ? pre->len - 3 : 0;
+		if ((r = fsio_read_wait(in, chunk, sizeof(chunk))) == -1) {
+			buf_release(pre);
+			return err_set(e, ERR_IO, "cannot read the message: %s",
+			    strerror(errno));
+		}
+		if (r == 0)
+			return 0;
+		if (buf_add(pre, chunk, (size_t)r) == -1) {
+			buf_release(pre);
+			return err_set(e, ERR_SOFTWARE, "buffer cap");
+		}
+		if (memmem(pre->data + from, pre->len - from, "\n\n", 2) !=
+		    NULL || memmem(pre->data + from, pre->len - from,
+		    "\n\r\n", 3) != NULL || pre->len + sizeof(chunk) >
+		    MSG_PEEK_MAX)
+			return 0;
+	}
+}
+
+int
+msg_sender_of(const char *buf, size_t len, char **addr)
+{
+	struct hdr_reader hr;
+	struct hdr_field f;
+	struct addr_list l;
+	struct err ignore;
+	enum hdr_event ev;
+	size_t pos = 0, n, next;
+	const char *eol;
+	int seen_from = 0, done = 0, first = 1;
+
+	*addr = NULL;
+	hdr_reader_init(&hr, MSG_FIELD_MAX);
+	while (pos < len && !done) {
+		eol = memchr(buf + pos, '\n', len - pos);
+		if (eol == NULL)
+			break;	/* a line cut by the cap: not used */
+		n = (size_t)(eol - (buf + pos));
+		next = pos + n + 1;
+		if (n > 0 && buf[pos + n - 1] == '\r')
+			n--;
+		if (first && n >= 5 && memcmp(buf + pos, "From ", 5) == 0) {
+			first = 0;
+			pos = next;
+			continue;
+		}
+		first = 0;
+		if (hdr_reader_push(&hr, buf + pos, n, &ignore) == -1)
+			break;
+		while (!done && (ev = hdr_reader_pull(&hr, &f)) != HDR_NONE) {
+			int rfrom = hdr_is(&f, "resent-from");
+
+			if (ev != HDR_FIELD) {
+				done = 1;
+				break;
+			}
+			if (!hdr_is(&f, "from") && !(rfrom && !seen_from))
+				continue;
+			if (!rfrom)
+				seen_from = 1;
+			if (*addr != NULL)
+				continue;
+			addr_list_init(&l);
+			if (addr_parse_list(f.value, f.valuelen, &l,
+			    &ignore) == 0 && l.n > 0 &&
+			    l.v[0].local[0] != '\0')
+				*addr = addr_spec(&l.v[0]);
+			addr_list_release(&l);
+		}
+		pos = next;
+	}
+	if (!done) {
+		hdr_reader_finish(&hr);
+		while ((ev = hdr_reader_pull(&hr, &f)) == HDR_FIELD)
+			if (*addr == NULL && (hdr_is(&f, "from") ||
+			    (!seen_from && hdr_is(&f, "resent-from")))) {
+				addr_list_init(&l);
+				if (addr_parse_list(f.value, f.valuelen, &l,
+				    &ignore) == 0 && l.n > 0 &&
+				    l.v[0].local[0] != '\0')
+					*addr = addr_spec(&l.v[0]);
+				addr_list_release(&l);
+			}
+	}
+	hdr_reader_release(&hr);
+	return *addr != NULL ? 0 : -1;
+}
+
+/* The source of msg_read_prefixed: the bytes read ahead, then the fd. */
+struct prefixed {
+	const char	*pre;
+	size_t		 len, pos;
+	int		 fd;
+};
+
+static long
+prefixed_read(void *arg, char *buf, size_t n, struct err *e)
+{
+	struct prefixed *x = arg;
+	size_t k;
+
+	if (x->pos < x->len) {
+		k = x->len - x->pos < n ? x->len - x->pos : n;
+		memcpy(buf, x->pre + x->pos, k);
+		x->pos += k;
+		return (long)k;
+	}
+	return fd_read(&x->fd, buf, n, e);
+}
+
+int
+msg_read_prefixed(int in, const char *pre, size_t len,
+    const struct msg_params *p, int out, struct envelope *env,
+    struct err *e)
+{
+	struct prefixed x = { pre, len, 0, in };
+	struct msg_source src = { prefixed_read, &x };
+
+	return msg_read_source(&src, p, out, env, e);
+}
+
+int
 msg_read(int in, const struct msg_params *p, int out, struct envelope *env,
     struct err *e)
 {
@@ -1117,7 +1297,7 @@ msg_read_source(const struct msg_source *src, const struct msg_params *p,
 		if (feed(&r, block, (size_t)n) == -1)
 			goto out;
 	}
-	if (finish_input(&r) == -1 || decide_recipients(&r) == -1)
+	if (finish_input(&r) == -1)
 		goto out;
 
 	env->size = r.w.total;

@@ -17,6 +17,7 @@
 #include "util/strv.h"
 
 struct account;
+struct buf;
 struct alias_map;
 struct err;
 
@@ -64,6 +65,28 @@ int	 msg_read(int in, const struct msg_params *p, int out,
 	    struct envelope *env, struct err *e);
 /* The same, from a source (compose mode generates its message). */
 int	 msg_read_source(const struct msg_source *src,
+	    const struct msg_params *p, int out, struct envelope *env,
+	    struct err *e);
+
+/* The most msg_peek_header reads ahead. */
+#define MSG_PEEK_MAX	(1024 * 1024)
+
+/*
+ * Reads from in until the header section has ended (a blank line), the
+ * input ends, or MSG_PEEK_MAX is near; the bytes are in *pre (the caller
+ * buf_releases it, and passes it to msg_read_prefixed).  ERR_IO or 0.
+ */
+int	 msg_peek_header(int in, struct buf *pre, struct err *e);
+/*
+ * The message's sender address as msmtp's --read-envelope-from finds it:
+ * the first address of the From header, or of a Resent-From header that
+ * comes before any From; buf holds the start of a message (a line cut
+ * short at its end is not read).  0 with *addr malloc'd, or -1 (none).
+ * Pure: no I/O.
+ */
+int	 msg_sender_of(const char *buf, size_t len, char **addr);
+/* msg_read with the len bytes of pre read first, then in. */
+int	 msg_read_prefixed(int in, const char *pre, size_t len,
 	    const struct msg_params *p, int out, struct envelope *env,
 	    struct err *e);
 

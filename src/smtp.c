@@ -326,6 +326,7 @@ tls_params_of(const struct smtp *s, struct tls_params *p)
 	p->cert_file = a->tls_cert_file;
 	p->key_file = a->tls_key_file;
 	p->priorities = a->tls_priorities;
+	p->min_dh_bits = (unsigned)a->tls_min_dh_prime_bits;
 	p->timeout = limit(s, SMTP_TLS);
 }
 
@@ -1017,9 +1018,29 @@ smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
 	 * quoted-printable.  The dry pass gives the exact size for SIZE= and
 	 * BDAT.
 	 */
-	if (env->body == BODY_8BITMIME && !(s->caps.flags & CAP_8BITMIME)) {
-		if (mime_dg_plan_fd(fd, env->size, &plan, &wire_size, e) == -1)
+	/*
+	 * Lines over 998 octets (RFC 5322 2.1.1), which strict servers
+	 * refuse: the parts that hold them go as quoted-printable too, but
+	 * for a signed part, which would no longer verify: the message then
+	 * fails, naming that part.
+	 */
+	if ((env->body == BODY_8BITMIME && !(s->caps.flags &
+	    CAP_8BITMIME)) || env->long_lines) {
+		unsigned mode = (env->long_lines ? MIME_DG_LONG : 0) |
+		    (env->body == BODY_8BITMIME && !(s->caps.flags &
+		    CAP_8BITMIME) ? MIME_DG_8BIT : 0);
+
+		if (mime_dg_plan_fd_mode(fd, env->size, mode, &plan,
+		    &wire_size, e) == -1)
 			return at(e, SMTP_MAIL);
+		if (mime_dg_plan_signed(plan) != NULL) {
+			err_set(e, ERR_DATA, "the message has lines longer "
+			    "than 998 octets in %s; posthorn does not "
+			    "re-encode a signed part, and servers may refuse "
+			    "such lines", mime_dg_plan_signed(plan));
+			mime_dg_plan_free(plan);
+			return at(e, SMTP_MAIL);
+		}
 	}
 	rv = send_message(s, env, fd, last, plan, wire_size, pipelining,
 	    chunking, e);

@@ -240,6 +240,9 @@ tls_setup(struct tls *t, const struct tls_params *p, const char *host,
 	if (r < 0)
 		return err_set(e, ERR_CONFIG, "invalid TLS priority string "
 		    "'%s': %s", prio, gnutls_strerror(r));
+	/* tls_min_dh_prime_bits (msmtp's key; its own call in GnuTLS). */
+	if (p->min_dh_bits > 0)
+		gnutls_dh_set_prime_bits(t->session, p->min_dh_bits);
 	r = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE,
 	    t->cred);
 	if (r < 0)

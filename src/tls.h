@@ -30,6 +30,8 @@ struct tls_params {
 	const char		*key_file;
 	const char		*priorities;	/* GnuTLS priority string, or NULL
 						   for posthorn's default */
+	unsigned		 min_dh_bits;	/* fewest DH prime bits
+						   accepted; 0: GnuTLS's */
 	int			 timeout;	/* handshake limit, seconds; 0 none
 						   (the caller's wait applies it) */
 };

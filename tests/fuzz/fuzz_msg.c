@@ -3,7 +3,9 @@
  * account with aliases; when msg accepts it, the stored form must be
  * canonical: every line ended by CRLF, no bare CR or LF, no NUL, header
  * lines of at most 998 octets, a size that matches the file, and at least
- * one recipient that is a valid envelope address.
+ * one recipient that is a valid envelope address.  msg_sender_of
+ * (--read-envelope-from) reads the same input: an address it finds is
+ * non-empty, one line, and not longer than the input (and its quotes).
  */
 #include "config.h"
 
@@ -97,6 +99,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		alias_parse(&am, aliases, sizeof(aliases) - 1, "aliases", &e);
 		loaded = 1;
 	}
+	if (msg_sender_of((const char *)data, size, &m) == 0) {
+		if (m == NULL || *m == '\0' || strpbrk(m, "\r\n") != NULL ||
+		    strlen(m) > size + 2)
+			abort();
+		free(m);
+	} else if (m != NULL)
+		abort();
 	if ((fd = memfd_create("fuzz_msg", 0)) == -1)
 		return 0;
 	a = conf_account_new("fuzz");

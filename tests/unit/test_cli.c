@@ -74,6 +74,14 @@ static const struct {
 	{ "posthorn -qI", "queue id" },
 	{ "posthorn -qI ../etc", "queue id" },
 	{ "posthorn -f a@b<c bob@x", "sender" },
+	{ "posthorn --read-envelope-from -f a@b bob@x", "give one" },
+	{ "posthorn --timeout", "needs a value" },
+	{ "posthorn --logfile=/tmp/x bob@x", "unknown option" },
+	{ "posthorn --passwordeval=id bob@x", "unknown option" },
+	{ "posthorn --queue-dir=/tmp bob@x", "unknown option" },
+	{ "posthorn --password=x bob@x", "unknown option" },
+	{ "posthorn -s x --read-envelope-from bob@x", "--read-envelope-from" },
+	{ "posthorn -a f --read-envelope-from bob@x", "--read-envelope-from" },
 };
 
 static void
@@ -156,6 +164,46 @@ test_good(void)
 	    "cronie's flags: send, -t");
 	t_streq(c.sender, "root", "cronie's -f root");
 	t_streq(c.full_name, "CronDaemon", "-F value");
+	DONE();
+
+	PARSE("sendmail -oi -oem -t --read-envelope-from");
+	t_ok(c.read_envelope_from && c.read_recipients && c.sender == NULL,
+	    "--read-envelope-from with mutt's flags");
+	DONE();
+
+	PARSE("sendmail -t");
+	t_ok(!c.read_envelope_from, "no --read-envelope-from: flag clear");
+	DONE();
+
+	PARSE("sendmail -Am -t -i");
+	t_ok(c.account == NULL && c.read_recipients, "-Am ignored");
+	DONE();
+	PARSE("sendmail -Ac bob@x");
+	t_ok(c.account == NULL && c.rcpts.n == 1, "-Ac ignored");
+	DONE();
+	PARSE("sendmail -A m bob@x");
+	t_streq(c.account, "m", "-A m (two words) is the account m");
+	DONE();
+	PARSE("sendmail -Amail bob@x");
+	t_streq(c.account, "mail", "-Amail is the account mail");
+	DONE();
+
+	PARSE("posthorn --tls-trust-file=/ca.pem --timeout 5 --syslog "
+	    "--queue=off --set-to-header=undisclosed_recipients --domain= "
+	    "bob@x");
+	t_ok(c.keyopts.n == 12, "key options: six pairs (%zu)", c.keyopts.n);
+	if (c.keyopts.n == 12) {
+		t_streq(c.keyopts.v[0], "tls_trust_file", "key 1 name");
+		t_streq(c.keyopts.v[1], "/ca.pem", "key 1 value after =");
+		t_streq(c.keyopts.v[2], "timeout", "key 2 name");
+		t_streq(c.keyopts.v[3], "5", "key 2 value as the next word");
+		t_streq(c.keyopts.v[4], "syslog", "key 3: on/off key");
+		t_streq(c.keyopts.v[5], "", "key 3: no value is on");
+		t_streq(c.keyopts.v[7], "off", "key 4 value");
+		t_streq(c.keyopts.v[9], "undisclosed_recipients", "key 5");
+		t_streq(c.keyopts.v[11], "", "key 6: empty value");
+	}
+	t_ok(c.rcpts.n == 1, "key options: the recipient stays");
 	DONE();
 
 	PARSE("sendmail -f <> bob@x");

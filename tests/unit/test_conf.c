@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "err.h"
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "t.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
@@ -48,7 +49,7 @@ static const struct {
 } fields[] = {
 #define FS(m)	{ #m, S, offsetof(struct account, m) }
 #define FI(m)	{ #m, I, offsetof(struct account, m) }
-	FS(name), FS(host), FI(port), FS(from), FS(from_full_name),
+	FS(name), FS(file), FS(host), FI(port), FS(from), FS(from_full_name),
 	FS(domain), FI(auth), FS(auth_mech), FS(user), FS(password),
 	FS(passwordeval), FI(tls), FI(tls_starttls), FS(tls_trust_file),
 	FS(tls_crl_file), FI(tls_certcheck),
@@ -57,9 +58,10 @@ static const struct {
 	FS(tls_host_override), FI(timeout), FS(source_ip), FS(dsn_notify),
 	FS(dsn_return), FS(logfile), FS(logfile_time_format), FS(syslog),
 	FS(aliases), FI(set_from_header), FI(set_date_header),
-	FI(remove_bcc_headers), FI(undisclosed_recipients),
+	FI(remove_bcc_headers), FI(set_to_header), FI(set_msgid_header),
 	FI(allow_from_override), FI(queue), FS(queue_dir), FI(queue_lifetime),
-	FI(session_timeout),
+	FI(session_timeout), FI(tls_min_dh_prime_bits), FI(auto_from),
+	FS(maildomain),
 	FI(scram_max_iterations), FI(command_timeout), FI(password_in_file),
 	FI(line),
 #undef FS
@@ -166,7 +168,7 @@ static const struct {
 	{ "", "set_from_header", "0" },		/* SETFROM_AUTO */
 	{ "", "set_date_header", "1" },
 	{ "", "remove_bcc_headers", "1" },
-	{ "", "undisclosed_recipients", "0" },
+	{ "", "set_to_header", "0" },
 	{ "", "allow_from_override", "1" },
 	{ "", "queue", "1" },
 	{ "", "queue_lifetime", "432000" },
@@ -242,9 +244,32 @@ static const struct {
 	{ "tls_starttls off\n", "tls_starttls", "0" },
 	{ "tls_certcheck off\n", "tls_certcheck", "0" },
 	{ "remove_bcc_headers off\n", "remove_bcc_headers", "0" },
-	{ "undisclosed_recipients on\n", "undisclosed_recipients", "1" },
-	{ "undisclosed_recipients\n", "undisclosed_recipients", "1" },
+	{ "undisclosed_recipients on\n", "set_to_header", "2" },
+	{ "undisclosed_recipients\n", "set_to_header", "2" },
 	{ "allow_from_override off\n", "allow_from_override", "0" },
+	/* msmtp 1.8.33's keys */
+	{ "", "set_msgid_header", "1" },
+	{ "set_msgid_header off\n", "set_msgid_header", "0" },
+	{ "set_msgid_header off\nset_msgid_header\n", "set_msgid_header",
+	    "1" },
+	{ "set_msgid_header auto\n", "set_msgid_header", "1" },
+	{ "set_to_header on\n", "set_to_header", "1" },
+	{ "set_to_header\n", "set_to_header", "1" },
+	{ "set_to_header undisclosed_recipients\n", "set_to_header", "2" },
+	{ "set_to_header on\nset_to_header off\n", "set_to_header", "0" },
+	{ "", "tls_min_dh_prime_bits", "0" },
+	{ "tls_min_dh_prime_bits 512\n", "tls_min_dh_prime_bits", "512" },
+	{ "tls_min_dh_prime_bits 512\ntls_min_dh_prime_bits\n",
+	    "tls_min_dh_prime_bits", "0" },
+	{ "auto_from on\n", "auto_from", "1" },
+	{ "auto_from\n", "auto_from", "1" },
+	{ "auto_from off\n", "auto_from", "0" },
+	{ "maildomain example.org\n", "maildomain", "example.org" },
+	{ "maildomain\n", "maildomain", "(null)" },
+	{ "ntlmdomain CORP\n", "host", "(null)" },
+	{ "auth ntlm\n", "auth_mech", "NTLM" },
+	{ "logfile_time_format none\n", "logfile_time_format", "none" },
+	{ "from %F\n", "from", "%F" },
 	{ "queue off\n", "queue", "0" },
 	/* auth */
 	{ "auth on\n", "auth", "1" },
@@ -349,8 +374,18 @@ static const struct {
 	    "t.conf:2: key 'scram_max_iterations' needs a value" },
 	{ "command_timeout 1s\n", "t.conf:2: invalid value '1s' for key "
 	    "'command_timeout': not off or a number of seconds" },
-	{ "maildomain example.org\n",
-	    "t.conf:2: key 'maildomain' is not supported by posthorn" },
+	{ "set_msgid_header on\n", "t.conf:2: invalid value 'on' for key "
+	    "'set_msgid_header': not auto or off" },
+	{ "set_to_header auto\n", "t.conf:2: invalid value 'auto' for key "
+	    "'set_to_header': not on, off or undisclosed_recipients" },
+	{ "tls_min_dh_prime_bits 0\n", "t.conf:2: invalid value '0' for "
+	    "key 'tls_min_dh_prime_bits': not a number of bits from 1 to "
+	    "65536" },
+	{ "auto_from maybe\n", "t.conf:2: invalid value 'maybe' for key "
+	    "'auto_from': not on or off" },
+	{ "eval echo host x\n", "t.conf:2: key 'eval' runs a command, and "
+	    "nothing is run here" },
+	{ "eval\n", "t.conf:2: key 'eval' needs a value" },
 	{ "proxy_host 127.0.0.1\n",
 	    "t.conf:2: key 'proxy_host' is not supported by posthorn" },
 	{ "host\n", "t.conf:2: key 'host' needs a value" },
@@ -796,6 +831,12 @@ static const struct {
 	{ "from %U@%H\n", "from", "alice@box" },
 	{ "from %U@%C\n", "from", "alice@box.example.net" },
 	{ "from 100%%@x\n", "from", "100%@x" },
+	{ "from %F\n", "from", "%F" },
+	{ "from %U+%F%%\n", "from", "alice+%F%%" },
+	{ "auto_from on\nmaildomain example.com\n", "from",
+	    "alice@example.com" },
+	{ "from x@y\nauto_from\n", "from", "alice" },
+	{ "auto_from off\nfrom x@y\n", "from", "x@y" },
 	{ "from plain@x\n", "from", "plain@x" },
 	{ "domain %C\n", "domain", "box.example.net" },
 	{ "domain %H.%M\n", "domain", "box.example.org" },
@@ -855,6 +896,194 @@ test_subst(void)
 			    esc(substs[i].lines));
 		conf_free(&c);
 	}
+}
+
+/* eval lines through a hook; notes for obsolete keys, once per key. */
+static int
+fake_eval(const char *cmd, int timeout, char **line, struct err *e)
+{
+	(void)timeout;
+	if (strcmp(cmd, "fail") == 0)
+		return err_set(e, ERR_CONFIG, "eval command failed with exit "
+		    "status 1");
+	if (strncmp(cmd, "echo ", 5) == 0) {
+		*line = xstrdup(cmd + 5);
+		return 0;
+	}
+	*line = xstrdup("eval again");
+	return 0;
+}
+
+static void
+test_eval(void)
+{
+	static const char text[] = "account a\neval echo host h.example\n"
+	    "eval \"echo password s3\"\nauto_from on\nmaildomain x\n"
+	    "auto_from off\nntlmdomain D\nntlmdomain E\n";
+	struct conf c;
+	struct err e;
+	char buf[64];
+
+	err_clear(&e);
+	t_ok(conf_parse_eval(&c, text, strlen(text), "t.conf", fake_eval,
+	    &e) == 0, "eval: parses (%s)", e.text);
+	t_streq(field(conf_account(&c, "a"), "host", buf, sizeof(buf)),
+	    "h.example", "eval: host from the command");
+	t_streq(field(conf_account(&c, "a"), "password", buf, sizeof(buf)),
+	    "s3", "eval: password from the command");
+	t_ok(!c.has_secret, "eval: a password a command printed is not the "
+	    "file's");
+	t_ok(c.nnotes == 3, "eval: three notes (got %zu)", c.nnotes);
+	if (c.nnotes == 3) {
+		t_streq(c.notes[0], "t.conf:4: key 'auto_from' is obsolete; "
+		    "it still works, but 'from %U@DOMAIN' says the same",
+		    "eval: auto_from note");
+		t_streq(c.notes[1], "t.conf:5: key 'maildomain' is obsolete; "
+		    "it still works, but 'from %U@DOMAIN' says the same",
+		    "eval: maildomain note");
+		t_streq(c.notes[2], "t.conf:7: key 'ntlmdomain' is obsolete "
+		    "and has no effect (posthorn has no NTLM)",
+		    "eval: ntlmdomain note");
+	}
+	conf_free(&c);
+	t_ok(conf_parse_eval(&c, "eval fail\n", 10, "t.conf", fake_eval,
+	    &e) == -1 && strcmp(e.text, "t.conf:1: eval command failed "
+	    "with exit status 1") == 0, "eval: failure names the line (%s)",
+	    e.text);
+	t_ok(conf_parse_eval(&c, "eval x\n", 7, "t.conf", fake_eval,
+	    &e) == -1 && strcmp(e.text, "t.conf:1: the line an eval "
+	    "command printed is another eval") == 0, "eval: no recursion "
+	    "(%s)", e.text);
+	t_ok(conf_parse_eval(&c, "eval echo hots x\n", 17, "t.conf",
+	    fake_eval, &e) == -1 && strcmp(e.text, "t.conf:1: unknown key "
+	    "(did you mean 'host'?)") == 0, "eval: its line is checked (%s)",
+	    e.text);
+}
+
+/* The system file's accounts under the user's (msmtp's merge). */
+static void
+test_merge(void)
+{
+	static const char sys[] = "account a\nhost sys-a\naccount b\n"
+	    "host sys-b\nfrom x@y\nauto_from on\n";
+	static const char usr[] = "account c\nhost usr-c\naccount b\n"
+	    "host usr-b\n";
+	struct conf cs, cu;
+	struct err e;
+	char buf[64];
+
+	t_ok(conf_parse(&cs, sys, strlen(sys), "sys", &e) == 0 &&
+	    conf_parse(&cu, usr, strlen(usr), "usr", &e) == 0,
+	    "merge: both parse");
+	conf_merge(&cu, &cs);
+	t_ok(cu.naccounts == 3 && cs.naccounts == 0 && cs.accounts == NULL,
+	    "merge: three accounts, the system's moved");
+	if (cu.naccounts == 3) {
+		t_streq(cu.accounts[0]->name, "a", "merge: system's first");
+		t_streq(cu.accounts[1]->name, "c", "merge: then the user's");
+		t_streq(cu.accounts[2]->name, "b", "merge: in their order");
+	}
+	t_streq(field(conf_account(&cu, "b"), "host", buf, sizeof(buf)),
+	    "usr-b", "merge: the user's account wins");
+	t_streq(field(conf_account(&cu, "b"), "file", buf, sizeof(buf)),
+	    "usr", "merge: and keeps its file");
+	t_streq(field(conf_account(&cu, "a"), "file", buf, sizeof(buf)),
+	    "sys", "merge: a system account keeps its file");
+	t_ok(cu.nnotes == 1 && strncmp(cu.notes[0], "sys:6: ", 7) == 0,
+	    "merge: the system file's notes come along");
+	conf_free(&cu);
+}
+
+/* conf_keyopt and conf_account_set: the keys as command-line options. */
+static void
+test_keyopts(void)
+{
+	struct account *a = conf_account_new("a");
+	struct err e;
+	const char *k;
+	size_t i;
+	int optional, seen_timeout = 0, seen_bool = 0;
+	char buf[64];
+
+	for (i = 0; (k = conf_keyopt(i, &optional)) != NULL; i++) {
+		t_ok(strcmp(k, "password") != 0 && strcmp(k, "passwordeval") !=
+		    0 && strcmp(k, "logfile") != 0 && strcmp(k, "queue_dir") !=
+		    0 && strcmp(k, "eval") != 0 && strcmp(k, "host") != 0 &&
+		    strcmp(k, "keepbcc") != 0 && strcmp(k, "proxy_host") != 0,
+		    "keyopt %zu: '%s' may be an option", i, k);
+		if (strcmp(k, "timeout") == 0)
+			seen_timeout = !optional;
+		if (strcmp(k, "tls_certcheck") == 0)
+			seen_bool = optional;
+	}
+	t_ok(i >= 20 && seen_timeout && seen_bool, "keyopts: %zu, timeout "
+	    "takes a value, tls_certcheck may leave it out", i);
+	err_clear(&e);
+	t_ok(conf_account_set(a, "timeout", "30", "--timeout", &tenv, &e) ==
+	    0 && a->timeout == 30, "set: timeout 30");
+	t_ok(conf_account_set(a, "timeout", "x", "--timeout", &tenv, &e) ==
+	    -1 && e.kind == ERR_USAGE && strcmp(e.text, "--timeout: invalid "
+	    "value 'x' for key 'timeout': not off or a number of seconds") ==
+	    0, "set: a bad value is a usage error (%s)", e.text);
+	t_ok(conf_account_set(a, "tls_certcheck", "", "--tls-certcheck",
+	    &tenv, &e) == 0 && a->tls_certcheck == 1, "set: empty is on");
+	t_ok(conf_account_set(a, "tls_trust_file", "~/ca.pem",
+	    "--tls-trust-file", &tenv, &e) == 0, "set: a path");
+	t_streq(field(a, "tls_trust_file", buf, sizeof(buf)),
+	    "/home/alice/ca.pem", "set: ~ is substituted");
+	t_ok(conf_account_set(a, "domain", "%H.example", "--domain", &tenv,
+	    &e) == 0, "set: domain with %%H");
+	t_streq(field(a, "domain", buf, sizeof(buf)), "box.example",
+	    "set: %%H is substituted");
+	t_ok(conf_account_set(a, "auto_from", "on", "--auto-from", &tenv,
+	    &e) == 0 && conf_account_set(a, "maildomain", "m.example",
+	    "--maildomain", &tenv, &e) == 0, "set: auto_from, maildomain");
+	t_streq(field(a, "from", buf, sizeof(buf)), "alice@m.example",
+	    "set: auto_from makes from");
+	t_ok(conf_account_set(a, "passwordeval", "id", "--passwordeval",
+	    &tenv, &e) == -1 && e.kind == ERR_USAGE, "set: passwordeval is "
+	    "not an option");
+	t_ok(conf_account_set(a, "queue_lifetime", "", "--queue-lifetime",
+	    &tenv, &e) == -1 && strcmp(e.text, "--queue-lifetime: needs a "
+	    "value") == 0, "set: needs a value (%s)", e.text);
+	conf_account_free(a);
+}
+
+/* conf_describe (--pretend): values and the line each came from. */
+static void
+test_describe(void)
+{
+	static const char text[] = "defaults\ntimeout 5\naccount a\nhost h\n"
+	    "password pw\naccount b : a\nport 2\n";
+	struct conf c;
+	struct err e;
+	struct buf out;
+	struct account *b;
+
+	t_ok(conf_parse(&c, text, strlen(text), "t.conf", &e) == 0,
+	    "describe: parses");
+	b = conf_account_dup(conf_account(&c, "b"));
+	conf_account_origin(b, "user", CONF_FROM_CLI);
+	buf_init(&out, 0);
+	conf_describe(b, &out);
+	t_ok(strstr(buf_str(&out), "account b (t.conf:6)\n") != NULL,
+	    "describe: the account and its line");
+	t_ok(strstr(buf_str(&out), "  timeout                 5  (t.conf:2)\n")
+	    != NULL, "describe: from the defaults section");
+	t_ok(strstr(buf_str(&out), "  host                    h  (t.conf:4)\n")
+	    != NULL, "describe: from the parent");
+	t_ok(strstr(buf_str(&out), "  port                    2  (t.conf:7)\n")
+	    != NULL, "describe: its own line");
+	t_ok(strstr(buf_str(&out), "  password                ***  "
+	    "(t.conf:5)\n") != NULL && strstr(buf_str(&out), "pw\n") == NULL,
+	    "describe: the password masked");
+	t_ok(strstr(buf_str(&out), "  user                    (not set)  "
+	    "(command line)\n") != NULL, "describe: the command line");
+	t_ok(strstr(buf_str(&out), "  tls                     on  "
+	    "(default)\n") != NULL, "describe: a default");
+	buf_release(&out);
+	conf_account_free(b);
+	conf_free(&c);
 }
 
 /* Missing environment values are errors only where they are needed. */
@@ -1391,6 +1620,10 @@ main(void)
 	test_fingerprint();
 	test_subst();
 	test_subst_env();
+	test_eval();
+	test_merge();
+	test_keyopts();
+	test_describe();
 	test_for_from();
 	test_objects();
 	test_load();

@@ -641,6 +641,96 @@ downgrade(const char *in, size_t n, size_t step, size_t *outlen)
 	return buf_detach(&s.b);
 }
 
+/* The long-line mode: which leaves are converted, signed parts named. */
+static char *
+downgrade_mode(const char *in, size_t n, unsigned mode, char *signed_out,
+    size_t signed_len, size_t *outlen)
+{
+	struct mime_dg_plan *plan = mime_dg_plan_new();
+	struct mime_dg *d;
+	struct sink s;
+	struct err e;
+
+	mime_dg_plan_mode(plan, mode);
+	d = mime_dg_scanner(plan);
+	mime_dg_feed(d, in, n, &e);
+	mime_dg_finish(d, &e);
+	mime_dg_free(d);
+	snprintf(signed_out, signed_len, "%s", mime_dg_plan_signed(plan) ?
+	    mime_dg_plan_signed(plan) : "");
+	buf_init(&s.b, 0);
+	d = mime_dg_converter(plan, sink_emit, &s);
+	mime_dg_feed(d, in, n, &e);
+	mime_dg_finish(d, &e);
+	mime_dg_free(d);
+	mime_dg_plan_free(plan);
+	*outlen = s.b.len;
+	return buf_detach(&s.b);
+}
+
+static size_t
+longest_line(const char *s, size_t n)
+{
+	size_t i, col = 0, best = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\r' || s[i] == '\n')
+			col = 0;
+		else if (++col > best)
+			best = col;
+	}
+	return best;
+}
+
+static void
+test_downgrade_long_lines(void)
+{
+	struct buf in;
+	char sig[200], *out;
+	size_t n, i;
+
+	/* No MIME, a 3000-octet ASCII line: converted. */
+	buf_init(&in, 0);
+	buf_adds(&in, "From: a@b\r\n\r\n");
+	for (i = 0; i < 3000; i++)
+		buf_addc(&in, 'a' + (int)(i % 26));
+	buf_adds(&in, "\r\n");
+	out = downgrade_mode(in.data, in.len, MIME_DG_LONG, sig, sizeof(sig),
+	    &n);
+	t_ok(longest_line(out, n) <= 76 && strstr(out, "Content-Transfer-"
+	    "Encoding: quoted-printable\r\n") != NULL && strstr(out,
+	    "MIME-Version: 1.0\r\n") != NULL && sig[0] == '\0',
+	    "long lines: a message without MIME becomes QP");
+	free(out);
+	buf_release(&in);
+
+	/* 8-bit, short lines, long-line mode only: left alone. */
+	out = downgrade_mode("From: a@b\r\n\r\n\xc3\xa9\r\n", 15,
+	    MIME_DG_LONG, sig, sizeof(sig), &n);
+	t_ok(n == 15 && memcmp(out, "From: a@b\r\n\r\n\xc3\xa9\r\n", 15) ==
+	    0, "long lines: an 8-bit part with short lines stays");
+	free(out);
+
+	/* A base64 part with a long line is not touched; a signed one is
+	   named. */
+	buf_init(&in, 0);
+	buf_adds(&in, "MIME-Version: 1.0\r\nContent-Type: multipart/signed; "
+	    "boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; "
+	    "charset=us-ascii\r\n\r\n");
+	for (i = 0; i < 1200; i++)
+		buf_addc(&in, 'z');
+	buf_adds(&in, "\r\n--b\r\nContent-Type: application/pgp-signature"
+	    "\r\n\r\nsig\r\n--b--\r\n");
+	out = downgrade_mode(in.data, in.len, MIME_DG_LONG | MIME_DG_8BIT,
+	    sig, sizeof(sig), &n);
+	t_ok(n == in.len && memcmp(out, in.data, n) == 0,
+	    "long lines: a signed part is sent as it is");
+	t_streq(sig, "part 2 (text/plain) of a multipart/signed, with a line "
+	    "of 1200 octets", "long lines: the signed part is named");
+	free(out);
+	buf_release(&in);
+}
+
 static void
 test_downgrade(void)
 {
@@ -1033,5 +1123,6 @@ main(void)
 	test_downgrade_headers();
 	test_downgrade_hold();
 	test_downgrade_long();
+	test_downgrade_long_lines();
 	return t_done();
 }

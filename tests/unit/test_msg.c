@@ -208,7 +208,7 @@ account(unsigned opts)
 	if (opts & O_KEEPBCC)
 		a->remove_bcc_headers = 0;
 	if (opts & O_UNDISCLOSED)
-		a->undisclosed_recipients = 1;
+		a->set_to_header = SETTO_UNDISCLOSED;
 	if (opts & O_NOOVERRIDE)
 		a->allow_from_override = 0;
 	return a;
@@ -779,10 +779,53 @@ test_many_rcpts(void)
 	buf_release(&in);
 }
 
+/* msg_sender_of: --read-envelope-from's address. */
+static void
+test_sender_of(void)
+{
+	static const struct {
+		const char	*in;
+		const char	*want;	/* NULL: none */
+	} sender_rows[] = {
+		{ "From: a@x.org\n\nbody\n", "a@x.org" },
+		{ "Subject: s\r\nFrom: \"A, B\" <ab@x.org>\r\n\r\n",
+		    "ab@x.org" },
+		{ "From: one@x.org, two@x.org\n\n", "one@x.org" },
+		{ "Resent-From: r@x.org\nFrom: f@x.org\n\n", "r@x.org" },
+		{ "From: f@x.org\nResent-From: r@x.org\n\n", "f@x.org" },
+		{ "From f@x.org Mon Jan  1 00:00:00 2024\nFrom: g@x.org\n\n",
+		    "g@x.org" },
+		{ "From:\n (folded)\n  <fold@x.org>\n\n", "fold@x.org" },
+		{ "To: t@x.org\n\nFrom: body@x.org\n", NULL },
+		{ "From: <>\n\n", NULL },
+		{ "From: not an address\n\n", NULL },
+		{ "From: last@x.org\n", "last@x.org" },
+		{ "From: cut@x.or", NULL },	/* cut by the cap */
+		{ "", NULL },
+	};
+	size_t i;
+	char *a;
+	int r;
+
+	for (i = 0; i < sizeof(sender_rows) / sizeof(sender_rows[0]); i++) {
+		r = msg_sender_of(sender_rows[i].in,
+		    strlen(sender_rows[i].in), &a);
+		if (sender_rows[i].want == NULL)
+			t_ok(r == -1 && a == NULL, "sender_of %zu: none", i);
+		else
+			t_ok(r == 0 && a != NULL &&
+			    strcmp(a, sender_rows[i].want) == 0,
+			    "sender_of %zu: %s (got %s)", i,
+			    sender_rows[i].want, a != NULL ? a : "none");
+		free(a);
+	}
+}
+
 int
 main(void)
 {
 	setenv("TZ", "UTC", 1);
+	test_sender_of();
 	test_bare_cr();
 	test_qualify_cap();
 	test_empty_rcpt();
