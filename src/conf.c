@@ -100,6 +100,11 @@ enum conf_k {
 	CONF_K_SCRAM_MAX_ITERATIONS,
 	CONF_K_COMMAND_TIMEOUT,
 	CONF_K_FAILED_LIFETIME,
+	CONF_K_PROXY_HOST,
+	CONF_K_PROXY_PORT,
+	CONF_K_PROXY_USER,
+	CONF_K_PROXY_PASSWORD,
+	CONF_K_SOCKET,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -111,7 +116,7 @@ enum conf_k {
  * freed and substituted.  Indexed by key number.
  */
 enum conf_ftype {
-	FT_NONE,		/* checked, nothing stored (protocol) */
+	FT_NONE,		/* checked, nothing stored */
 	FT_STR,			/* char * */
 	FT_INT,			/* int */
 	FT_AUTH,		/* auth and auth_mech */
@@ -174,13 +179,18 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_QUEUE] =	F(FT_INT, queue, SUB_NONE, 0),
 	[CONF_K_QUEUE_DIR] =	F(FT_STR, queue_dir, SUB_TILDE, 0),
 	[CONF_K_QUEUE_LIFETIME] = F(FT_INT, queue_lifetime, SUB_NONE, 0),
-	[CONF_K_PROTOCOL] =	{ FT_NONE, 0, SUB_NONE, 0 },
+	[CONF_K_PROTOCOL] =	F(FT_INT, protocol, SUB_NONE, 0),
 	[CONF_K_SESSION_TIMEOUT] =
 	    F(FT_INT, session_timeout, SUB_NONE, 0),
 	[CONF_K_SCRAM_MAX_ITERATIONS] =
 	    F(FT_INT, scram_max_iterations, SUB_NONE, 0),
 	[CONF_K_COMMAND_TIMEOUT] = F(FT_INT, command_timeout, SUB_NONE, 0),
 	[CONF_K_FAILED_LIFETIME] = F(FT_INT, failed_lifetime, SUB_NONE, 0),
+	[CONF_K_PROXY_HOST] =	F(FT_STR, proxy_host, SUB_NONE, 0),
+	[CONF_K_PROXY_PORT] =	F(FT_INT, proxy_port, SUB_NONE, 0),
+	[CONF_K_PROXY_USER] =	F(FT_STR, proxy_user, SUB_NONE, 0),
+	[CONF_K_PROXY_PASSWORD] = F(FT_STR, proxy_password, SUB_NONE, 1),
+	[CONF_K_SOCKET] =	F(FT_STR, socket, SUB_TILDE, 0),
 };
 
 #undef F
@@ -335,9 +345,6 @@ static const struct conf_key conf_keys[] = {
 	K_NO("auto_from"),
 	K_NO("maildomain"),
 	K_NO("ntlmdomain"),
-	K_NO("proxy_host"),
-	K_NO("proxy_port"),
-	K_NO("socket"),
 	K_NO("eval"),
 	K_NO("tls_min_dh_prime_bits"),
 	K_NO("tls_force_sslv3"),
@@ -351,6 +358,13 @@ static const struct conf_key conf_keys[] = {
 	    conf_k_command_timeout),
 	/* The queue (issue 9). */
 	K_FN("failed_lifetime", CONF_K_FAILED_LIFETIME, 1, conf_k_lifetime),
+	/* Network paths (issue 12): msmtp's, then posthorn's. */
+	K_STR("proxy_host", CONF_K_PROXY_HOST),
+	K_FN("proxy_port", CONF_K_PROXY_PORT, 0, conf_k_port),
+	K_STR("proxy_user", CONF_K_PROXY_USER),
+	{ "proxy_password", CONF_K_PROXY_PASSWORD, KIND_SPECIAL, 0, 1,
+	    conf_k_password },
+	K_PATH("socket", CONF_K_SOCKET),
 };
 
 #undef K_STR
@@ -570,6 +584,8 @@ conf_port(const struct account *a)
 {
 	if (a->port != 0)
 		return a->port;
+	if (a->protocol == PROTO_LMTP)
+		return 2003;
 	return a->tls && !a->tls_starttls ? 465 : 25;
 }
 
@@ -842,9 +858,14 @@ conf_k_port(struct conf_parser *p, const struct conf_key *k, const char *v)
 {
 	long n;
 
+	/* proxy_port with no argument: back to the default. */
+	if (*v == '\0' && !k->needarg) {
+		*conf_intp(p->cur, k->id) = 0;
+		return 0;
+	}
 	if ((n = conf_number(v, 1, 65535)) == -1)
 		return conf_bad(p, k, v, "not a port number from 1 to 65535");
-	p->cur->port = (int)n;
+	*conf_intp(p->cur, k->id) = (int)n;
 	return 0;
 }
 
@@ -1223,10 +1244,12 @@ conf_k_protocol(struct conf_parser *p, const struct conf_key *k,
     const char *v)
 {
 	if (strcasecmp(v, "smtp") == 0)
-		return 0;
-	if (strcasecmp(v, "lmtp") == 0)
+		p->cur->protocol = PROTO_SMTP;
+	else if (strcasecmp(v, "lmtp") == 0)
 		return conf_bad(p, k, v, "LMTP is not supported");
-	return conf_bad(p, k, v, "only smtp is supported");
+	else
+		return conf_bad(p, k, v, "not smtp or lmtp");
+	return 0;
 }
 
 /*

@@ -15,6 +15,7 @@
 struct err;
 
 enum conf_setfrom { SETFROM_AUTO = 0, SETFROM_ON, SETFROM_OFF };
+enum conf_proto { PROTO_SMTP = 0, PROTO_LMTP };
 
 /*
  * One account with every key resolved: defaults applied, parents
@@ -84,6 +85,15 @@ struct account {
 					    account; conf_load wiped it, and
 					    conf_password reads it again */
 	int		 failed_lifetime; /* seconds failed/ keeps one; 30 days */
+
+	/* Network paths (issue 12). */
+	int		 protocol;	/* enum conf_proto */
+	char		*socket;	/* a unix-domain socket instead of
+					   host and port */
+	char		*proxy_host;	/* SOCKS5 proxy; NULL none */
+	int		 proxy_port;	/* 0: 1080 */
+	char		*proxy_user;	/* RFC 1929 user; NULL: none */
+	char		*proxy_password; /* secret: wiped by conf_free */
 };
 
 /* session_timeout's default: 20 minutes. */
@@ -197,7 +207,10 @@ void	 conf_account_free(struct account *a);
 /* Frees everything, wiping passwords. */
 void	 conf_free(struct conf *c);
 
-/* Default port for an account: port if set, 465 implicit TLS, else 25. */
+/*
+ * Default port for an account: port if set, 2003 for LMTP (msmtp's
+ * default), 465 implicit TLS, else 25.
+ */
 int	 conf_port(const struct account *a);
 
 /*

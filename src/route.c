@@ -81,21 +81,72 @@ f_key(const struct account *a, char *tmp, size_t n)
 	return a->tls_key_file;
 }
 
+static const char *
+f_socket(const struct account *a, char *tmp, size_t n)
+{
+	(void)tmp;
+	(void)n;
+	return a->socket;
+}
+
+static const char *
+f_proxy(const struct account *a, char *tmp, size_t n)
+{
+	(void)tmp;
+	(void)n;
+	return a->socket == NULL ? a->proxy_host : NULL;
+}
+
+static const char *
+f_proxy_port(const struct account *a, char *tmp, size_t n)
+{
+	if (a->proxy_host == NULL)
+		return NULL;
+	snprintf(tmp, n, "%d", a->proxy_port > 0 ? a->proxy_port : 1080);
+	return tmp;
+}
+
+static const char *
+f_proxy_user(const struct account *a, char *tmp, size_t n)
+{
+	(void)tmp;
+	(void)n;
+	return a->proxy_host != NULL ? a->proxy_user : NULL;
+}
+
+static const char *
+f_protocol(const struct account *a, char *tmp, size_t n)
+{
+	(void)tmp;
+	(void)n;
+	return a->protocol == PROTO_LMTP ? "lmtp" : NULL;
+}
+
 /*
  * What decides where and as whom.  Append rows; never reorder or rename
- * them (queued messages carry digests of this table).
+ * them (queued messages carry digests of this table).  A row added
+ * later (optional) adds nothing while it has no value, so that the
+ * digest of a route that does not use it stays what it was and queued
+ * mail keeps its route across an upgrade.
  */
 static const struct {
 	const char	*name;
 	route_value_fn	 value;
+	int		 optional;
 } fields[] = {
-	{ "host",		f_host },
-	{ "port",		f_port },
-	{ "tls",		f_tls },
-	{ "user",		f_user },
-	{ "auth",		f_auth },
-	{ "tls_cert_file",	f_cert },
-	{ "tls_key_file",	f_key },
+	{ "host",		f_host, 0 },
+	{ "port",		f_port, 0 },
+	{ "tls",		f_tls, 0 },
+	{ "user",		f_user, 0 },
+	{ "auth",		f_auth, 0 },
+	{ "tls_cert_file",	f_cert, 0 },
+	{ "tls_key_file",	f_key, 0 },
+	/* Issue 12: a socket, a SOCKS5 proxy, LMTP. */
+	{ "socket",		f_socket, 1 },
+	{ "proxy_host",		f_proxy, 1 },
+	{ "proxy_port",		f_proxy_port, 1 },
+	{ "proxy_user",		f_proxy_user, 1 },
+	{ "protocol",		f_protocol, 1 },
 };
 
 void
@@ -111,6 +162,8 @@ route_digest(const struct account *a, char out[ROUTE_DIGEST_LEN])
 	buf_init(&b, 0);
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		v = fields[i].value(a, tmp, sizeof(tmp));
+		if (v == NULL && fields[i].optional)
+			continue;
 		if (v == NULL)
 			buf_printf(&b, "%s-\n", fields[i].name);
 		else
@@ -132,9 +185,18 @@ route_describe(const struct account *a)
 	struct buf b;
 
 	buf_init(&b, 0);
-	buf_printf(&b, "%s:%d (%s)", a->host ? a->host : "(no host)",
-	    conf_port(a), !a->tls ? "no TLS" : a->tls_starttls ? "STARTTLS" :
-	    "TLS");
+	if (a->socket != NULL)
+		buf_printf(&b, "socket %s (%s)", a->socket, !a->tls ?
+		    "no TLS" : a->tls_starttls ? "STARTTLS" : "TLS");
+	else
+		buf_printf(&b, "%s:%d (%s)", a->host ? a->host : "(no host)",
+		    conf_port(a), !a->tls ? "no TLS" : a->tls_starttls ?
+		    "STARTTLS" : "TLS");
+	if (a->protocol == PROTO_LMTP)
+		buf_adds(&b, ", LMTP");
+	if (a->socket == NULL && a->proxy_host != NULL)
+		buf_printf(&b, ", via SOCKS5 proxy %s:%d", a->proxy_host,
+		    a->proxy_port > 0 ? a->proxy_port : 1080);
 	if (a->auth)
 		buf_printf(&b, ", user %s, auth %s", a->user ? a->user : "-",
 		    a->auth_mech ? a->auth_mech : "any");

@@ -583,9 +583,19 @@ smtp_open(struct smtp *s, const struct account *a, int verbose,
 	char *note;
 
 	begin(s, a, verbose, e);
-	if (a->host == NULL || a->host[0] == '\0') {
+	if (a->socket == NULL && (a->host == NULL || a->host[0] == '\0')) {
 		err_set(e, ERR_CONFIG, "no host in account '%s'",
 		    a->name ? a->name : "");
+		smtp_close(s);
+		return at(e, SMTP_CONNECT);
+	}
+	if (a->socket != NULL && a->tls && a->tls_certcheck &&
+	    a->tls_fingerprint_len == 0 && a->host == NULL &&
+	    a->tls_host_override == NULL) {
+		err_set(e, ERR_CONFIG, "account '%s' uses TLS over socket '%s' "
+		    "but names no host to check the certificate against "
+		    "(host or tls_host_override)", a->name ? a->name : "",
+		    a->socket);
 		smtp_close(s);
 		return at(e, SMTP_CONNECT);
 	}
@@ -593,6 +603,11 @@ smtp_open(struct smtp *s, const struct account *a, int verbose,
 	d.host = a->host;
 	d.port = conf_port(a);
 	d.source_ip = a->source_ip;
+	d.unix_path = a->socket;
+	d.proxy_host = a->proxy_host;
+	d.proxy_port = a->proxy_port;
+	d.proxy_user = a->proxy_user;
+	d.proxy_password = a->proxy_password;
 	d.connect_timeout = limit(s, SMTP_CONNECT);
 	if (conn_dial(&s->conn, &d, e) == -1) {
 		at(e, SMTP_CONNECT);
@@ -600,8 +615,11 @@ smtp_open(struct smtp *s, const struct account *a, int verbose,
 		return -1;
 	}
 	if (verbose) {
-		note = xasprintf("connected to %s port %d (%s)", a->host,
-		    d.port, s->conn.peer);
+		if (a->socket != NULL)
+			note = xasprintf("connected to socket %s", a->socket);
+		else
+			note = xasprintf("connected to %s port %d (%s)",
+			    a->host, d.port, s->conn.peer);
 		log_trace(LOG_NOTE, note, strlen(note));
 		free(note);
 	}

@@ -196,7 +196,7 @@ class Script:
             "ehlo_tls", "users", "require_auth", "require_tls",
             "concurrent", "greeting", "rules", "max_line", "turn_grace_ms",
             "tls_turns", "scram_final", "scram_iterations", "rcvbuf",
-            "comment"}
+            "unix", "comment"}
 
     def __init__(self, d):
         unknown = set(d) - self.KEYS
@@ -260,6 +260,9 @@ class Script:
             "greeting")
         self.max_line = int(d.get("max_line", 65536))
         self.turn_grace_ms = int(d.get("turn_grace_ms", 0))
+        self.unix = d.get("unix")
+        if self.unix is not None and not isinstance(self.unix, str):
+            raise ScriptError("unix must be a path")
         self.rcvbuf = int(d.get("rcvbuf", 0))
         if self.rcvbuf < 0:
             raise ScriptError("rcvbuf must not be negative")
@@ -1381,6 +1384,13 @@ class Server:
             if "port" not in ports:
                 ports["port"] = ports["port6"]
             self.listeners.append(s)
+        if self.script.unix is not None:
+            # Beside the TCP listener(s): the same server on a path.
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.bind(self.script.unix)
+            s.listen(64)
+            ports["unix"] = self.script.unix
+            self.listeners.append(s)
         if self.script.rcvbuf:
             # Accepted sockets inherit it (before any client connects, so
             # the window the client sees is small from the start).
@@ -1403,6 +1413,8 @@ class Server:
                 except OSError:
                     continue
                 n = self.rec.new_conn()
+                if isinstance(peer, (str, bytes)):
+                    peer = ("unix", self.script.unix)
                 sess = Session(self, sock, n, peer[:2])
                 t = threading.Thread(target=sess.run, daemon=True,
                                      name="conn-%d" % n)

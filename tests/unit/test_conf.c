@@ -61,7 +61,8 @@ static const struct {
 	FI(allow_from_override), FI(queue), FS(queue_dir), FI(queue_lifetime),
 	FI(session_timeout),
 	FI(scram_max_iterations), FI(command_timeout), FI(password_in_file),
-	FI(line),
+	FI(line), FI(protocol), FS(socket), FS(proxy_host), FI(proxy_port),
+	FS(proxy_user), FS(proxy_password),
 #undef FS
 #undef FI
 };
@@ -225,6 +226,15 @@ static const struct {
 	    "2147483647" },
 	{ "command_timeout 5\n", "command_timeout", "5" },
 	{ "command_timeout off\n", "command_timeout", "0" },
+	{ "", "protocol", "0" },
+	{ "socket /run/lmtp\n", "socket", "/run/lmtp" },
+	{ "socket /run/lmtp\nsocket\n", "socket", "(null)" },
+	{ "proxy_host 127.0.0.1\n", "proxy_host", "127.0.0.1" },
+	{ "", "proxy_port", "0" },
+	{ "proxy_port 9050\n", "proxy_port", "9050" },
+	{ "proxy_port 9050\nproxy_port\n", "proxy_port", "0" },
+	{ "proxy_user tor\n", "proxy_user", "tor" },
+	{ "proxy_password s3cret\n", "proxy_password", "s3cret" },
 	{ "password x\n", "password_in_file", "0" },	/* conf_load's */
 	{ "timeout off\n", "timeout", "0" },
 	{ "timeout 30\ntimeout off\n", "timeout", "0" },
@@ -351,8 +361,8 @@ static const struct {
 	    "'command_timeout': not off or a number of seconds" },
 	{ "maildomain example.org\n",
 	    "t.conf:2: key 'maildomain' is not supported by posthorn" },
-	{ "proxy_host 127.0.0.1\n",
-	    "t.conf:2: key 'proxy_host' is not supported by posthorn" },
+	{ "proxy_port 0\n", "t.conf:2: invalid value '0' for key "
+	    "'proxy_port': not a port number from 1 to 65535" },
 	{ "host\n", "t.conf:2: key 'host' needs a value" },
 	{ "host \"\"\n", "t.conf:2: key 'host' needs a value" },
 	{ "port\n", "t.conf:2: key 'port' needs a value" },
@@ -438,10 +448,8 @@ static const struct {
 	    "'set_date_header': not auto or off" },
 	{ "add_missing_from_header auto\n", "t.conf:2: invalid value 'auto' "
 	    "for key 'add_missing_from_header': not on or off" },
-	{ "protocol lmtp\n", "t.conf:2: invalid value 'lmtp' for key "
-	    "'protocol': LMTP is not supported" },
 	{ "protocol http\n", "t.conf:2: invalid value 'http' for key "
-	    "'protocol': only smtp is supported" },
+	    "'protocol': not smtp or lmtp" },
 	{ "defaults now\n", "t.conf:2: key 'defaults' takes no value" },
 	{ "account\n", "t.conf:2: key 'account' needs a value" },
 	{ "account : a\n", "t.conf:2: missing account name" },
