@@ -1246,7 +1246,7 @@ conf_k_protocol(struct conf_parser *p, const struct conf_key *k,
 	if (strcasecmp(v, "smtp") == 0)
 		p->cur->protocol = PROTO_SMTP;
 	else if (strcasecmp(v, "lmtp") == 0)
-		return conf_bad(p, k, v, "LMTP is not supported");
+		p->cur->protocol = PROTO_LMTP;
 	else
 		return conf_bad(p, k, v, "not smtp or lmtp");
 	return 0;

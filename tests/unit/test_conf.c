@@ -227,6 +227,8 @@ static const struct {
 	{ "command_timeout 5\n", "command_timeout", "5" },
 	{ "command_timeout off\n", "command_timeout", "0" },
 	{ "", "protocol", "0" },
+	{ "protocol lmtp\n", "protocol", "1" },
+	{ "protocol LMTP\nprotocol smtp\n", "protocol", "0" },
 	{ "socket /run/lmtp\n", "socket", "/run/lmtp" },
 	{ "socket /run/lmtp\nsocket\n", "socket", "(null)" },
 	{ "proxy_host 127.0.0.1\n", "proxy_host", "127.0.0.1" },
