@@ -32,6 +32,7 @@
 
 #include "conf.h"
 #include "err.h"
+#include "fallback.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fsio.h"
@@ -105,6 +106,7 @@ enum conf_k {
 	CONF_K_PROXY_USER,
 	CONF_K_PROXY_PASSWORD,
 	CONF_K_SOCKET,
+	CONF_K_FALLBACK,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -191,6 +193,7 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_PROXY_USER] =	F(FT_STR, proxy_user, SUB_NONE, 0),
 	[CONF_K_PROXY_PASSWORD] = F(FT_STR, proxy_password, SUB_NONE, 1),
 	[CONF_K_SOCKET] =	F(FT_STR, socket, SUB_TILDE, 0),
+	[CONF_K_FALLBACK] =	F(FT_STR, fallback, SUB_NONE, 0),
 };
 
 #undef F
@@ -365,6 +368,7 @@ static const struct conf_key conf_keys[] = {
 	{ "proxy_password", CONF_K_PROXY_PASSWORD, KIND_SPECIAL, 0, 1,
 	    conf_k_password },
 	K_PATH("socket", CONF_K_SOCKET),
+	K_STR("fallback", CONF_K_FALLBACK),	/* fallback.c resolves it */
 };
 
 #undef K_STR
@@ -524,6 +528,7 @@ conf_account_release(struct account *a)
 	free(a->auth_mech);
 	free(a->name);
 	free(a->file);
+	free(a->fallback_to);
 	wipe(a, sizeof(*a));
 }
 
@@ -553,6 +558,14 @@ conf_account_dup(const struct account *src)
 	a->line = src->line;
 	a->set = src->set;
 	a->password_in_file = src->password_in_file;
+	/* The fallbacks are the file's accounts: shared, not copied. */
+	if (src->nfallback > 0) {
+		a->fallback_to = xcalloc(src->nfallback,
+		    sizeof(*a->fallback_to));
+		memcpy(a->fallback_to, src->fallback_to, src->nfallback *
+		    sizeof(*a->fallback_to));
+		a->nfallback = src->nfallback;
+	}
 	return a;
 }
 
@@ -1464,6 +1477,8 @@ conf_parse(struct conf *c, const char *buf, size_t len, const char *filename,
 			goto fail;
 		pos = next;
 	}
+	if (fallback_resolve(c, e) == -1)
+		goto fail;
 	conf_account_release(&p.defaults);
 	free(p.owns);
 	return 0;

@@ -94,6 +94,10 @@ struct account {
 	int		 proxy_port;	/* 0: 1080 */
 	char		*proxy_user;	/* RFC 1929 user; NULL: none */
 	char		*proxy_password; /* secret: wiped by conf_free */
+	char		*fallback;	/* account names, as written */
+	struct account	**fallback_to;	/* resolved (fallback.c): accounts
+					   of the same conf, not owned */
+	size_t		 nfallback;
 };
 
 /* session_timeout's default: 20 minutes. */
