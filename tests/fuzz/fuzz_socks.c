@@ -45,7 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	len = socks_connect_reply_len(d, n, "proxy", &e);
 	if (len == -1 && (e.kind == ERR_NONE || e.text[0] == '\0'))
 		abort();
-	if (len > 0 && (len < 10 || len > 4 + 1 + 255 + 2))
+	if (len > 0 && (len < 4 + 1 + 2 || len > 4 + 1 + 255 + 2))
 		abort();
 	if (len > 0 && (size_t)len <= n) {
 		err_clear(&e);
