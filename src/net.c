@@ -9,7 +9,8 @@
  * to show a long wait.  While message data is written a conn can watch
  * for input, so that a server's early reply ends the data at once.
  * Connecting and starting TLS build the stack: TCP or a unix socket at
- * the bottom (transport.c), TLS on top (tls.c); nothing below calls up.
+ * the bottom (transport.c), SOCKS5 on the TCP to a proxy (socks.c), TLS
+ * on top (tls.c); nothing below calls up.
  */
 #include "config.h"
 

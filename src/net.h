@@ -1,7 +1,8 @@
 /*
  * net: the connection every SMTP (and HTTP) byte goes through.  A conn is
  * line I/O on top of a transport stack (transport.h: TCP, a unix socket or
- * memory at the bottom, TLS above when started): an input buffer that
+ * memory at the bottom, SOCKS5 on TCP to a proxy, TLS above when
+ * started): an input buffer that
  * lines (or raw bytes) are taken from, and an output buffer that collects
  * a command group so that it leaves in one write.  Time is bounded by
  * deadlines, not by the length of each read: a stage (conn_stage) gets a
