@@ -27,7 +27,8 @@ _posthorn_longopts=(--account --all --attach --auth --bcc --body --cc --config
     --set-to-header --allow-from-override --queue --queue-lifetime
     --protocol --tls-min-dh-prime-bits --auto-from --maildomain
     --session-timeout --scram-max-iterations --command-timeout
-    --failed-lifetime)
+    --failed-lifetime --proxy-host --proxy-port --proxy-user --socket
+    --fallback)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
     -I -q -qq -qI -A -s -a -c -H -G -h -L -m -n -o -O -U -P)
 # mailq lists the queue: only these make sense there.

@@ -238,3 +238,8 @@ complete -c posthorn -n __posthorn_no_rcpt -l session-timeout -r -d 'Key session
 complete -c posthorn -n __posthorn_no_rcpt -l scram-max-iterations -r -d 'Key scram_max_iterations'
 complete -c posthorn -n __posthorn_no_rcpt -l command-timeout -r -d 'Key command_timeout'
 complete -c posthorn -n __posthorn_no_rcpt -l failed-lifetime -r -d 'Key failed_lifetime'
+complete -c posthorn -n __posthorn_no_rcpt -l proxy-host -r -d 'Key proxy_host'
+complete -c posthorn -n __posthorn_no_rcpt -l proxy-port -r -d 'Key proxy_port'
+complete -c posthorn -n __posthorn_no_rcpt -l proxy-user -r -d 'Key proxy_user'
+complete -c posthorn -n __posthorn_no_rcpt -l socket -r -d 'Key socket'
+complete -c posthorn -n __posthorn_no_rcpt -l fallback -r -d 'Key fallback'

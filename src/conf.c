@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "err.h"
 #include "evalcmd.h"
+#include "fallback.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fsio.h"
@@ -105,6 +106,12 @@ enum conf_k {
 	CONF_K_TLS_MIN_DH_PRIME_BITS,
 	CONF_K_AUTO_FROM,
 	CONF_K_MAILDOMAIN,
+	CONF_K_PROXY_HOST,
+	CONF_K_PROXY_PORT,
+	CONF_K_PROXY_USER,
+	CONF_K_PROXY_PASSWORD,
+	CONF_K_SOCKET,
+	CONF_K_FALLBACK,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -116,7 +123,7 @@ enum conf_k {
  * freed and substituted.  Indexed by key number.
  */
 enum conf_ftype {
-	FT_NONE,		/* checked, nothing stored (protocol) */
+	FT_NONE,		/* checked, nothing stored */
 	FT_STR,			/* char * */
 	FT_INT,			/* int */
 	FT_AUTH,		/* auth and auth_mech */
@@ -137,6 +144,9 @@ struct conf_field {
 };
 
 #define F(t, m, s, x)	{ (t), offsetof(struct account, m), (s), (x) }
+
+_Static_assert(CONF_K_MAX <= sizeof(((struct account *)0)->lines) /
+    sizeof(int), "struct account's lines[] holds every key");
 
 static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_HOST] =		F(FT_STR, host, SUB_NONE, 0),
@@ -178,7 +188,7 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_QUEUE] =	F(FT_INT, queue, SUB_NONE, 0),
 	[CONF_K_QUEUE_DIR] =	F(FT_STR, queue_dir, SUB_TILDE, 0),
 	[CONF_K_QUEUE_LIFETIME] = F(FT_INT, queue_lifetime, SUB_NONE, 0),
-	[CONF_K_PROTOCOL] =	{ FT_NONE, 0, SUB_NONE, 0 },
+	[CONF_K_PROTOCOL] =	F(FT_INT, protocol, SUB_NONE, 0),
 	[CONF_K_SESSION_TIMEOUT] =
 	    F(FT_INT, session_timeout, SUB_NONE, 0),
 	[CONF_K_SCRAM_MAX_ITERATIONS] =
@@ -191,6 +201,12 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	    F(FT_INT, tls_min_dh_prime_bits, SUB_NONE, 0),
 	[CONF_K_AUTO_FROM] =	F(FT_INT, auto_from, SUB_NONE, 0),
 	[CONF_K_MAILDOMAIN] =	F(FT_STR, maildomain, SUB_NONE, 0),
+	[CONF_K_PROXY_HOST] =	F(FT_STR, proxy_host, SUB_NONE, 0),
+	[CONF_K_PROXY_PORT] =	F(FT_INT, proxy_port, SUB_NONE, 0),
+	[CONF_K_PROXY_USER] =	F(FT_STR, proxy_user, SUB_NONE, 0),
+	[CONF_K_PROXY_PASSWORD] = F(FT_STR, proxy_password, SUB_NONE, 1),
+	[CONF_K_SOCKET] =	F(FT_STR, socket, SUB_TILDE, 0),
+	[CONF_K_FALLBACK] =	F(FT_STR, fallback, SUB_NONE, 0),
 };
 
 #undef F
@@ -368,9 +384,6 @@ static const struct conf_key conf_keys[] = {
 	K_FN("ntlmdomain", CONF_K_NONE, 0, conf_k_obsolete),
 
 	/* msmtp keys posthorn refuses with a clearer word than "unknown". */
-	K_NO("proxy_host"),
-	K_NO("proxy_port"),
-	K_NO("socket"),
 	K_NO("tls_force_sslv3"),
 
 	K_FN("session_timeout", CONF_K_SESSION_TIMEOUT, 1,
@@ -382,6 +395,14 @@ static const struct conf_key conf_keys[] = {
 	    conf_k_command_timeout),
 	/* The queue (issue 9). */
 	K_FN("failed_lifetime", CONF_K_FAILED_LIFETIME, 1, conf_k_lifetime),
+	/* Network paths (issue 12): msmtp's, then posthorn's. */
+	K_STR("proxy_host", CONF_K_PROXY_HOST),
+	K_FN("proxy_port", CONF_K_PROXY_PORT, 0, conf_k_port),
+	K_STR("proxy_user", CONF_K_PROXY_USER),
+	{ "proxy_password", CONF_K_PROXY_PASSWORD, KIND_SPECIAL, 0, 1,
+	    conf_k_password },
+	K_PATH("socket", CONF_K_SOCKET),
+	K_STR("fallback", CONF_K_FALLBACK),	/* fallback.c resolves it */
 };
 
 #undef K_STR
@@ -542,6 +563,7 @@ conf_account_release(struct account *a)
 	free(a->auth_mech);
 	free(a->name);
 	free(a->file);
+	free(a->fallback_to);
 	wipe(a, sizeof(*a));
 }
 
@@ -572,6 +594,14 @@ conf_account_dup(const struct account *src)
 	a->set = src->set;
 	memcpy(a->lines, src->lines, sizeof(a->lines));
 	a->password_in_file = src->password_in_file;
+	/* The fallbacks are the file's accounts: shared, not copied. */
+	if (src->nfallback > 0) {
+		a->fallback_to = xcalloc(src->nfallback,
+		    sizeof(*a->fallback_to));
+		memcpy(a->fallback_to, src->fallback_to, src->nfallback *
+		    sizeof(*a->fallback_to));
+		a->nfallback = src->nfallback;
+	}
 	return a;
 }
 
@@ -606,6 +636,8 @@ conf_port(const struct account *a)
 {
 	if (a->port != 0)
 		return a->port;
+	if (a->protocol == PROTO_LMTP)
+		return 2003;
 	return a->tls && !a->tls_starttls ? 465 : 25;
 }
 
@@ -884,9 +916,14 @@ conf_k_port(struct conf_parser *p, const struct conf_key *k, const char *v)
 {
 	long n;
 
+	/* proxy_port with no argument: back to the default. */
+	if (*v == '\0' && !k->needarg) {
+		*conf_intp(p->cur, k->id) = 0;
+		return 0;
+	}
 	if ((n = conf_number(v, 1, 65535)) == -1)
 		return conf_bad(p, k, v, "not a port number from 1 to 65535");
-	p->cur->port = (int)n;
+	*conf_intp(p->cur, k->id) = (int)n;
 	return 0;
 }
 
@@ -1255,10 +1292,12 @@ conf_k_protocol(struct conf_parser *p, const struct conf_key *k,
     const char *v)
 {
 	if (strcasecmp(v, "smtp") == 0)
-		return 0;
-	if (strcasecmp(v, "lmtp") == 0)
-		return conf_bad(p, k, v, "LMTP is not supported");
-	return conf_bad(p, k, v, "only smtp is supported");
+		p->cur->protocol = PROTO_SMTP;
+	else if (strcasecmp(v, "lmtp") == 0)
+		p->cur->protocol = PROTO_LMTP;
+	else
+		return conf_bad(p, k, v, "not smtp or lmtp");
+	return 0;
 }
 
 /*
@@ -1634,6 +1673,8 @@ conf_parse_eval(struct conf *c, const char *buf, size_t len,
 			goto fail;
 		pos = next;
 	}
+	if (fallback_resolve(c, e) == -1)
+		goto fail;
 	conf_account_release(&p.defaults);
 	free(p.owns);
 	return 0;

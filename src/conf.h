@@ -18,6 +18,7 @@ struct err;
 enum conf_setfrom { SETFROM_AUTO = 0, SETFROM_ON, SETFROM_OFF };
 /* set_to_header (msmtp 1.8.33); undisclosed_recipients is its old form. */
 enum conf_setto { SETTO_OFF = 0, SETTO_ON, SETTO_UNDISCLOSED };
+enum conf_proto { PROTO_SMTP = 0, PROTO_LMTP };
 
 /*
  * One account with every key resolved: defaults applied, parents
@@ -95,11 +96,24 @@ struct account {
 	int		 auto_from;	/* obsolete msmtp key: from
 					   becomes %U@maildomain (or %U) */
 	char		*maildomain;	/* obsolete, with auto_from */
-	int		 lines[64];	/* per key number: the line of
+	int		 lines[96];	/* per key number: the line of
 					   file its value came from (through
 					   defaults and parents too), or
 					   CONF_FROM_DEFAULT, CONF_FROM_CLI,
 					   CONF_FROM_ENV */
+
+	/* Network paths (issue 12). */
+	int		 protocol;	/* enum conf_proto */
+	char		*socket;	/* a unix-domain socket instead of
+					   host and port */
+	char		*proxy_host;	/* SOCKS5 proxy; NULL none */
+	int		 proxy_port;	/* 0: 1080 */
+	char		*proxy_user;	/* RFC 1929 user; NULL: none */
+	char		*proxy_password; /* secret: wiped by conf_free */
+	char		*fallback;	/* account names, as written */
+	struct account	**fallback_to;	/* resolved (fallback.c): accounts
+					   of the same conf, not owned */
+	size_t		 nfallback;
 };
 
 #define CONF_FROM_DEFAULT	0
@@ -277,7 +291,10 @@ int	 conf_from_has_f(const char *from);
 /* from with %F replaced by addr and %% by %; malloc'd. */
 char	*conf_from_expand(const char *from, const char *addr);
 
-/* Default port for an account: port if set, 465 implicit TLS, else 25. */
+/*
+ * Default port for an account: port if set, 2003 for LMTP (msmtp's
+ * default), 465 implicit TLS, else 25.
+ */
 int	 conf_port(const struct account *a);
 
 /*

@@ -36,6 +36,7 @@
 
 #include "conf.h"
 #include "deliver.h"
+#include "fallback.h"
 #include "envelope.h"
 #include "err.h"
 #include "jsonw.h"
@@ -123,6 +124,7 @@ log_it(const struct account *a, const struct smtp *s,
     const struct spool_entry *ent, const char *outcome, const char *error,
     int code, const struct err *e)
 {
+	const struct account *a2 = a;
 	struct log_outcome o;
 	char *one = NULL;
 	size_t n;
@@ -130,7 +132,10 @@ log_it(const struct account *a, const struct smtp *s,
 	if (a == NULL)
 		return;
 	memset(&o, 0, sizeof(o));
-	o.host = a->host;
+	/* The route the session went to (a fallback, maybe). */
+	if (s != NULL && s->acct != NULL)
+		a2 = s->acct;
+	o.host = a2->socket != NULL ? a2->socket : a2->host;
 	o.tls = s != NULL && s->tls;
 	o.auth = s != NULL ? s->auth_mech : NULL;
 	o.env = &ent->env;
@@ -381,6 +386,9 @@ settle_some(struct deliver_ctx *d, struct spool_entry *ent,
     const unsigned char *tried, enum outcome *out)
 {
 	struct envelope *env = &ent->env;
+	const struct account *ra = s != NULL && s->acct != NULL ? s->acct : a;
+	const char *where = ra->socket != NULL ? ra->socket :
+	    ra->host != NULL ? ra->host : "the server";
 	struct err se;
 	size_t i, failed, pending;
 	const char *why = NULL;
@@ -415,11 +423,11 @@ settle_some(struct deliver_ctx *d, struct spool_entry *ent,
 				continue;
 			if (r->state == RCPT_FAILED)
 				say("%s: recipient <%s> rejected by %s: %s",
-				    ent->id, r->addr, a->host,
+				    ent->id, r->addr, where,
 				    r->reply ? r->reply : "");
 			else if (d->verbose)
 				say("%s: recipient <%s> deferred by %s: %s",
-				    ent->id, r->addr, a->host,
+				    ent->id, r->addr, where,
 				    r->reply ? r->reply : "");
 		}
 	}
@@ -729,6 +737,59 @@ find_due(struct deliver_ctx *d, const char *want, const char *only_id,
 }
 
 /*
+ * A route that failed in a way that lets the next one be tried: said
+ * with -v, and logged as outcome "fallback" with the route's host and
+ * the failure.  i is the route's index of n.
+ */
+static void
+next_route(struct deliver_ctx *d, const struct spool_entry *ent,
+    const struct account *a, const struct smtp *s,
+    const struct account *ra, const struct err *e, size_t i, size_t n)
+{
+	struct log_outcome o;
+
+	if (d->verbose)
+		say("%s: route %zu of %zu (%s) failed: %s; trying the next",
+		    ent->id, i + 1, n, ra->socket != NULL ? ra->socket :
+		    ra->host != NULL ? ra->host : "-", e->text);
+	memset(&o, 0, sizeof(o));
+	o.host = ra->socket != NULL ? ra->socket : ra->host;
+	o.tls = s != NULL && s->tls;
+	o.auth = s != NULL ? s->auth_mech : NULL;
+	o.env = &ent->env;
+	o.queue_id = ent->id;
+	o.outcome = "fallback";
+	o.code = e->reply;
+	o.error = e->text;
+	o.exitcode = err_exitcode(e);
+	log_outcome(a, &o);
+}
+
+/*
+ * Opens s on a's route, else on each fallback in turn while the failure
+ * lets it move on (a queue run: a message's own failures after the
+ * session is open are settled as they are, and the next run starts
+ * again with the first route).  0, or -1 with the last failure in e.
+ */
+static int
+open_route(struct deliver_ctx *d, const struct spool_entry *ent,
+    const struct account *a, struct smtp *s, struct err *e)
+{
+	const struct account *ra;
+	size_t i, n = fallback_count(a);
+
+	for (i = 0; i < n; i++) {
+		ra = fallback_route(a, i);
+		if (smtp_open(s, ra, d->verbose, e) == 0)
+			return 0;
+		if (i + 1 == n || !fallback_moves_on(e))
+			break;
+		next_route(d, ent, a, NULL, ra, e, i, n);
+	}
+	return -1;
+}
+
+/*
  * Sends the entries of group g over session s with account a (opened
  * here when needed).  A session that cannot be opened settles every
  * entry of the route with the same error, so a dead server costs one
@@ -772,7 +833,7 @@ run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
 		}
 		if (!s->open && s->conn.fd != -1)
 			smtp_close(s);
-		if (!s->open && smtp_open(s, a, d->verbose, &open_err) == -1) {
+		if (!s->open && open_route(d, &ent, a, s, &open_err) == -1) {
 			opened_failed = 1;
 			settle(d, &ent, a, NULL, -1, &open_err, 0, NULL);
 			spool_release(&ent);
@@ -794,24 +855,41 @@ int
 deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
     const struct account *a)
 {
+	const struct account *ra;
 	struct smtp s;
 	struct due due;
 	struct err e;
 	unsigned char *tried;
 	char digest[ROUTE_DIGEST_LEN];
-	size_t g;
-	int r, code;
+	size_t g, i, n;
+	int r, code, opened;
 
 	route_digest(a, digest);
 	find_due(d, digest, NULL, &due);
 	err_clear(&e);
-	if (smtp_open(&s, a, d->verbose, &e) == -1) {
+	/* The account's route, then each fallback while nothing of the
+	   message can have been accepted (fallback.h). */
+	for (i = 0, n = fallback_count(a); ; i++) {
+		ra = fallback_route(a, i);
+		tried = NULL;
+		opened = smtp_open(&s, ra, d->verbose, &e) == 0;
+		r = -1;
+		if (opened) {
+			tried = pending_now(&ent->env);
+			r = smtp_send(&s, &ent->env, ent->fd, due.n == 0, &e);
+		}
+		if (r == 0 || i + 1 == n || !fallback_moves_on(&e))
+			break;
+		next_route(d, ent, a, opened ? &s : NULL, ra, &e, i, n);
+		free(tried);
+		if (opened)
+			smtp_close(&s);
+	}
+	if (!opened) {
 		code = settle(d, ent, a, NULL, -1, &e, 1, NULL);
 		due_free(&due);
 		return code;
 	}
-	tried = pending_now(&ent->env);
-	r = smtp_send(&s, &ent->env, ent->fd, due.n == 0, &e);
 	code = settle(d, ent, a, &s, r, &e, 1, tried);
 	free(tried);
 	if (r == 0 && s.open && due.n > 0 && !sig_caught)

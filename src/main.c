@@ -654,8 +654,9 @@ print_version(void)
 	printf("message: MIME with libmagic, 8BITMIME, SMTPUTF8, CHUNKING, "
 	    "DSN, the 7-bit downgrade\n");
 	printf("msmtp: configuration keys of 1.8.33 (eval, %%F, obsolete "
-	    "keys), --KEY=VALUE options, --read-envelope-from; not built "
-	    "in: SOCKS, Unix sockets, LMTP\n");
+	    "keys), --KEY=VALUE options, --read-envelope-from\n");
+	printf("network: TCP, Unix-domain sockets, SOCKS5 (RFC 1928/1929), "
+	    "SMTP and LMTP, fallback accounts\n");
 	printf("%s\n", paths);
 	printf("queue: %s/UID when that spool exists, else "
 	    "${XDG_STATE_HOME:-~/.local/state}/posthorn/queue (queue_dir "

@@ -9,7 +9,8 @@
  * to show a long wait.  While message data is written a conn can watch
  * for input, so that a server's early reply ends the data at once.
  * Connecting and starting TLS build the stack: TCP or a unix socket at
- * the bottom (transport.c), TLS on top (tls.c); nothing below calls up.
+ * the bottom (transport.c), SOCKS5 on the TCP to a proxy (socks.c), TLS
+ * on top (tls.c); nothing below calls up.
  */
 #include "config.h"
 
@@ -22,6 +23,7 @@
 
 #include "err.h"
 #include "net.h"
+#include "socks.h"
 #include "tls.h"
 #include "transport.h"
 #include "util/alloc.h"
@@ -249,6 +251,34 @@ conn_starttls(struct conn *c, const struct tls_params *p, struct err *e)
 	}
 }
 
+/* TCP to the proxy, then SOCKS5 to d's host and port. */
+static struct transport *
+conn_dial_socks(const struct conn_dial *d, long long deadline,
+    struct err *e)
+{
+	struct socks_params sp;
+	struct transport *t;
+	char proxy[TRANSPORT_LABEL_MAX + 32];
+	int port = d->proxy_port > 0 ? d->proxy_port : SOCKS_PORT;
+
+	t = transport_tcp(d->proxy_host, port, d->source_ip,
+	    d->connect_timeout, deadline, e);
+	if (t == NULL) {
+		err_prefix(e, "SOCKS5 proxy: ");
+		return NULL;
+	}
+	snprintf(proxy, sizeof(proxy), "%.*s port %d", TRANSPORT_LABEL_MAX,
+	    d->proxy_host, port);
+	memset(&sp, 0, sizeof(sp));
+	sp.host = d->host;
+	sp.port = d->port;
+	sp.user = d->proxy_user;
+	sp.password = d->proxy_password;
+	sp.proxy = proxy;
+	return socks_connect(t, &sp, transport_deadline(transport_now(),
+	    d->connect_timeout, deadline), e);
+}
+
 int
 conn_dial(struct conn *c, const struct conn_dial *d, struct err *e)
 {
@@ -257,10 +287,6 @@ conn_dial(struct conn *c, const struct conn_dial *d, struct err *e)
 
 	if (c->t != NULL)
 		return err_set(e, ERR_SOFTWARE, "dial on an open connection");
-	if (d->proxy_host != NULL)
-		return err_set(e, ERR_CONFIG, "cannot connect through proxy "
-		    "'%s': SOCKS5 proxies are not supported yet",
-		    d->proxy_host);
 	if (c->session_end > 0 && transport_now() >= c->session_end) {
 		c->by_session = 1;
 		c->what = "to connect";
@@ -269,6 +295,8 @@ conn_dial(struct conn *c, const struct conn_dial *d, struct err *e)
 	deadline = c->session_end;
 	if (d->unix_path != NULL)
 		t = transport_unix(d->unix_path, deadline, e);
+	else if (d->proxy_host != NULL)
+		t = conn_dial_socks(d, deadline, e);
 	else
 		t = transport_tcp(d->host, d->port, d->source_ip,
 		    d->connect_timeout, deadline, e);

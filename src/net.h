@@ -1,7 +1,8 @@
 /*
  * net: the connection every SMTP (and HTTP) byte goes through.  A conn is
  * line I/O on top of a transport stack (transport.h: TCP, a unix socket or
- * memory at the bottom, TLS above when started): an input buffer that
+ * memory at the bottom, SOCKS5 on TCP to a proxy, TLS above when
+ * started): an input buffer that
  * lines (or raw bytes) are taken from, and an output buffer that collects
  * a command group so that it leaves in one write.  Time is bounded by
  * deadlines, not by the length of each read: a stage (conn_stage) gets a
@@ -69,9 +70,11 @@ struct conn_dial {
 	const char	*source_ip;	/* bind to it first; NULL: any */
 	const char	*unix_path;	/* a unix-domain socket instead of
 					   host and port */
-	const char	*proxy_host;	/* SOCKS5 (not built yet: a dial that
-					   names one is ERR_CONFIG) */
-	int		 proxy_port;
+	const char	*proxy_host;	/* a SOCKS5 proxy to reach host and
+					   port through (socks.h); NULL none */
+	int		 proxy_port;	/* 0: SOCKS_PORT */
+	const char	*proxy_user;	/* RFC 1929; NULL: no authentication */
+	const char	*proxy_password;
 	int		 connect_timeout; /* seconds per address; 0 none */
 	const struct tls_params *tls;	/* TLS from the first byte, or NULL */
 };
@@ -80,11 +83,12 @@ struct conn_dial {
 void	 conn_init(struct conn *c);
 
 /*
- * Connects as d says (a unix socket, or TCP to each address of host in
- * turn) under the session's deadline, then with d->tls runs the TLS
- * handshake (conn_starttls).  c must be closed.  Errors as
- * transport_tcp, transport_unix and conn_starttls; on failure c is
- * closed.  0 or -1.
+ * Connects as d says (a unix socket; TCP to each address of host in
+ * turn; or TCP to the proxy, then SOCKS5 to host by name) under the
+ * session's deadline, then with d->tls runs the TLS handshake
+ * (conn_starttls).  The SOCKS handshake has connect_timeout as well.
+ * c must be closed.  Errors as transport_tcp, transport_unix,
+ * socks_connect and conn_starttls; on failure c is closed.  0 or -1.
  */
 int	 conn_dial(struct conn *c, const struct conn_dial *d, struct err *e);
 

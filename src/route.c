@@ -2,7 +2,8 @@
  * route owns the identity of a route.  The digest is computed from a
  * table of fields, each a name and a function giving its value for an
  * account, so that what else comes to decide a route (a SOCKS proxy, a
- * local socket, fallback hosts) is one row more.  A field without a value
+ * local socket) is one row more; fallback accounts add the digest of
+ * each one's rows, in order.  A field without a value
  * still counts (as absent), so that setting it changes the route.
  * Passwords are not part of a route: a corrected password must not leave
  * the mail queued under the old one behind.
@@ -81,44 +82,100 @@ f_key(const struct account *a, char *tmp, size_t n)
 	return a->tls_key_file;
 }
 
+static const char *
+f_socket(const struct account *a, char *tmp, size_t n)
+{
+	(void)tmp;
+	(void)n;
+	return a->socket;
+}
+
+static const char *
+f_proxy(const struct account *a, char *tmp, size_t n)
+{
+	(void)tmp;
+	(void)n;
+	return a->socket == NULL ? a->proxy_host : NULL;
+}
+
+static const char *
+f_proxy_port(const struct account *a, char *tmp, size_t n)
+{
+	if (a->proxy_host == NULL)
+		return NULL;
+	snprintf(tmp, n, "%d", a->proxy_port > 0 ? a->proxy_port : 1080);
+	return tmp;
+}
+
+static const char *
+f_proxy_user(const struct account *a, char *tmp, size_t n)
+{
+	(void)tmp;
+	(void)n;
+	return a->proxy_host != NULL ? a->proxy_user : NULL;
+}
+
+static const char *
+f_protocol(const struct account *a, char *tmp, size_t n)
+{
+	(void)tmp;
+	(void)n;
+	return a->protocol == PROTO_LMTP ? "lmtp" : NULL;
+}
+
 /*
  * What decides where and as whom.  Append rows; never reorder or rename
- * them (queued messages carry digests of this table).
+ * them (queued messages carry digests of this table).  A row added
+ * later (optional) adds nothing while it has no value, so that the
+ * digest of a route that does not use it stays what it was and queued
+ * mail keeps its route across an upgrade.
  */
 static const struct {
 	const char	*name;
 	route_value_fn	 value;
+	int		 optional;
 } fields[] = {
-	{ "host",		f_host },
-	{ "port",		f_port },
-	{ "tls",		f_tls },
-	{ "user",		f_user },
-	{ "auth",		f_auth },
-	{ "tls_cert_file",	f_cert },
-	{ "tls_key_file",	f_key },
+	{ "host",		f_host, 0 },
+	{ "port",		f_port, 0 },
+	{ "tls",		f_tls, 0 },
+	{ "user",		f_user, 0 },
+	{ "auth",		f_auth, 0 },
+	{ "tls_cert_file",	f_cert, 0 },
+	{ "tls_key_file",	f_key, 0 },
+	/* Issue 12: a socket, a SOCKS5 proxy, LMTP. */
+	{ "socket",		f_socket, 1 },
+	{ "proxy_host",		f_proxy, 1 },
+	{ "proxy_port",		f_proxy_port, 1 },
+	{ "proxy_user",		f_proxy_user, 1 },
+	{ "protocol",		f_protocol, 1 },
 };
 
-void
-route_digest(const struct account *a, char out[ROUTE_DIGEST_LEN])
+/* The table's rows for a, into b. */
+static void
+route_rows(const struct account *a, struct buf *b)
 {
-	static const char hex[] = "0123456789abcdef";
-	struct buf b;
 	char tmp[64];
-	uint8_t d[32];
 	const char *v;
 	size_t i;
 
-	buf_init(&b, 0);
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		v = fields[i].value(a, tmp, sizeof(tmp));
+		if (v == NULL && fields[i].optional)
+			continue;
 		if (v == NULL)
-			buf_printf(&b, "%s-\n", fields[i].name);
+			buf_printf(b, "%s-\n", fields[i].name);
 		else
-			buf_printf(&b, "%s=%zu:%s\n", fields[i].name,
+			buf_printf(b, "%s=%zu:%s\n", fields[i].name,
 			    strlen(v), v);
 	}
-	route_sha256(b.data, b.len, d);
-	buf_release(&b);
+}
+
+static void
+route_hex(const uint8_t d[32], char out[ROUTE_DIGEST_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
 	for (i = 0; i < 32; i++) {
 		out[2 * i] = hex[d[i] >> 4];
 		out[2 * i + 1] = hex[d[i] & 15];
@@ -126,20 +183,75 @@ route_digest(const struct account *a, char out[ROUTE_DIGEST_LEN])
 	out[64] = '\0';
 }
 
-char *
-route_describe(const struct account *a)
+void
+route_digest(const struct account *a, char out[ROUTE_DIGEST_LEN])
+{
+	struct buf b, fb;
+	char sub[ROUTE_DIGEST_LEN];
+	uint8_t d[32];
+	size_t i;
+
+	buf_init(&b, 0);
+	route_rows(a, &b);
+	/* Fallback routes (issue 12), in order: each one's own rows. */
+	for (i = 0; i < a->nfallback; i++) {
+		buf_init(&fb, 0);
+		route_rows(a->fallback_to[i], &fb);
+		route_sha256(fb.data, fb.len, d);
+		buf_release(&fb);
+		route_hex(d, sub);
+		buf_printf(&b, "fallback=%zu:%s\n", strlen(sub), sub);
+	}
+	route_sha256(b.data, b.len, d);
+	buf_release(&b);
+	route_hex(d, out);
+}
+
+/* One route, without its fallbacks. */
+static char *
+route_describe_one(const struct account *a)
 {
 	struct buf b;
 
 	buf_init(&b, 0);
-	buf_printf(&b, "%s:%d (%s)", a->host ? a->host : "(no host)",
-	    conf_port(a), !a->tls ? "no TLS" : a->tls_starttls ? "STARTTLS" :
-	    "TLS");
+	if (a->socket != NULL)
+		buf_printf(&b, "socket %s (%s)", a->socket, !a->tls ?
+		    "no TLS" : a->tls_starttls ? "STARTTLS" : "TLS");
+	else
+		buf_printf(&b, "%s:%d (%s)", a->host ? a->host : "(no host)",
+		    conf_port(a), !a->tls ? "no TLS" : a->tls_starttls ?
+		    "STARTTLS" : "TLS");
+	if (a->protocol == PROTO_LMTP)
+		buf_adds(&b, ", LMTP");
+	if (a->socket == NULL && a->proxy_host != NULL)
+		buf_printf(&b, ", via SOCKS5 proxy %s:%d", a->proxy_host,
+		    a->proxy_port > 0 ? a->proxy_port : 1080);
 	if (a->auth)
 		buf_printf(&b, ", user %s, auth %s", a->user ? a->user : "-",
 		    a->auth_mech ? a->auth_mech : "any");
 	if (a->tls_cert_file != NULL)
 		buf_printf(&b, ", certificate %s", a->tls_cert_file);
+	return buf_detach(&b);
+}
+
+char *
+route_describe(const struct account *a)
+{
+	struct buf b;
+	char *one;
+	size_t i;
+
+	one = route_describe_one(a);
+	if (a->nfallback == 0)
+		return one;
+	buf_init(&b, 0);
+	buf_adds(&b, one);
+	free(one);
+	for (i = 0; i < a->nfallback; i++) {
+		one = route_describe_one(a->fallback_to[i]);
+		buf_printf(&b, "; fallback %s", one);
+		free(one);
+	}
 	return buf_detach(&b);
 }
 

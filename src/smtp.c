@@ -362,8 +362,10 @@ ehlo(struct smtp *s, struct err *e)
 	const struct account *a = s->acct;
 	const char *domain = a->domain ? a->domain : "localhost";
 	const char *nl;
+	int lmtp = a->protocol == PROTO_LMTP;
 
-	if (cmd(s, -1, e, "EHLO %s", domain) == -1 ||
+	/* LMTP (RFC 2033 4.1): LHLO in place of EHLO, and no HELO. */
+	if (cmd(s, -1, e, "%s %s", lmtp ? "LHLO" : "EHLO", domain) == -1 ||
 	    flush(s, SMTP_EHLO, e) == -1 || read_reply(s, SMTP_EHLO, e) == -1)
 		return -1;
 	if (SMTP_REPLY_CLASS(&s->reply) == 2) {
@@ -373,9 +375,9 @@ ehlo(struct smtp *s, struct err *e)
 		s->ehlo_text = xstrdup(nl ? nl + 1 : "");
 		return no_trailing(s, SMTP_EHLO, e);
 	}
-	if (SMTP_REPLY_CLASS(&s->reply) != 5)
+	if (SMTP_REPLY_CLASS(&s->reply) != 5 || lmtp)
 		return reply_error(s, SMTP_EHLO, ERR_UNAVAILABLE, e,
-		    "EHLO refused");
+		    "%s refused", lmtp ? "LHLO" : "EHLO");
 	/* An old server: HELO, and none of the extensions. */
 	if ((a->tls && a->tls_starttls && !s->tls) || a->auth)
 		return reply_error(s, SMTP_EHLO, ERR_UNAVAILABLE, e,
@@ -584,9 +586,19 @@ smtp_open(struct smtp *s, const struct account *a, int verbose,
 	char *note;
 
 	begin(s, a, verbose, e);
-	if (a->host == NULL || a->host[0] == '\0') {
+	if (a->socket == NULL && (a->host == NULL || a->host[0] == '\0')) {
 		err_set(e, ERR_CONFIG, "no host in account '%s'",
 		    a->name ? a->name : "");
+		smtp_close(s);
+		return at(e, SMTP_CONNECT);
+	}
+	if (a->socket != NULL && a->tls && a->tls_certcheck &&
+	    a->tls_fingerprint_len == 0 && a->host == NULL &&
+	    a->tls_host_override == NULL) {
+		err_set(e, ERR_CONFIG, "account '%s' uses TLS over socket '%s' "
+		    "but names no host to check the certificate against "
+		    "(host or tls_host_override)", a->name ? a->name : "",
+		    a->socket);
 		smtp_close(s);
 		return at(e, SMTP_CONNECT);
 	}
@@ -594,6 +606,11 @@ smtp_open(struct smtp *s, const struct account *a, int verbose,
 	d.host = a->host;
 	d.port = conf_port(a);
 	d.source_ip = a->source_ip;
+	d.unix_path = a->socket;
+	d.proxy_host = a->proxy_host;
+	d.proxy_port = a->proxy_port;
+	d.proxy_user = a->proxy_user;
+	d.proxy_password = a->proxy_password;
 	d.connect_timeout = limit(s, SMTP_CONNECT);
 	if (conn_dial(&s->conn, &d, e) == -1) {
 		at(e, SMTP_CONNECT);
@@ -601,8 +618,11 @@ smtp_open(struct smtp *s, const struct account *a, int verbose,
 		return -1;
 	}
 	if (verbose) {
-		note = xasprintf("connected to %s port %d (%s)", a->host,
-		    d.port, s->conn.peer);
+		if (a->socket != NULL)
+			note = xasprintf("connected to socket %s", a->socket);
+		else
+			note = xasprintf("connected to %s port %d (%s)",
+			    a->host, d.port, s->conn.peer);
 		log_trace(LOG_NOTE, note, strlen(note));
 		free(note);
 	}
@@ -992,6 +1012,92 @@ rset(struct smtp *s, struct err *e)
 	return no_trailing(s, SMTP_RSET, e);
 }
 
+/*
+ * LMTP (RFC 2033 4.2): after the end of the data, one reply for each
+ * recipient the server accepted, in the order of the RCPT commands.
+ * Each is recorded as a reply to that recipient's RCPT would be: 2xx
+ * delivered, 5xx refused for good, 4xx left pending (queued), so the
+ * exit status, the summary, --json and the queue treat a recipient the
+ * delivery agent refused after the data exactly as one refused at RCPT.
+ * A connection lost part-way leaves the recipients not yet answered
+ * pending with no code (another attempt may deliver a second copy to
+ * them: a duplicate is better than a loss).  0 when at least one was
+ * delivered; -1 as no_recipient (phase: the end of the data) when none
+ * was, or as the lost connection when nobody answered at all.
+ */
+static int
+lmtp_end(struct smtp *s, struct envelope *env, struct err *e)
+{
+	char one[768];
+	struct rcpt *rc;
+	size_t i, done = 0, answered = 0, first_bad = (size_t)-1;
+	int cls;
+
+	for (i = 0; i < env->nrcpt; i++) {
+		rc = &env->rcpt[i];
+		if (rc->state != RCPT_PENDING || rc->code / 100 != 2)
+			continue;
+		if (read_reply(s, SMTP_END, e) == -1)
+			goto lost;
+		cls = SMTP_REPLY_CLASS(&s->reply);
+		if (cls != 2 && cls != 4 && cls != 5) {
+			reply_error(s, SMTP_END, ERR_PROTOCOL, e, "%s answered "
+			    "the data for <%s> with", host(s), rc->addr);
+			goto lost;
+		}
+		answered++;
+		smtp_reply_oneline(&s->reply, one, sizeof(one));
+		rc->code = s->reply.code;
+		envelope_set(&rc->reply, one);
+		if (cls == 2) {
+			rc->state = RCPT_DONE;
+			done++;
+			continue;
+		}
+		if (cls == 5)
+			rc->state = RCPT_FAILED;
+		if (first_bad == (size_t)-1)
+			first_bad = i;
+	}
+	s->need_rset = 0;
+	if (done == 0) {
+		no_recipient(s, env, first_bad, e);
+		e->phase = SMTP_END + 1;
+		return -1;
+	}
+	s->nmsgs++;
+	if (!s->quit_sent && no_trailing(s, SMTP_END, e) == -1) {
+		s->open = 0;
+		smtp_close(s);
+	}
+	err_clear(e);
+	return 0;
+
+lost:
+	s->open = 0;
+	if (e->kind != ERR_PROTOCOL)
+		e->kind = ERR_TEMP;
+	/* Those not answered yet: nobody knows; they stay pending. */
+	for (; i < env->nrcpt; i++) {
+		rc = &env->rcpt[i];
+		if (rc->state != RCPT_PENDING || rc->code / 100 != 2)
+			continue;
+		rc->code = 0;
+		envelope_set(&rc->reply, "no reply after the end of the data "
+		    "(LMTP); may or may not have been delivered");
+	}
+	if (done > 0) {
+		s->nmsgs++;
+		err_clear(e);
+		return 0;
+	}
+	if (answered == 0)
+		err_prefix(e, "no reply after the end of the data, so the "
+		    "message may or may not have been delivered; it is kept "
+		    "for another attempt: ");
+	return -1;
+}
+
 static int	send_message(struct smtp *, struct envelope *, int, int,
 		    const struct mime_dg_plan *, off_t, int, int, struct err *);
 
@@ -1000,7 +1106,9 @@ smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
     struct err *e)
 {
 	int pipelining = (s->caps.flags & CAP_PIPELINING) != 0;
-	int chunking = (s->caps.flags & CAP_CHUNKING) != 0;
+	/* LMTP's per-recipient replies are read after DATA only. */
+	int chunking = (s->caps.flags & CAP_CHUNKING) != 0 &&
+	    s->acct->protocol != PROTO_LMTP;
 	struct mime_dg_plan *plan = NULL;
 	off_t wire_size = env->size;
 	int rv;
@@ -1227,6 +1335,8 @@ body:
 	if (send_body(s, fd, env->size, 1, plan, wire_size, 1, e) == -1 ||
 	    end_data(s, 1, last && pipelining, e) == -1)
 		return data_failed(s, e);
+	if (s->acct->protocol == PROTO_LMTP)
+		return lmtp_end(s, env, e);
 	if (read_reply(s, SMTP_END, e) == -1)
 		goto lost_after_data;
 end_reply:

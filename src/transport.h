@@ -5,8 +5,8 @@
  * at an absolute deadline or at once when SIGINT, SIGTERM or SIGHUP
  * arrives.  The bottom layers are here: TCP (resolve, then each address in
  * turn), a unix-domain socket, and an in-memory stream for tests and
- * fuzzing.  Layers above (TLS in tls.c; a SOCKS5 client later) take the
- * layer below and own it.  The line I/O that SMTP and HTTP use sits on
+ * fuzzing.  Layers above (the SOCKS5 client in socks.c, TLS in tls.c)
+ * take the layer below and own it.  The line I/O that SMTP and HTTP use sits on
  * top, in net.c.
  */
 #ifndef POSTHORN_TRANSPORT_H

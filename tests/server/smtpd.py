@@ -196,7 +196,7 @@ class Script:
             "ehlo_tls", "users", "require_auth", "require_tls",
             "concurrent", "greeting", "rules", "max_line", "turn_grace_ms",
             "tls_turns", "scram_final", "scram_iterations", "rcvbuf",
-            "comment"}
+            "unix", "lmtp", "comment"}
 
     def __init__(self, d):
         unknown = set(d) - self.KEYS
@@ -260,6 +260,10 @@ class Script:
             "greeting")
         self.max_line = int(d.get("max_line", 65536))
         self.turn_grace_ms = int(d.get("turn_grace_ms", 0))
+        self.lmtp = bool(d.get("lmtp", False))
+        self.unix = d.get("unix")
+        if self.unix is not None and not isinstance(self.unix, str):
+            raise ScriptError("unix must be a path")
         self.rcvbuf = int(d.get("rcvbuf", 0))
         if self.rcvbuf < 0:
             raise ScriptError("rcvbuf must not be negative")
@@ -988,6 +992,13 @@ class Session:
         text = line.rstrip(b"\r\n").decode("latin-1")
         verb, _, arg = text.partition(" ")
         stage = VERBS.get(verb.upper(), "unknown")
+        if self.script.lmtp:
+            # LMTP (RFC 2033): LHLO is EHLO (its rules are "ehlo" rules);
+            # EHLO and HELO are unknown commands.
+            if verb.upper() == "LHLO":
+                stage = "ehlo"
+            elif stage in ("ehlo", "helo"):
+                stage = "unknown"
         getattr(self, "do_" + stage)(arg.strip())
 
     def need_greeting(self):
@@ -1295,7 +1306,36 @@ class Session:
         data = bytes(self.txn["chunks"])
         self.finish_message("BDAT", data, data)
 
+    def finish_lmtp(self, method, raw, unstuffed):
+        """LMTP: one reply per accepted recipient, in RCPT order; a
+        data_end rule with addr answers for that recipient."""
+        plans = []
+        for rc in self.txn["rcpts"]:
+            r = self.rule("data_end", addr=rc["addr"])
+            default = b"250 2.1.5 <%s> delivered\r\n" % \
+                rc["addr"].encode("latin-1")
+            if r is not None and (r.reply is not None or r.raw is not None):
+                planned = r.raw if r.raw is not None else r.reply
+            elif r is not None and r.action != "continue":
+                planned = None
+            else:
+                planned = default
+            plans.append((r, default, planned, rc["addr"]))
+        ok = [p for _, _, p, _ in plans
+              if p is not None and reply_code(p).startswith("2")]
+        rest = b"".join(p for _, _, p, _ in plans if p is not None)
+        self.store(raw, unstuffed, method, ok[0] if ok else (rest or None))
+        self.txn = None
+        for r, default, planned, addr in plans:
+            if planned is not None:
+                self.event("lmtp <%s> %s" % (
+                    addr, planned.decode("latin-1").splitlines()[0]))
+            self.respond(r, default)
+
     def finish_message(self, method, raw, unstuffed):
+        if self.script.lmtp and not (self.txn is not None
+                                     and self.txn.get("answered")):
+            return self.finish_lmtp(method, raw, unstuffed)
         if self.txn is not None and self.txn.get("answered"):
             # Answered during the data (a body rule that goes on).
             self.store(raw, unstuffed, method, self.txn["answered"])
@@ -1381,6 +1421,13 @@ class Server:
             if "port" not in ports:
                 ports["port"] = ports["port6"]
             self.listeners.append(s)
+        if self.script.unix is not None:
+            # Beside the TCP listener(s): the same server on a path.
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.bind(self.script.unix)
+            s.listen(64)
+            ports["unix"] = self.script.unix
+            self.listeners.append(s)
         if self.script.rcvbuf:
             # Accepted sockets inherit it (before any client connects, so
             # the window the client sees is small from the start).
@@ -1403,6 +1450,8 @@ class Server:
                 except OSError:
                     continue
                 n = self.rec.new_conn()
+                if isinstance(peer, (str, bytes)):
+                    peer = ("unix", self.script.unix)
                 sess = Session(self, sock, n, peer[:2])
                 t = threading.Thread(target=sess.run, daemon=True,
                                      name="conn-%d" % n)

@@ -63,7 +63,8 @@ static const struct {
 	FI(session_timeout), FI(tls_min_dh_prime_bits), FI(auto_from),
 	FS(maildomain),
 	FI(scram_max_iterations), FI(command_timeout), FI(password_in_file),
-	FI(line),
+	FI(line), FI(protocol), FS(socket), FS(proxy_host), FI(proxy_port),
+	FS(proxy_user), FS(proxy_password),
 #undef FS
 #undef FI
 };
@@ -227,6 +228,17 @@ static const struct {
 	    "2147483647" },
 	{ "command_timeout 5\n", "command_timeout", "5" },
 	{ "command_timeout off\n", "command_timeout", "0" },
+	{ "", "protocol", "0" },
+	{ "protocol lmtp\n", "protocol", "1" },
+	{ "protocol LMTP\nprotocol smtp\n", "protocol", "0" },
+	{ "socket /run/lmtp\n", "socket", "/run/lmtp" },
+	{ "socket /run/lmtp\nsocket\n", "socket", "(null)" },
+	{ "proxy_host 127.0.0.1\n", "proxy_host", "127.0.0.1" },
+	{ "", "proxy_port", "0" },
+	{ "proxy_port 9050\n", "proxy_port", "9050" },
+	{ "proxy_port 9050\nproxy_port\n", "proxy_port", "0" },
+	{ "proxy_user tor\n", "proxy_user", "tor" },
+	{ "proxy_password s3cret\n", "proxy_password", "s3cret" },
 	{ "password x\n", "password_in_file", "0" },	/* conf_load's */
 	{ "timeout off\n", "timeout", "0" },
 	{ "timeout 30\ntimeout off\n", "timeout", "0" },
@@ -386,8 +398,8 @@ static const struct {
 	{ "eval echo host x\n", "t.conf:2: key 'eval' runs a command, and "
 	    "nothing is run here" },
 	{ "eval\n", "t.conf:2: key 'eval' needs a value" },
-	{ "proxy_host 127.0.0.1\n",
-	    "t.conf:2: key 'proxy_host' is not supported by posthorn" },
+	{ "proxy_port 0\n", "t.conf:2: invalid value '0' for key "
+	    "'proxy_port': not a port number from 1 to 65535" },
 	{ "host\n", "t.conf:2: key 'host' needs a value" },
 	{ "host \"\"\n", "t.conf:2: key 'host' needs a value" },
 	{ "port\n", "t.conf:2: key 'port' needs a value" },
@@ -473,10 +485,8 @@ static const struct {
 	    "'set_date_header': not auto or off" },
 	{ "add_missing_from_header auto\n", "t.conf:2: invalid value 'auto' "
 	    "for key 'add_missing_from_header': not on or off" },
-	{ "protocol lmtp\n", "t.conf:2: invalid value 'lmtp' for key "
-	    "'protocol': LMTP is not supported" },
 	{ "protocol http\n", "t.conf:2: invalid value 'http' for key "
-	    "'protocol': only smtp is supported" },
+	    "'protocol': not smtp or lmtp" },
 	{ "defaults now\n", "t.conf:2: key 'defaults' takes no value" },
 	{ "account\n", "t.conf:2: key 'account' needs a value" },
 	{ "account : a\n", "t.conf:2: missing account name" },
@@ -1009,7 +1019,7 @@ test_keyopts(void)
 		t_ok(strcmp(k, "password") != 0 && strcmp(k, "passwordeval") !=
 		    0 && strcmp(k, "logfile") != 0 && strcmp(k, "queue_dir") !=
 		    0 && strcmp(k, "eval") != 0 && strcmp(k, "host") != 0 &&
-		    strcmp(k, "keepbcc") != 0 && strcmp(k, "proxy_host") != 0,
+		    strcmp(k, "keepbcc") != 0,
 		    "keyopt %zu: '%s' may be an option", i, k);
 		if (strcmp(k, "timeout") == 0)
 			seen_timeout = !optional;
