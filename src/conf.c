@@ -100,6 +100,19 @@ enum conf_k {
 	CONF_K_SCRAM_MAX_ITERATIONS,
 	CONF_K_COMMAND_TIMEOUT,
 	CONF_K_FAILED_LIFETIME,
+	CONF_K_OAUTH2_PROVIDER,
+	CONF_K_OAUTH2_FLOW,
+	CONF_K_OAUTH2_CLIENT_ID,
+	CONF_K_OAUTH2_CLIENT_SECRET,
+	CONF_K_OAUTH2_CLIENT_SECRET_EVAL,
+	CONF_K_OAUTH2_TENANT,
+	CONF_K_OAUTH2_SCOPE,
+	CONF_K_OAUTH2_AUTHORIZE_URL,
+	CONF_K_OAUTH2_DEVICE_URL,
+	CONF_K_OAUTH2_TOKEN_URL,
+	CONF_K_OAUTH2_REVOKE_URL,
+	CONF_K_OAUTH2_REDIRECT_PORT,
+	CONF_K_OAUTH2_TOKEN_FILE,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -181,6 +194,28 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	    F(FT_INT, scram_max_iterations, SUB_NONE, 0),
 	[CONF_K_COMMAND_TIMEOUT] = F(FT_INT, command_timeout, SUB_NONE, 0),
 	[CONF_K_FAILED_LIFETIME] = F(FT_INT, failed_lifetime, SUB_NONE, 0),
+	[CONF_K_OAUTH2_PROVIDER] = F(FT_STR, oauth2_provider, SUB_NONE, 0),
+	[CONF_K_OAUTH2_FLOW] =	F(FT_STR, oauth2_flow, SUB_NONE, 0),
+	[CONF_K_OAUTH2_CLIENT_ID] =
+	    F(FT_STR, oauth2_client_id, SUB_NONE, 0),
+	[CONF_K_OAUTH2_CLIENT_SECRET] =
+	    F(FT_STR, oauth2_client_secret, SUB_NONE, 1),
+	[CONF_K_OAUTH2_CLIENT_SECRET_EVAL] =
+	    F(FT_STR, oauth2_client_secret_eval, SUB_NONE, 0),
+	[CONF_K_OAUTH2_TENANT] = F(FT_STR, oauth2_tenant, SUB_NONE, 0),
+	[CONF_K_OAUTH2_SCOPE] =	F(FT_STR, oauth2_scope, SUB_NONE, 0),
+	[CONF_K_OAUTH2_AUTHORIZE_URL] =
+	    F(FT_STR, oauth2_authorize_url, SUB_NONE, 0),
+	[CONF_K_OAUTH2_DEVICE_URL] =
+	    F(FT_STR, oauth2_device_url, SUB_NONE, 0),
+	[CONF_K_OAUTH2_TOKEN_URL] =
+	    F(FT_STR, oauth2_token_url, SUB_NONE, 0),
+	[CONF_K_OAUTH2_REVOKE_URL] =
+	    F(FT_STR, oauth2_revoke_url, SUB_NONE, 0),
+	[CONF_K_OAUTH2_REDIRECT_PORT] =
+	    F(FT_INT, oauth2_redirect_port, SUB_NONE, 0),
+	[CONF_K_OAUTH2_TOKEN_FILE] =
+	    F(FT_STR, oauth2_token_file, SUB_TILDE, 0),
 };
 
 #undef F
@@ -269,6 +304,14 @@ static int	conf_k_scram_max(struct conf_parser *, const struct conf_key *,
 		    const char *);
 static int	conf_k_command_timeout(struct conf_parser *,
 		    const struct conf_key *, const char *);
+static int	conf_k_oauth2_provider(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_oauth2_flow(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_oauth2_url(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_redirect_port(struct conf_parser *,
+		    const struct conf_key *, const char *);
 
 #define K_STR(n, id)	{ n, id, KIND_STR, 0, 0, NULL }
 #define K_PATH(n, id)	{ n, id, KIND_PATH, 0, 0, NULL }
@@ -351,6 +394,27 @@ static const struct conf_key conf_keys[] = {
 	    conf_k_command_timeout),
 	/* The queue (issue 9). */
 	K_FN("failed_lifetime", CONF_K_FAILED_LIFETIME, 1, conf_k_lifetime),
+	/* OAuth2 (issue 10; oauth.c). */
+	K_FN("oauth2_provider", CONF_K_OAUTH2_PROVIDER, 1,
+	    conf_k_oauth2_provider),
+	K_FN("oauth2_flow", CONF_K_OAUTH2_FLOW, 1, conf_k_oauth2_flow),
+	K_STR("oauth2_client_id", CONF_K_OAUTH2_CLIENT_ID),
+	{ "oauth2_client_secret", CONF_K_OAUTH2_CLIENT_SECRET, KIND_SPECIAL,
+	    0, 1, conf_k_password },
+	K_STR("oauth2_client_secret_eval", CONF_K_OAUTH2_CLIENT_SECRET_EVAL),
+	K_STR("oauth2_tenant", CONF_K_OAUTH2_TENANT),
+	K_STR("oauth2_scope", CONF_K_OAUTH2_SCOPE),
+	K_FN("oauth2_authorize_url", CONF_K_OAUTH2_AUTHORIZE_URL, 0,
+	    conf_k_oauth2_url),
+	K_FN("oauth2_device_url", CONF_K_OAUTH2_DEVICE_URL, 0,
+	    conf_k_oauth2_url),
+	K_FN("oauth2_token_url", CONF_K_OAUTH2_TOKEN_URL, 0,
+	    conf_k_oauth2_url),
+	K_FN("oauth2_revoke_url", CONF_K_OAUTH2_REVOKE_URL, 0,
+	    conf_k_oauth2_url),
+	K_FN("oauth2_redirect_port", CONF_K_OAUTH2_REDIRECT_PORT, 1,
+	    conf_k_redirect_port),
+	K_PATH("oauth2_token_file", CONF_K_OAUTH2_TOKEN_FILE),
 };
 
 #undef K_STR
@@ -1259,6 +1323,58 @@ conf_k_command_timeout(struct conf_parser *p, const struct conf_key *k,
 	if ((n = conf_number(v, 1, CONF_TIMEOUT_MAX)) == -1)
 		return conf_bad(p, k, v, "not off or a number of seconds");
 	p->cur->command_timeout = (int)n;
+	return 0;
+}
+
+/* oauth2_provider microsoft | google | generic */
+static int
+conf_k_oauth2_provider(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (strcmp(v, "microsoft") != 0 && strcmp(v, "google") != 0 &&
+	    strcmp(v, "generic") != 0)
+		return conf_bad(p, k, v, "not microsoft, google or generic");
+	conf_str_set(p->cur, k->id, v);
+	return 0;
+}
+
+/* oauth2_flow device | code | client_credentials */
+static int
+conf_k_oauth2_flow(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (strcmp(v, "device") != 0 && strcmp(v, "code") != 0 &&
+	    strcmp(v, "client_credentials") != 0)
+		return conf_bad(p, k, v, "not device, code or "
+		    "client_credentials");
+	conf_str_set(p->cur, k->id, v);
+	return 0;
+}
+
+/* An endpoint: https only; empty unsets. */
+static int
+conf_k_oauth2_url(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (*v != '\0' && (strncasecmp(v, "https://", 8) != 0 ||
+	    v[8] == '\0' || str_has_ctl(v) || strchr(v, ' ') != NULL))
+		return conf_bad(p, k, v, "not an https URL");
+	conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
+	return 0;
+}
+
+/* oauth2_redirect_port PORT (1-65535) | 0 (any) */
+static int
+conf_k_redirect_port(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	long n;
+
+	if (strcmp(v, "0") == 0)
+		n = 0;
+	else if ((n = conf_number(v, 1, 65535)) == -1)
+		return conf_bad(p, k, v, "not a port number");
+	p->cur->oauth2_redirect_port = (int)n;
 	return 0;
 }
 

@@ -84,6 +84,22 @@ struct account {
 					    account; conf_load wiped it, and
 					    conf_password reads it again */
 	int		 failed_lifetime; /* seconds failed/ keeps one; 30 days */
+
+	/* OAuth2 (oauth.h): NULL / 0 = the provider's preset. */
+	char		*oauth2_provider;	/* microsoft, google, generic */
+	char		*oauth2_flow;		/* device, code,
+						   client_credentials */
+	char		*oauth2_client_id;
+	char		*oauth2_client_secret;	/* secret: wiped */
+	char		*oauth2_client_secret_eval; /* command printing it */
+	char		*oauth2_tenant;
+	char		*oauth2_scope;
+	char		*oauth2_authorize_url;
+	char		*oauth2_device_url;
+	char		*oauth2_token_url;
+	char		*oauth2_revoke_url;
+	int		 oauth2_redirect_port;	/* 0: a random port */
+	char		*oauth2_token_file;
 };
 
 /* session_timeout's default: 20 minutes. */
