@@ -393,10 +393,17 @@ acct_name(const struct account *a)
 
 /* The access token in t lives long enough, and is not the refused one. */
 static int
-usable(const struct oauth_tokens *t, time_t now, const char *refused)
+usable(const struct oauth_tokens *t, enum oauth_want want,
+    const char *refused)
 {
-	return t->access != NULL && t->expires > now + OAUTH_MARGIN &&
-	    (refused == NULL || strcmp(t->access, refused) != 0);
+	time_t now = time(NULL);
+
+	if (t->access == NULL)
+		return 0;
+	if (want == OAUTH_RENEW)
+		return refused != NULL && strcmp(t->access, refused) != 0 &&
+		    t->expires > now;
+	return t->expires > now + (want == OAUTH_CONNECT ? OAUTH_MARGIN : 0);
 }
 
 /* Gets new tokens into fresh, by refresh or client credentials. */
@@ -429,8 +436,8 @@ renew(const struct account *a, const struct oauth_cfg *cfg,
  * refused, or NULL.
  */
 static int
-token_locked(const struct account *a, const char *path, const char *refused,
-    char **token, struct err *e)
+token_locked(const struct account *a, const char *path,
+    enum oauth_want want, const char *refused, char **token, struct err *e)
 {
 	struct oauth_cfg cfg;
 	struct oauth_tokens t, fresh;
@@ -439,7 +446,7 @@ token_locked(const struct account *a, const char *path, const char *refused,
 	memset(&fresh, 0, sizeof(fresh));
 	if (oauth_store_load(path, &t, e) == -1)
 		return -1;
-	if (usable(&t, time(NULL), refused)) {
+	if (usable(&t, want, refused)) {
 		*token = xstrdup(t.access);
 		oauth_tokens_release(&t);
 		return 0;
@@ -457,7 +464,7 @@ token_locked(const struct account *a, const char *path, const char *refused,
 }
 
 int
-oauth_token(const struct account *a, int renew_it, char **token,
+oauth_token(const struct account *a, enum oauth_want want, char **token,
     struct err *e)
 {
 	struct oauth_tokens t;
@@ -472,13 +479,13 @@ oauth_token(const struct account *a, int renew_it, char **token,
 		free(path);
 		return -1;
 	}
-	if (!renew_it && usable(&t, time(NULL), NULL)) {
+	if (want != OAUTH_RENEW && usable(&t, want, NULL)) {
 		*token = xstrdup(t.access);
 		oauth_tokens_release(&t);
 		free(path);
 		return 0;
 	}
-	if (renew_it && t.access != NULL)
+	if (want == OAUTH_RENEW && t.access != NULL)
 		refused = xstrdup(t.access);
 	oauth_tokens_release(&t);
 	if (oauth_store_lock(path, &fd, e) == -1) {
@@ -486,7 +493,7 @@ oauth_token(const struct account *a, int renew_it, char **token,
 		free(path);
 		return -1;
 	}
-	rv = token_locked(a, path, refused, token, e);
+	rv = token_locked(a, path, want, refused, token, e);
 	close(fd);
 	wipe_free(refused);
 	free(path);

@@ -59,18 +59,26 @@ int	 oauth_device_parse(int status, const char *body, size_t n,
 	    struct oauth_device *d, struct err *e);
 void	 oauth_device_release(struct oauth_device *d);
 
+/* What oauth_token is asked for. */
+enum oauth_want {
+	OAUTH_CONNECT,	/* before connecting: OAUTH_MARGIN seconds to live */
+	OAUTH_AUTH,	/* for AUTH now: not expired */
+	OAUTH_RENEW	/* the server refused the stored token: a new one */
+};
+
 /*
- * The access token for AUTH (caller wipe_frees *token).  A stored token
- * with more than OAUTH_MARGIN seconds to live costs no request; else,
- * under the store's lock (so concurrent senders refresh once), the
- * tokens are read again and refreshed (or, for client_credentials,
- * fetched).  With renew set the server refused the stored token: it is
- * refreshed even though it looks valid.  invalid_grant and a missing
- * sign-in are ERR_NOPERM naming `posthorn --login -A ACCOUNT`; an
- * unreachable or failing endpoint ERR_TEMP.  0 or -1.
+ * The access token (caller wipe_frees *token).  A stored token that
+ * lives long enough for want costs no request; else, under the store's
+ * lock (so concurrent senders refresh once), the tokens are read again
+ * and refreshed (or, for client_credentials, fetched), and the new ones
+ * stored before the token is handed out.  OAUTH_RENEW refreshes unless
+ * another process already replaced the refused token.  invalid_grant
+ * and a missing sign-in are ERR_NOPERM naming `posthorn --login -A
+ * ACCOUNT`; an unreachable endpoint, a 5xx or an answer without a
+ * usable access token ERR_TEMP.  0 or -1.
  */
-int	 oauth_token(const struct account *a, int renew, char **token,
-	    struct err *e);
+int	 oauth_token(const struct account *a, enum oauth_want want,
+	    char **token, struct err *e);
 
 /*
  * posthorn --login: signs the account in by its flow, printing every

@@ -82,6 +82,24 @@ oauth_provider_used(const struct account *a)
 }
 
 const char *
+oauth_provider_mech(const struct account *a, const char *offered)
+{
+	const struct preset *p = preset_of(a);
+	const char *o;
+	size_t n = strlen("OAUTHBEARER");
+
+	if (a->auth_mech != NULL && strcmp(a->auth_mech, "OAUTH2") != 0)
+		return a->auth_mech;
+	if (p->mech != NULL)
+		return p->mech;
+	for (o = offered; (o = strstr(o, "OAUTHBEARER")) != NULL; o += n)
+		if ((o == offered || o[-1] == ' ') && (o[n] == ' ' ||
+		    o[n] == '\0'))
+			return "OAUTHBEARER";
+	return "XOAUTH2";
+}
+
+const char *
 oauth_flow_name(enum oauth_flow f)
 {
 	switch (f) {

@@ -47,6 +47,13 @@ int	 oauth_cfg_resolve(const struct account *a, struct oauth_cfg *cfg,
 	    struct err *e);
 void	 oauth_cfg_release(struct oauth_cfg *cfg);
 
+/*
+ * The SASL mechanism for `auth oauth2` (the account's own for auth
+ * xoauth2 / oauthbearer): the preset's, or for generic OAUTHBEARER when
+ * offered (the server's AUTH list), else XOAUTH2.
+ */
+const char *oauth_provider_mech(const struct account *a, const char *offered);
+
 /* "device", "code", "client_credentials" */
 const char *oauth_flow_name(enum oauth_flow f);
 
