@@ -182,6 +182,7 @@ oauth_store_load(const char *path, struct oauth_tokens *t, struct err *e)
 	int rv;
 
 	memset(t, 0, sizeof(*t));
+	oauth_json_secure();
 	if (lstat(path, &st) == -1) {
 		if (errno == ENOENT)
 			return 0;
@@ -259,6 +260,7 @@ oauth_store_save(const char *path, const struct oauth_tokens *t,
 
 	if (make_dir(path, e) == -1)
 		return -1;
+	oauth_json_secure();
 	o = to_json(t);
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
