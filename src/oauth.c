@@ -624,8 +624,10 @@ code_login(const struct account *a, const struct oauth_cfg *cfg, FILE *out,
 	struct buf form;
 	int rv;
 
-	if (oauth_code_obtain(cfg, out, &cr, e) == -1)
+	if (oauth_code_obtain(cfg, out, &cr, e) == -1) {
+		oauth_code_result_release(&cr);
 		return -1;
+	}
 	buf_init_secret(&form, FORM_MAX);
 	if (form_add(&form, "grant_type", "authorization_code") == -1 ||
 	    form_add(&form, "code", cr.code) == -1 ||
