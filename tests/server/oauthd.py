@@ -40,6 +40,10 @@ Script keys (all optional; control.json may change any of them):
                                   PREFIX-code-N (so tests know the
                                   secrets in advance)
   expires_in = 3600               lifetime of access tokens
+  fixed_access_token = null       every access token is this one (a
+                                  static test token that a real server,
+                                  Dovecot in tests/interop, checks like
+                                  a password)
   rotate = false                  a refresh answers a new refresh token
   old_refresh_valid = true        with rotate: the old one still works
   approve = true                  the scripted user approves (device and
@@ -88,7 +92,7 @@ DEFAULTS = {
     "slow_down": 0, "device_expire": False, "interval": 0,
     "token_error": None, "token_status": None, "token_body": None,
     "token_big": False, "token_stall": False, "token_delay_ms": 0,
-    "revoke_status": 200,
+    "revoke_status": 200, "fixed_access_token": None,
 }
 
 
@@ -134,7 +138,7 @@ class State:
 
     def issue(self, refresh=True):
         """A new access token (and refresh token), recorded."""
-        at = self.next("at")
+        at = self.conf("fixed_access_token") or self.next("at")
         rt = self.next("rt") if refresh else None
         exp = self.conf("expires_in")
         user = self.conf("user")
