@@ -198,7 +198,7 @@ read_target(int fd)
 	p.fd = fd;
 	p.events = POLLIN;
 	while (n < REQUEST_MAX) {
-		if (poll(&p, 1, 10000) <= 0)
+		if (poll(&p, 1, 3000) <= 0)
 			return NULL;
 		got = read(fd, req + n, REQUEST_MAX - n);
 		if (got <= 0)

@@ -20,6 +20,7 @@
 #include "http.h"
 #include "oauth.h"
 #include "oauth_code.h"
+#include "oauth_provider.h"
 #include "oauth_store.h"
 #include "util/buf.h"
 #include "t.h"
@@ -289,6 +290,100 @@ test_store(void)
 	free(path);
 }
 
+/* Resolves the one account of a configuration: "flow mech scope token
+   device authorize" or "-1 KIND". */
+static void
+resolve(const char *text, const char *offered, char *out, size_t outsz)
+{
+	struct conf c;
+	struct oauth_cfg cfg;
+	struct err e;
+	struct account *a;
+
+	if (conf_parse(&c, text, strlen(text), "t", &e) == -1) {
+		snprintf(out, outsz, "parse: %s", e.text);
+		return;
+	}
+	a = c.accounts[0];
+	if (oauth_cfg_resolve(a, &cfg, &e) == 0)
+		snprintf(out, outsz, "%s %s %s %s %s %s",
+		    oauth_flow_name(cfg.flow), oauth_provider_mech(a, offered),
+		    cfg.scope, cfg.token_url, cfg.device_url ? cfg.device_url :
+		    "-", cfg.authorize_url ? cfg.authorize_url : "-");
+	else
+		snprintf(out, outsz, "-1 %s", err_exitname(err_exitcode(&e)));
+	oauth_cfg_release(&cfg);
+	conf_free(&c);
+}
+
+static void
+test_provider(void)
+{
+	static const struct {
+		const char *conf, *offered, *want;
+	} rows[] = {
+		{ "account a\nauth oauth2\noauth2_provider microsoft\n"
+		  "oauth2_client_id x\noauth2_tenant example.org\n",
+		  "XOAUTH2 OAUTHBEARER",
+		  "device XOAUTH2 https://outlook.office365.com/SMTP.Send "
+		  "offline_access https://login.microsoftonline.com/example.org/"
+		  "oauth2/v2.0/token https://login.microsoftonline.com/"
+		  "example.org/oauth2/v2.0/devicecode https://login."
+		  "microsoftonline.com/example.org/oauth2/v2.0/authorize" },
+		{ "account a\nauth oauth2\noauth2_provider microsoft\n"
+		  "oauth2_client_id x\noauth2_flow client_credentials\n"
+		  "oauth2_client_secret s\n", "",
+		  "client_credentials XOAUTH2 https://outlook.office365.com/"
+		  ".default https://login.microsoftonline.com/common/oauth2/"
+		  "v2.0/token https://login.microsoftonline.com/common/oauth2/"
+		  "v2.0/devicecode https://login.microsoftonline.com/common/"
+		  "oauth2/v2.0/authorize" },
+		{ "account a\nauth oauth2\noauth2_provider google\n"
+		  "oauth2_client_id x\n", "OAUTHBEARER XOAUTH2",
+		  "code XOAUTH2 https://mail.google.com/ https://oauth2."
+		  "googleapis.com/token - https://accounts.google.com/o/oauth2/"
+		  "v2/auth" },
+		{ "account a\nauth oauth2\noauth2_client_id x\n"
+		  "oauth2_token_url https://t/\noauth2_authorize_url "
+		  "https://a/\noauth2_scope s\n", "XOAUTH2 OAUTHBEARER",
+		  "code OAUTHBEARER s https://t/ - https://a/" },
+		{ "account a\nauth oauth2\noauth2_client_id x\n"
+		  "oauth2_token_url https://t/\noauth2_authorize_url "
+		  "https://a/\noauth2_scope s\n", "PLAIN XOAUTH2",
+		  "code XOAUTH2 s https://t/ - https://a/" },
+		{ "account a\nauth oauthbearer\noauth2_provider google\n"
+		  "oauth2_client_id x\n", "XOAUTH2 OAUTHBEARER",
+		  "code OAUTHBEARER https://mail.google.com/ https://oauth2."
+		  "googleapis.com/token - https://accounts.google.com/o/oauth2/"
+		  "v2/auth" },
+		{ "account a\nauth oauth2\noauth2_provider microsoft\n",
+		  "", "-1 EX_CONFIG" },			/* no client id */
+		{ "account a\nauth oauth2\noauth2_provider google\n"
+		  "oauth2_client_id x\noauth2_flow device\n", "",
+		  "-1 EX_CONFIG" },			/* no device URL */
+		{ "account a\nauth oauth2\noauth2_client_id x\n"
+		  "oauth2_token_url https://t/\noauth2_flow "
+		  "client_credentials\noauth2_scope s\n", "",
+		  "-1 EX_CONFIG" },			/* no secret */
+		{ "account a\nauth oauth2\noauth2_provider microsoft\n"
+		  "oauth2_client_id x\noauth2_tenant a/b\n", "",
+		  "-1 EX_CONFIG" },			/* bad tenant */
+		{ "account a\noauth2_token_url http://t/\n", "",
+		  "parse: t:2: invalid value 'http://t/' for key "
+		  "'oauth2_token_url': not an https URL" },
+		{ "account a\noauth2_provider yahoo\n", "",
+		  "parse: t:2: invalid value 'yahoo' for key "
+		  "'oauth2_provider': not microsoft, google or generic" },
+	};
+	char got[ERR_TEXT_MAX + 64];
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		resolve(rows[i].conf, rows[i].offered, got, sizeof(got));
+		t_streq(got, rows[i].want, "provider row %zu", i);
+	}
+}
+
 int
 main(void)
 {
@@ -299,5 +394,6 @@ main(void)
 	test_device();
 	test_query();
 	test_store();
+	test_provider();
 	return t_done();
 }
