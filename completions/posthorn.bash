@@ -15,7 +15,7 @@
 # compares these lists with src/cli.c.
 _posthorn_longopts=(--account --all --attach --auth --bcc --body --cc --config
     --delete --dry-run --due --from --header --help --hold --host --html
-    --inline --json --now --port --pretend --read-envelope-from --read-recipients
+    --inline --json --login --logout --now --port --pretend --read-envelope-from --read-recipients
     --release --reply-to
     --requeue --serverinfo --show --subject --tls --user --verbose --version
     # The configuration keys as options (--help: Keys as options).
@@ -247,7 +247,7 @@ _posthorn()
 		--*=* | --all | --dry-run | --due | --help | --json | --now | \
 		    --pretend | \
 		    --read-envelope-from | --read-recipients | --serverinfo | \
-		    --verbose | --version)
+		    --verbose | --version | --login | --logout)
 			;;
 		# Key options whose value may be left out take it only
 		# after '='.

@@ -92,7 +92,7 @@ function __posthorn_no_rcpt
         switch $w
             case --
                 return 1
-            case '--*=*' --all --dry-run --due --help --json --now --pretend --read-envelope-from --read-recipients --serverinfo --verbose --version --tls-starttls --tls-certcheck --syslog --set-from-header --set-date-header --remove-bcc-headers --set-msgid-header --set-to-header --allow-from-override --queue --auto-from
+            case '--*=*' --all --dry-run --due --help --json --now --pretend --read-envelope-from --read-recipients --serverinfo --verbose --version --login --logout --tls-starttls --tls-certcheck --syslog --set-from-header --set-date-header --remove-bcc-headers --set-msgid-header --set-to-header --allow-from-override --queue --auto-from
             case '--*'
                 set skip 1
             case -qI
@@ -162,6 +162,8 @@ complete -c posthorn -n __posthorn_no_rcpt -l hold -x -a '(__posthorn_queue_ids)
 complete -c posthorn -n __posthorn_no_rcpt -l release -x -a '(__posthorn_queue_ids)' -d 'Let held messages go, due now'
 complete -c posthorn -n __posthorn_no_rcpt -l serverinfo -d 'Show what the server offers'
 complete -c posthorn -n __posthorn_no_rcpt -s P -l pretend -d 'Show the account this run would use'
+complete -c posthorn -n __posthorn_no_rcpt -l login -d 'OAuth2: sign the account in'
+complete -c posthorn -n __posthorn_no_rcpt -l logout -d 'OAuth2: revoke and forget the tokens'
 complete -c posthorn -n __posthorn_no_rcpt -l help -d 'Show the options'
 complete -c posthorn -n __posthorn_no_rcpt -l version -d 'Show the version'
 

@@ -29,6 +29,8 @@
 #include "err.h"
 #include "evalcmd.h"
 #include "net.h"
+#include "oauth.h"
+#include "oauth_provider.h"
 #include "tls.h"
 #include "util/alloc.h"
 #include "util/b64.h"
@@ -325,6 +327,24 @@ prompt(const struct account *a, char **pw, struct err *e)
 }
 
 int
+auth_renewable(const struct account *a, const struct err *e)
+{
+	return oauth_provider_used(a) && e->kind == ERR_NOPERM &&
+	    e->reply == 535;
+}
+
+int
+auth_renew(const struct account *a, struct err *e)
+{
+	char *token;
+
+	if (oauth_token(a, OAUTH_RENEW, &token, e) == -1)
+		return -1;
+	wipe_free(token);
+	return 0;
+}
+
+int
 auth_password(const struct account *a, char **pw, struct err *e)
 {
 	*pw = NULL;
@@ -487,6 +507,7 @@ auth_begin(struct auth **out, const struct account *a, const char *offered,
 {
 	struct auth *as;
 	const struct mech *m;
+	const char *name;
 
 	*out = NULL;
 	if (a->auth_mech != NULL) {
@@ -498,7 +519,9 @@ auth_begin(struct auth **out, const struct account *a, const char *offered,
 			    "another mechanism the server offers: %s)",
 			    a->name != NULL ? a->name : "", *offered ?
 			    offered : "none");
-		if ((m = find_mech(a->auth_mech)) == NULL)
+		name = oauth_provider_used(a) ?
+		    oauth_provider_mech(a, offered) : a->auth_mech;
+		if ((m = find_mech(name)) == NULL)
 			return err_set(e, ERR_CONFIG, "authentication "
 			    "mechanism '%s' is not supported", a->auth_mech);
 		if (!offered_has(offered, m->name))
@@ -517,7 +540,14 @@ auth_begin(struct auth **out, const struct account *a, const char *offered,
 	as->mech = m;
 	as->acct = a;
 	as->conn = c;
-	if (m->needs_password && auth_password(a, &as->password, e) == -1) {
+	if (m->needs_password && (m->kind == MK_XOAUTH2 ||
+	    m->kind == MK_OAUTHBEARER) && oauth_provider_used(a)) {
+		if (oauth_token(a, OAUTH_AUTH, &as->password, e) == -1) {
+			auth_end(as);
+			return -1;
+		}
+	} else if (m->needs_password && auth_password(a, &as->password, e) ==
+	    -1) {
 		auth_end(as);
 		return -1;
 	}

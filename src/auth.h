@@ -46,6 +46,16 @@ int	 auth_complete(const struct auth *as);
 void	 auth_end(struct auth *as);
 
 /*
+ * OAuth2 (oauth.h): 1 when e, a failed AUTH, is the server refusing a
+ * token posthorn got from its OAuth2 store (535); auth_renew then gets a
+ * new token (a refresh even though the old one looked valid), for one
+ * more AUTH in the same session.  auth_renew: 0 or -1 (oauth_token's
+ * errors).
+ */
+int	 auth_renewable(const struct account *a, const struct err *e);
+int	 auth_renew(const struct account *a, struct err *e);
+
+/*
  * The password (or OAuth token) for an account: `password`, else the
  * output of `passwordeval` (run by /bin/sh, standard input /dev/null, the
  * trailing newline removed; a failing command is ERR_CONFIG), else

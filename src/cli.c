@@ -32,6 +32,8 @@ enum {
 	OPT_HTML,
 	OPT_INLINE,
 	OPT_SERVERINFO,
+	OPT_LOGIN,
+	OPT_LOGOUT,
 	OPT_DRY_RUN,
 	OPT_JSON,
 	OPT_NOW,
@@ -78,6 +80,8 @@ static const struct option longopts[] = {
 	{ "html",	required_argument,	NULL, OPT_HTML },
 	{ "inline",	required_argument,	NULL, OPT_INLINE },
 	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ "login",	no_argument,		NULL, OPT_LOGIN },
+	{ "logout",	no_argument,		NULL, OPT_LOGOUT },
 	{ "now",	no_argument,		NULL, OPT_NOW },
 	{ "port",	required_argument,	NULL, OPT_PORT },
 	{ "pretend",	no_argument,		NULL, 'P' },
@@ -134,6 +138,7 @@ cli_usage(FILE *out)
 "       posthorn -s subject [-a file] [-c addr] recipient ... < body\n"
 "       posthorn -bp | mailq      posthorn -q\n"
 "       posthorn --show|--delete|--requeue|--hold|--release ID... | all\n"
+"       posthorn --login|--logout [-A account]\n"
 "\n"
 "Sending (sendmail compatible):\n"
 "  -t, --read-recipients  recipients also from To, Cc, Bcc (or Resent-*)\n"
@@ -185,6 +190,10 @@ cli_usage(FILE *out)
 "\n"
 "Other:\n"
 "  --serverinfo       show the server's greeting, TLS, extensions, AUTH\n"
+"                     (and the OAuth2 sign-in: expiry, scopes)\n"
+"  --login            OAuth2: sign the account in (URLs and codes on\n"
+"                     standard error, one per line); tokens stored\n"
+"  --logout           OAuth2: revoke (where possible) and forget tokens\n"
 "  -P, --pretend      show the account this run would use, each value and\n"
 "                     where it came from (secrets as ***), and exit\n"
 "  --json             with -bp: one JSON object per message; with --show;\n"
@@ -563,6 +572,12 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 	case OPT_SERVERINFO:
 		c->mode = CLI_SERVERINFO;
 		break;
+	case OPT_LOGIN:
+		c->mode = CLI_LOGIN;
+		break;
+	case OPT_LOGOUT:
+		c->mode = CLI_LOGOUT;
+		break;
 	case OPT_DRY_RUN:
 		c->dry_run = 1;
 		break;
@@ -731,6 +746,9 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 		strv_add(&c->rcpts, argv[i]);
 	}
 
+	if ((c->mode == CLI_LOGIN || c->mode == CLI_LOGOUT) && c->rcpts.n > 0)
+		return err_set(e, ERR_USAGE, "--login and --logout take no "
+		    "recipients (choose the account with -A)");
 	if (c->json && c->mode != CLI_LIST && c->mode != CLI_SEND)
 		return err_set(e, ERR_USAGE, "--json works with -bp, --show "
 		    "and a send");

@@ -23,6 +23,8 @@ enum cli_mode {
 	CLI_FLUSH,	/* -q, -qI ID */
 	CLI_SERVERINFO,	/* --serverinfo */
 	CLI_PRETEND,	/* -P, --pretend */
+	CLI_LOGIN,	/* --login: OAuth2 sign-in */
+	CLI_LOGOUT,	/* --logout */
 	CLI_SHOW,	/* --show ID */
 	CLI_QUEUE_CMD,	/* --delete, --requeue, --hold, --release ID... */
 	CLI_HELP,

@@ -112,11 +112,28 @@ enum conf_k {
 	CONF_K_PROXY_PASSWORD,
 	CONF_K_SOCKET,
 	CONF_K_FALLBACK,
+	CONF_K_OAUTH2_PROVIDER,
+	CONF_K_OAUTH2_FLOW,
+	CONF_K_OAUTH2_CLIENT_ID,
+	CONF_K_OAUTH2_CLIENT_SECRET,
+	CONF_K_OAUTH2_CLIENT_SECRET_EVAL,
+	CONF_K_OAUTH2_TENANT,
+	CONF_K_OAUTH2_SCOPE,
+	CONF_K_OAUTH2_AUTHORIZE_URL,
+	CONF_K_OAUTH2_DEVICE_URL,
+	CONF_K_OAUTH2_TOKEN_URL,
+	CONF_K_OAUTH2_REVOKE_URL,
+	CONF_K_OAUTH2_REDIRECT_PORT,
+	CONF_K_OAUTH2_TOKEN_FILE,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
 
-#define CONF_BIT(id)	(1ULL << (id))
+#define KS_ADD(ks, id)	((ks)->w[(id) / 64] |= 1ULL << ((id) % 64))
+#define KS_HAS(ks, id)	(((ks)->w[(id) / 64] >> ((id) % 64)) & 1)
+/* One more bit than the keys: conf_k_obsolete's for keys without one. */
+_Static_assert(CONF_K_MAX < CONF_KEYS_MAX, "struct conf_keyset holds "
+    "every key");
 
 /*
  * Where each key's value lives in struct account and how it is copied,
@@ -207,6 +224,28 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_PROXY_PASSWORD] = F(FT_STR, proxy_password, SUB_NONE, 1),
 	[CONF_K_SOCKET] =	F(FT_STR, socket, SUB_TILDE, 0),
 	[CONF_K_FALLBACK] =	F(FT_STR, fallback, SUB_NONE, 0),
+	[CONF_K_OAUTH2_PROVIDER] = F(FT_STR, oauth2_provider, SUB_NONE, 0),
+	[CONF_K_OAUTH2_FLOW] =	F(FT_STR, oauth2_flow, SUB_NONE, 0),
+	[CONF_K_OAUTH2_CLIENT_ID] =
+	    F(FT_STR, oauth2_client_id, SUB_NONE, 0),
+	[CONF_K_OAUTH2_CLIENT_SECRET] =
+	    F(FT_STR, oauth2_client_secret, SUB_NONE, 1),
+	[CONF_K_OAUTH2_CLIENT_SECRET_EVAL] =
+	    F(FT_STR, oauth2_client_secret_eval, SUB_NONE, 0),
+	[CONF_K_OAUTH2_TENANT] = F(FT_STR, oauth2_tenant, SUB_NONE, 0),
+	[CONF_K_OAUTH2_SCOPE] =	F(FT_STR, oauth2_scope, SUB_NONE, 0),
+	[CONF_K_OAUTH2_AUTHORIZE_URL] =
+	    F(FT_STR, oauth2_authorize_url, SUB_NONE, 0),
+	[CONF_K_OAUTH2_DEVICE_URL] =
+	    F(FT_STR, oauth2_device_url, SUB_NONE, 0),
+	[CONF_K_OAUTH2_TOKEN_URL] =
+	    F(FT_STR, oauth2_token_url, SUB_NONE, 0),
+	[CONF_K_OAUTH2_REVOKE_URL] =
+	    F(FT_STR, oauth2_revoke_url, SUB_NONE, 0),
+	[CONF_K_OAUTH2_REDIRECT_PORT] =
+	    F(FT_INT, oauth2_redirect_port, SUB_NONE, 0),
+	[CONF_K_OAUTH2_TOKEN_FILE] =
+	    F(FT_STR, oauth2_token_file, SUB_TILDE, 0),
 };
 
 #undef F
@@ -218,14 +257,14 @@ struct conf_parser {
 	const char	*file;
 	int		 line;
 	struct account	 defaults;	/* the defaults sections so far */
-	unsigned long long *owns;	/* per account: own + inherited keys */
+	struct conf_keyset *owns;	/* per account: own + inherited keys */
 	struct account	*cur;		/* where key lines go */
-	unsigned long long *curown;
-	unsigned long long defown;
+	struct conf_keyset *curown;
+	struct conf_keyset defown;
 	size_t		 copied;	/* bytes duplicated by inheritance */
 	conf_eval_fn	 eval;		/* NULL: eval lines refused */
 	int		 in_eval;	/* parsing the line an eval gave */
-	unsigned long long noted;	/* bit per key number whose note was
+	struct conf_keyset noted;	/* bit per key number whose note was
 					   given; bit 63 for ntlmdomain */
 };
 
@@ -309,6 +348,14 @@ static int	conf_k_undisclosed(struct conf_parser *,
 static int	conf_k_dh_bits(struct conf_parser *, const struct conf_key *,
 		    const char *);
 static int	conf_k_obsolete(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_oauth2_provider(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_oauth2_flow(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_oauth2_url(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_redirect_port(struct conf_parser *,
 		    const struct conf_key *, const char *);
 
 #define K_STR(n, id)	{ n, id, KIND_STR, 0, 0, NULL }
@@ -403,6 +450,27 @@ static const struct conf_key conf_keys[] = {
 	    conf_k_password },
 	K_PATH("socket", CONF_K_SOCKET),
 	K_STR("fallback", CONF_K_FALLBACK),	/* fallback.c resolves it */
+	/* OAuth2 (issue 10; oauth.c). */
+	K_FN("oauth2_provider", CONF_K_OAUTH2_PROVIDER, 1,
+	    conf_k_oauth2_provider),
+	K_FN("oauth2_flow", CONF_K_OAUTH2_FLOW, 1, conf_k_oauth2_flow),
+	K_STR("oauth2_client_id", CONF_K_OAUTH2_CLIENT_ID),
+	{ "oauth2_client_secret", CONF_K_OAUTH2_CLIENT_SECRET, KIND_SPECIAL,
+	    0, 1, conf_k_password },
+	K_STR("oauth2_client_secret_eval", CONF_K_OAUTH2_CLIENT_SECRET_EVAL),
+	K_STR("oauth2_tenant", CONF_K_OAUTH2_TENANT),
+	K_STR("oauth2_scope", CONF_K_OAUTH2_SCOPE),
+	K_FN("oauth2_authorize_url", CONF_K_OAUTH2_AUTHORIZE_URL, 0,
+	    conf_k_oauth2_url),
+	K_FN("oauth2_device_url", CONF_K_OAUTH2_DEVICE_URL, 0,
+	    conf_k_oauth2_url),
+	K_FN("oauth2_token_url", CONF_K_OAUTH2_TOKEN_URL, 0,
+	    conf_k_oauth2_url),
+	K_FN("oauth2_revoke_url", CONF_K_OAUTH2_REVOKE_URL, 0,
+	    conf_k_oauth2_url),
+	K_FN("oauth2_redirect_port", CONF_K_OAUTH2_REDIRECT_PORT, 1,
+	    conf_k_redirect_port),
+	K_PATH("oauth2_token_file", CONF_K_OAUTH2_TOKEN_FILE),
 };
 
 #undef K_STR
@@ -763,9 +831,9 @@ conf_parse_fingerprint(const char *s, unsigned char out[32])
 static void
 conf_mark(struct conf_parser *p, int id)
 {
-	p->cur->set |= CONF_BIT(id);
+	KS_ADD(&p->cur->set, id);
 	p->cur->lines[id] = p->line;
-	*p->curown |= CONF_BIT(id);
+	KS_ADD(p->curown, id);
 }
 
 static int
@@ -834,7 +902,7 @@ conf_new_account(struct conf_parser *p, const char *name)
 	    sizeof(*c->accounts));
 	p->owns = xreallocarray(p->owns, c->naccounts + 1, sizeof(*p->owns));
 	c->accounts[c->naccounts] = a;
-	p->owns[c->naccounts] = 0;
+	memset(&p->owns[c->naccounts], 0, sizeof(*p->owns));
 	p->cur = a;
 	p->curown = &p->owns[c->naccounts];
 	c->naccounts++;
@@ -891,7 +959,7 @@ conf_k_account(struct conf_parser *p, const struct conf_key *k,
 	p->copied += conf_account_bytes(p->cur);
 	for (i = 0; i < np && p->copied <= CONF_COPY_MAX; i++)
 		for (id = 0; id < CONF_K_MAX; id++) {
-			if (!(p->owns[parents[i]] & CONF_BIT(id)))
+			if (!KS_HAS(&p->owns[parents[i]], id))
 				continue;
 			p->copied += conf_copy_key(p->cur,
 			    p->c->accounts[parents[i]], id);
@@ -1425,25 +1493,76 @@ static int
 conf_k_obsolete(struct conf_parser *p, const struct conf_key *k,
     const char *v)
 {
-	unsigned long long bit;
-	int on;
+	int bit, on;
 
-	bit = k->id == CONF_K_NONE ? 1ULL << 63 : CONF_BIT(k->id);
+	bit = k->id == CONF_K_NONE ? CONF_K_MAX : k->id;
 	if (k->id == CONF_K_AUTO_FROM) {
 		if ((on = conf_onoff(v)) == -1)
 			return conf_bad(p, k, v, "not on or off");
 		p->cur->auto_from = on;
 	} else if (k->id == CONF_K_MAILDOMAIN)
 		conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
-	if (p->noted & bit)
+	if (KS_HAS(&p->noted, bit))
 		return 0;
-	p->noted |= bit;
+	KS_ADD(&p->noted, bit);
 	if (k->id == CONF_K_NONE)
 		conf_note(p, "key '%s' is obsolete and has no effect "
 		    "(posthorn has no NTLM)", k->name);
 	else
 		conf_note(p, "key '%s' is obsolete; it still works, but "
 		    "'from %%U@DOMAIN' says the same", k->name);
+	return 0;
+}
+
+/* oauth2_provider microsoft | google | generic */
+static int
+conf_k_oauth2_provider(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (strcmp(v, "microsoft") != 0 && strcmp(v, "google") != 0 &&
+	    strcmp(v, "generic") != 0)
+		return conf_bad(p, k, v, "not microsoft, google or generic");
+	conf_str_set(p->cur, k->id, v);
+	return 0;
+}
+
+/* oauth2_flow device | code | client_credentials */
+static int
+conf_k_oauth2_flow(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (strcmp(v, "device") != 0 && strcmp(v, "code") != 0 &&
+	    strcmp(v, "client_credentials") != 0)
+		return conf_bad(p, k, v, "not device, code or "
+		    "client_credentials");
+	conf_str_set(p->cur, k->id, v);
+	return 0;
+}
+
+/* An endpoint: https only; empty unsets. */
+static int
+conf_k_oauth2_url(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (*v != '\0' && (strncasecmp(v, "https://", 8) != 0 ||
+	    v[8] == '\0' || str_has_ctl(v) || strchr(v, ' ') != NULL))
+		return conf_bad(p, k, v, "not an https URL");
+	conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
+	return 0;
+}
+
+/* oauth2_redirect_port PORT (1-65535) | 0 (any) */
+static int
+conf_k_redirect_port(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	long n;
+
+	if (strcmp(v, "0") == 0)
+		n = 0;
+	else if ((n = conf_number(v, 1, 65535)) == -1)
+		return conf_bad(p, k, v, "not a port number");
+	p->cur->oauth2_redirect_port = (int)n;
 	return 0;
 }
 
@@ -1715,6 +1834,10 @@ conf_key_has_opt(const struct conf_key *k)
 	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
 		if (k->id == own[i])
 			return 0;
+	/* The OAuth2 sign-in is the file's: a word on the command line
+	   must not send the account's tokens to another endpoint. */
+	if (strncmp(k->name, "oauth2_", 7) == 0)
+		return 0;
 	return 1;
 }
 
@@ -1759,7 +1882,7 @@ conf_account_set(struct account *a, const char *key, const char *value,
 	const struct conf_key *k;
 	struct conf_parser p;
 	struct conf c;
-	unsigned long long own = 0;
+	struct conf_keyset own = { { 0 } };
 	int on, rc = -1;
 
 	if ((k = conf_key_find(key)) == NULL || !conf_key_has_opt(k))
@@ -1796,7 +1919,7 @@ conf_account_set(struct account *a, const char *key, const char *value,
 	case KIND_EVAL:
 		goto out;
 	}
-	a->set |= CONF_BIT(k->id);
+	KS_ADD(&a->set, k->id);
 	a->lines[k->id] = CONF_FROM_CLI;
 	if (conf_fields[k->id].sub == SUB_PCT &&
 	    conf_subst_pct(a, k->id, env, e) == -1)
@@ -1831,7 +1954,7 @@ conf_account_origin(struct account *a, const char *key, int where)
 
 	if (k != NULL && k->id != CONF_K_NONE) {
 		a->lines[k->id] = where;
-		a->set |= CONF_BIT(k->id);
+		KS_ADD(&a->set, k->id);
 	}
 }
 
@@ -2114,7 +2237,7 @@ conf_subst(struct conf *c, struct conf_env *env, struct err *e)
 			a->from = a->maildomain != NULL ?
 			    xasprintf("%s@%s", env->user, a->maildomain) :
 			    xstrdup(env->user);
-			a->set |= CONF_BIT(CONF_K_FROM);
+			KS_ADD(&a->set, CONF_K_FROM);
 			a->lines[CONF_K_FROM] = a->lines[CONF_K_AUTO_FROM];
 		}
 	}

@@ -23,14 +23,20 @@ enum conf_proto { PROTO_SMTP = 0, PROTO_LMTP };
 /*
  * One account with every key resolved: defaults applied, parents
  * inherited.  Strings are owned by the account (NULL = not set).  `set`
- * has bit (1 << CONF_K_xxx) for each key given explicitly, in a defaults
+ * has bit CONF_K_xxx for each key given explicitly, in a defaults
  * section, or inherited (see conf.c's key table for the numbering).
  */
+/* One bit per key number of conf.c's key table. */
+#define CONF_KEYS_MAX	128
+struct conf_keyset {
+	unsigned long long w[CONF_KEYS_MAX / 64];
+};
+
 struct account {
 	char		*name;
 	char		*file;		/* where it was defined */
 	int		 line;
-	unsigned long long set;
+	struct conf_keyset set;
 
 	char		*host;
 	int		 port;		/* 0 = default: 465 with implicit TLS, else 25 */
@@ -114,6 +120,22 @@ struct account {
 	struct account	**fallback_to;	/* resolved (fallback.c): accounts
 					   of the same conf, not owned */
 	size_t		 nfallback;
+
+	/* OAuth2 (oauth.h): NULL / 0 = the provider's preset. */
+	char		*oauth2_provider;	/* microsoft, google, generic */
+	char		*oauth2_flow;		/* device, code,
+						   client_credentials */
+	char		*oauth2_client_id;
+	char		*oauth2_client_secret;	/* secret: wiped */
+	char		*oauth2_client_secret_eval; /* command printing it */
+	char		*oauth2_tenant;
+	char		*oauth2_scope;
+	char		*oauth2_authorize_url;
+	char		*oauth2_device_url;
+	char		*oauth2_token_url;
+	char		*oauth2_revoke_url;
+	int		 oauth2_redirect_port;	/* 0: a random port */
+	char		*oauth2_token_file;
 };
 
 #define CONF_FROM_DEFAULT	0

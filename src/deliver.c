@@ -41,6 +41,8 @@
 #include "err.h"
 #include "jsonw.h"
 #include "log.h"
+#include "oauth.h"
+#include "oauth_provider.h"
 #include "route.h"
 #include "smtp.h"
 #include "spool.h"
@@ -249,6 +251,25 @@ session_level(const struct err *e)
 	return e->phase != 0 && e->phase <= SMTP_AUTH + 1;
 }
 
+/*
+ * Opens the session; an OAuth2 account first makes sure of a token that
+ * lives long enough (a refresh, if one is due, happens before connecting).
+ */
+static int
+session_open(struct smtp *s, const struct account *a, int verbose,
+    struct err *e)
+{
+	char *token;
+
+	if (oauth_provider_used(a)) {
+		err_clear(e);
+		if (oauth_token(a, OAUTH_CONNECT, &token, e) == -1)
+			return -1;
+		wipe_free(token);
+	}
+	return smtp_open(s, a, verbose, e);
+}
+
 /* A failure a person must fix: held, not failed (see the top). */
 static int
 held_kind(const struct err *e)
@@ -263,8 +284,11 @@ held_kind(const struct err *e)
 
 /* What to fix, for the held line. */
 static const char *
-held_fix(const struct err *e)
+held_fix(const struct err *e, const struct account *a)
 {
+	/* The OAuth2 text names the command (posthorn --login -A ...). */
+	if (e->kind == ERR_NOPERM && a != NULL && oauth_provider_used(a))
+		return "sign in";
 	if (e->kind == ERR_NOPERM || (e->phase == SMTP_AUTH + 1 &&
 	    e->kind != ERR_CONFIG))
 		return "fix the account's user or password";
@@ -542,13 +566,13 @@ settle(struct deliver_ctx *d, struct spool_entry *ent,
 		log_it(a, s, ent, held ? "held" : "queued", e->text, code, e);
 		if (fresh && held)
 			say("%s; message held as %s: %s, then run posthorn -q",
-			    e->text, ent->id, held_fix(e));
+			    e->text, ent->id, held_fix(e, a));
 		else if (fresh)
 			say("message queued as %s (will retry): %s", ent->id,
 			    e->text);
 		else if (held)
 			say("%s: still held: %s (%s, then run posthorn -q)",
-			    ent->id, e->text, held_fix(e));
+			    ent->id, e->text, held_fix(e, a));
 		else if (d->verbose)
 			say("%s: still queued: %s", ent->id, e->text);
 		if (!fresh)
@@ -780,7 +804,7 @@ open_route(struct deliver_ctx *d, const struct spool_entry *ent,
 
 	for (i = 0; i < n; i++) {
 		ra = fallback_route(a, i);
-		if (smtp_open(s, ra, d->verbose, e) == 0)
+		if (session_open(s, ra, d->verbose, e) == 0)
 			return 0;
 		if (i + 1 == n || !fallback_moves_on(e))
 			break;
@@ -872,7 +896,7 @@ deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 	for (i = 0, n = fallback_count(a); ; i++) {
 		ra = fallback_route(a, i);
 		tried = NULL;
-		opened = smtp_open(&s, ra, d->verbose, &e) == 0;
+		opened = session_open(&s, ra, d->verbose, &e) == 0;
 		r = -1;
 		if (opened) {
 			tried = pending_now(&ent->env);

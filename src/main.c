@@ -29,6 +29,8 @@
 #include "err.h"
 #include "mailq.h"
 #include "msg.h"
+#include "oauth.h"
+#include "oauth_provider.h"
 #include "route.h"
 #include "smtp.h"
 #include "spool.h"
@@ -1054,11 +1056,13 @@ serverinfo(struct ctx *c)
 	struct account *a;
 	struct smtp s;
 	struct err e;
+	int oauth;
 
 	err_clear(&e);
 	if ((a = cli_account(c, c->cli.sender, &e)) == NULL)
 		return fail(&e);
 	/* Show what the server offers; do not log in. */
+	oauth = oauth_provider_used(a);
 	a->auth = 0;
 	if (smtp_open(&s, a, c->cli.verbose, &e) == -1) {
 		conf_account_free(a);
@@ -1066,8 +1070,33 @@ serverinfo(struct ctx *c)
 	}
 	smtp_describe(&s, stdout);
 	smtp_close(&s);
+	if (oauth) {
+		char *st = oauth_status(a);
+
+		printf("OAuth2:      %s\n", st);
+		free(st);
+	}
 	conf_account_free(a);
 	return 0;
+}
+
+/* --login and --logout: the account's OAuth2 sign-in. */
+static int
+login_logout(struct ctx *c)
+{
+	struct account *a;
+	struct err e;
+	int rv;
+
+	err_clear(&e);
+	if ((a = cli_account(c, c->cli.sender, &e)) == NULL)
+		return fail(&e);
+	if (c->cli.mode == CLI_LOGIN)
+		rv = oauth_login(a, stderr, &e);
+	else
+		rv = oauth_logout(a, stderr, &e);
+	conf_account_free(a);
+	return rv == -1 ? fail(&e) : 0;
 }
 
 int
@@ -1115,6 +1144,10 @@ main(int argc, char **argv)
 		break;
 	case CLI_PRETEND:
 		code = pretend(&c);
+		break;
+	case CLI_LOGIN:
+	case CLI_LOGOUT:
+		code = login_logout(&c);
 		break;
 	case CLI_SHOW:
 	case CLI_QUEUE_CMD:

@@ -521,6 +521,23 @@ done:
 	return rv;
 }
 
+/*
+ * AUTH; when the server refuses an OAuth2 token that posthorn believed
+ * valid, the token is renewed and AUTH tried once more, in the same
+ * session.
+ */
+static int
+authenticate_once_more(struct smtp *s, struct err *e)
+{
+	if (authenticate(s, e) == 0)
+		return 0;
+	if (!auth_renewable(s->acct, e) || !s->conn.t)
+		return -1;
+	if (auth_renew(s->acct, e) == -1)
+		return at(e, SMTP_AUTH);
+	return authenticate(s, e);
+}
+
 /* The progress line hears about long waits. */
 static void
 waiting(void *arg, const char *what, long long waited, int lim)
@@ -566,7 +583,7 @@ greet(struct smtp *s, struct err *e)
 		goto fail;
 	if (a->tls && a->tls_starttls && starttls(s, e) == -1)
 		goto fail;
-	if (a->auth && authenticate(s, e) == -1)
+	if (a->auth && authenticate_once_more(s, e) == -1)
 		goto fail;
 	s->open = 1;
 	return 0;

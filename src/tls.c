@@ -766,3 +766,9 @@ tls_channel_binding(const struct tls *t, enum tls_cb kind, struct buf *out)
 	gnutls_free(cb.data);
 	return r;
 }
+
+int
+tls_sha256(const void *p, size_t n, unsigned char out[32])
+{
+	return gnutls_hash_fast(GNUTLS_DIG_SHA256, p, n, out) < 0 ? -1 : 0;
+}

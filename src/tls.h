@@ -81,4 +81,7 @@ enum tls_cb { TLS_CB_EXPORTER, TLS_CB_UNIQUE };
 int	 tls_channel_binding(const struct tls *t, enum tls_cb kind,
 	    struct buf *out);
 
+/* SHA-256 of n bytes (PKCE, RFC 7636 S256).  0 or -1. */
+int	 tls_sha256(const void *p, size_t n, unsigned char out[32]);
+
 #endif

@@ -196,7 +196,7 @@ class Script:
             "ehlo_tls", "users", "require_auth", "require_tls",
             "concurrent", "greeting", "rules", "max_line", "turn_grace_ms",
             "tls_turns", "scram_final", "scram_iterations", "rcvbuf",
-            "unix", "lmtp", "comment"}
+            "unix", "lmtp", "oauth_tokens", "comment"}
 
     def __init__(self, d):
         unknown = set(d) - self.KEYS
@@ -252,6 +252,10 @@ class Script:
         self.users = d.get("users", {})
         if not isinstance(self.users, dict):
             raise ScriptError("users must be a table of user = password")
+        # XOAUTH2 / OAUTHBEARER check tokens against this file of tokens
+        # the mock authorization server (oauthd.py) issued, instead of
+        # users: accepted only when issued for the user and not expired.
+        self.oauth_tokens = d.get("oauth_tokens")
         self.require_auth = bool(d.get("require_auth", False))
         self.require_tls = bool(d.get("require_tls", False))
         self.concurrent = bool(d.get("concurrent", True))
@@ -530,7 +534,7 @@ def mech_xoauth2(s, initial):
     user = kv.get(b"user", b"").decode("utf-8", "replace")
     auth = kv.get(b"auth", b"")
     ok = (fields[-2:] == [b"", b""] and auth.startswith(b"Bearer ")
-          and s.check_password(user, auth[7:]))
+          and s.check_token(user, auth[7:]))
     if not ok:
         answer = yield json.dumps({
             "status": "400", "schemes": "Bearer",
@@ -552,7 +556,7 @@ def mech_oauthbearer(s, initial):
     auth = kv.get(b"auth", b"")
     ok = (len(parts) == 3 and parts[0] == b"n" and parts[2] == b""
           and fields[-2:] == [b"", b""] and auth.startswith(b"Bearer ")
-          and s.check_password(user, auth[7:]))
+          and s.check_token(user, auth[7:]))
     if not ok:
         answer = yield json.dumps({
             "status": "invalid_token", "schemes": "bearer",
@@ -921,6 +925,24 @@ class Session:
         if kind == "tls-exporter" and v13:
             return tls_exporter(self.sock)
         return None
+
+    def check_token(self, user, token):
+        """A bearer token: the user's password, or with oauth_tokens one
+        the mock authorization server issued and that has not expired."""
+        path = self.script.oauth_tokens
+        if path is None:
+            return self.check_password(user, token)
+        try:
+            with open(path) as f:
+                issued = json.load(f)["access"]
+        except (OSError, ValueError, KeyError):
+            return False
+        t = issued.get(token.decode("utf-8", "replace"))
+        ok = t is not None and t["user"] == user and t["expires"] > time.time()
+        self.event("oauth token %s" % ("valid" if ok else
+                                        "unknown" if t is None else
+                                        "expired or not this user's"))
+        return ok
 
     def check_password(self, user, pw):
         want = self.script.users.get(user)

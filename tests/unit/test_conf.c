@@ -29,6 +29,18 @@
 #endif
 
 /* The fixed environment every substitution test uses. */
+/* 1 when the two key sets share a key. */
+static int
+keyset_meets(const struct conf_keyset *a, const struct conf_keyset *b)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(a->w) / sizeof(a->w[0]); i++)
+		if (a->w[i] & b->w[i])
+			return 1;
+	return 0;
+}
+
 static struct conf_env tenv = {
 	.looked_up = 1,
 	.user = "alice",
@@ -680,7 +692,8 @@ test_inherit(void)
 		t_streq(field(conf_account(&c, inherit[i].account),
 		    inherit[i].field, buf, sizeof(buf)), inherit[i].want,
 		    "inherit: %s.%s", inherit[i].account, inherit[i].field);
-	t_ok(conf_account(&c, "tlsonly")->set & conf_account(&c, "work")->set,
+	t_ok(keyset_meets(&conf_account(&c, "tlsonly")->set,
+	    &conf_account(&c, "work")->set),
 	    "set masks record keys");
 	t_ok(conf_account(&c, "nope") == NULL, "no such account");
 	conf_free(&c);
@@ -1186,7 +1199,7 @@ test_objects(void)
 	t_ok(a->tls && a->tls_starttls && a->tls_certcheck && !a->auth &&
 	    a->queue && a->remove_bcc_headers && a->allow_from_override &&
 	    a->set_date_header && a->set_from_header == SETFROM_AUTO &&
-	    a->port == 0 && a->set == 0, "new: posthorn's defaults");
+	    a->port == 0 && keyset_meets(&a->set, &a->set) == 0, "new: posthorn's defaults");
 	t_ok(a->domain == NULL, "new: no domain (the host's name)");
 	t_inteq(conf_port(a), 25, "port: STARTTLS -> 25");
 	a->tls_starttls = 0;
@@ -1207,7 +1220,7 @@ test_objects(void)
 	t_ok(b != a && b->host != a->host && strcmp(b->host, "h") == 0 &&
 	    strcmp(b->password, "pw") == 0 && strcmp(b->auth_mech, "PLAIN") ==
 	    0 && b->tls_fingerprint_len == 20 && memcmp(b->tls_fingerprint,
-	    a->tls_fingerprint, 20) == 0 && b->set == a->set &&
+	    a->tls_fingerprint, 20) == 0 && memcmp(&b->set, &a->set, sizeof(a->set)) == 0 &&
 	    strcmp(b->file, "t.conf") == 0 && b->line == 1,
 	    "dup is a deep copy");
 	conf_free(&c);
