@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "err.h"
 #include "util/alloc.h"
@@ -100,6 +101,10 @@ enum conf_k {
 	CONF_K_SCRAM_MAX_ITERATIONS,
 	CONF_K_COMMAND_TIMEOUT,
 	CONF_K_FAILED_LIFETIME,
+	CONF_K_QUEUE_RUNNER,
+	CONF_K_QUEUE_BACKOFF,
+	CONF_K_BOUNCE,
+	CONF_K_BOUNCE_TO,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -181,6 +186,10 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	    F(FT_INT, scram_max_iterations, SUB_NONE, 0),
 	[CONF_K_COMMAND_TIMEOUT] = F(FT_INT, command_timeout, SUB_NONE, 0),
 	[CONF_K_FAILED_LIFETIME] = F(FT_INT, failed_lifetime, SUB_NONE, 0),
+	[CONF_K_QUEUE_RUNNER] =	F(FT_INT, queue_runner, SUB_NONE, 0),
+	[CONF_K_QUEUE_BACKOFF] = F(FT_INT, queue_backoff, SUB_NONE, 0),
+	[CONF_K_BOUNCE] =	F(FT_INT, bounce, SUB_NONE, 0),
+	[CONF_K_BOUNCE_TO] =	F(FT_STR, bounce_to, SUB_NONE, 0),
 };
 
 #undef F
@@ -269,6 +278,8 @@ static int	conf_k_scram_max(struct conf_parser *, const struct conf_key *,
 		    const char *);
 static int	conf_k_command_timeout(struct conf_parser *,
 		    const struct conf_key *, const char *);
+static int	conf_k_bounce_to(struct conf_parser *, const struct conf_key *,
+		    const char *);
 
 #define K_STR(n, id)	{ n, id, KIND_STR, 0, 0, NULL }
 #define K_PATH(n, id)	{ n, id, KIND_PATH, 0, 0, NULL }
@@ -351,6 +362,10 @@ static const struct conf_key conf_keys[] = {
 	    conf_k_command_timeout),
 	/* The queue (issue 9). */
 	K_FN("failed_lifetime", CONF_K_FAILED_LIFETIME, 1, conf_k_lifetime),
+	K_BOOL("queue_runner", CONF_K_QUEUE_RUNNER),
+	K_FN("queue_backoff", CONF_K_QUEUE_BACKOFF, 1, conf_k_lifetime),
+	K_BOOL("bounce", CONF_K_BOUNCE),
+	K_FN("bounce_to", CONF_K_BOUNCE_TO, 1, conf_k_bounce_to),
 };
 
 #undef K_STR
@@ -495,6 +510,9 @@ conf_account_defaults(struct account *a)
 	a->scram_max_iterations = CONF_SCRAM_ITER_DEFAULT;
 	a->command_timeout = CONF_COMMAND_TIMEOUT;
 	a->failed_lifetime = 30 * 86400;
+	a->queue_runner = 1;
+	a->queue_backoff = 60;
+	a->bounce = 1;
 }
 
 /* Frees what a holds, wiping secrets, and zeroes it. */
@@ -1259,6 +1277,27 @@ conf_k_command_timeout(struct conf_parser *p, const struct conf_key *k,
 	if ((n = conf_number(v, 1, CONF_TIMEOUT_MAX)) == -1)
 		return conf_bad(p, k, v, "not off or a number of seconds");
 	p->cur->command_timeout = (int)n;
+	return 0;
+}
+
+/* bounce_to: the address final failures are reported to, bare or <>. */
+static int
+conf_k_bounce_to(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	char *a;
+	size_t n = strlen(v);
+
+	if (n >= 2 && v[0] == '<' && v[n - 1] == '>')
+		a = xstrndup(v + 1, n - 2);
+	else
+		a = xstrdup(v);
+	if (!addr_valid_spec(a, 0)) {
+		free(a);
+		return conf_bad(p, k, v, "not an address like root@example.org");
+	}
+	free(p->cur->bounce_to);
+	p->cur->bounce_to = a;
 	return 0;
 }
 

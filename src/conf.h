@@ -84,6 +84,12 @@ struct account {
 					    account; conf_load wiped it, and
 					    conf_password reads it again */
 	int		 failed_lifetime; /* seconds failed/ keeps one; 30 days */
+	int		 queue_runner;	/* default 1: a runner retries (runner.c) */
+	int		 queue_backoff;	/* seconds before the first retry; 60,
+					   doubling to an hour (or to itself) */
+	int		 bounce;	/* default 1: final failures reported
+					   to the sender (bounce.c) */
+	char		*bounce_to;	/* report them here instead; NULL */
 };
 
 /* session_timeout's default: 20 minutes. */

@@ -195,7 +195,7 @@ class Script:
             "client_ca", "tls_min_version", "tls_max_version", "ehlo",
             "ehlo_tls", "users", "require_auth", "require_tls",
             "concurrent", "greeting", "rules", "max_line", "turn_grace_ms",
-            "tls_turns", "scram_final", "scram_iterations", "rcvbuf",
+            "tls_turns", "scram_final", "scram_iterations", "rcvbuf", "port",
             "comment"}
 
     def __init__(self, d):
@@ -261,6 +261,7 @@ class Script:
         self.max_line = int(d.get("max_line", 65536))
         self.turn_grace_ms = int(d.get("turn_grace_ms", 0))
         self.rcvbuf = int(d.get("rcvbuf", 0))
+        self.port = int(d.get("port", 0))
         if self.rcvbuf < 0:
             raise ScriptError("rcvbuf must not be negative")
         self.tls_turns = bool(d.get("tls_turns", False))
@@ -1371,7 +1372,8 @@ class Server:
     def listen(self):
         ports = {}
         if self.script.ipv4:
-            s = socket.create_server(("127.0.0.1", 0), backlog=64)
+            s = socket.create_server(("127.0.0.1", self.script.port),
+                                     backlog=64)
             ports["port"] = s.getsockname()[1]
             self.listeners.append(s)
         if self.script.ipv6:
