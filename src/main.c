@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "alias.h"
+#include "bounce.h"
 #include "bs.h"
 #include "cli.h"
 #include "compose.h"
@@ -246,6 +247,17 @@ queued_hook(struct deliver_ctx *d, struct spool_entry *ent,
 	    NULL ? c->conf_real : c->conf.path, d->verbose);
 }
 
+/* A message finally failed: report it (bounce.c). */
+static void
+failed_hook(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a, const char *why)
+{
+	struct ctx *c = d->arg;
+
+	bounce_failed(d, ent, a, why, a != NULL && a->domain != NULL ?
+	    a->domain : c->env.host);
+}
+
 static void
 deliver_init(struct deliver_ctx *d, struct ctx *c, struct spool *sp)
 {
@@ -259,6 +271,7 @@ deliver_init(struct deliver_ctx *d, struct ctx *c, struct spool *sp)
 	d->account_for = queued_account;
 	d->arg = c;
 	d->on_queued = queued_hook;
+	d->on_failed = failed_hook;
 }
 
 static int
