@@ -59,6 +59,8 @@ static const struct {
 	FS(aliases), FI(set_from_header), FI(set_date_header),
 	FI(remove_bcc_headers), FI(undisclosed_recipients),
 	FI(allow_from_override), FI(queue), FS(queue_dir), FI(queue_lifetime),
+	FI(queue_runner), FI(queue_backoff),
+	FI(bounce), FS(bounce_to),
 	FI(session_timeout),
 	FI(scram_max_iterations), FI(command_timeout), FI(password_in_file),
 	FI(line),
@@ -170,6 +172,10 @@ static const struct {
 	{ "", "allow_from_override", "1" },
 	{ "", "queue", "1" },
 	{ "", "queue_lifetime", "432000" },
+	{ "", "queue_runner", "1" },
+	{ "", "queue_backoff", "60" },
+	{ "", "bounce", "1" },
+	{ "", "bounce_to", "(null)" },
 	{ "", "session_timeout", "1200" },
 	{ "", "scram_max_iterations", "100000" },
 	{ "", "command_timeout", "120" },
@@ -246,6 +252,12 @@ static const struct {
 	{ "undisclosed_recipients\n", "undisclosed_recipients", "1" },
 	{ "allow_from_override off\n", "allow_from_override", "0" },
 	{ "queue off\n", "queue", "0" },
+	{ "queue_runner off\n", "queue_runner", "0" },
+	{ "queue_backoff 5m\n", "queue_backoff", "300" },
+	{ "bounce off\n", "bounce", "0" },
+	{ "bounce_to root@example.org\n", "bounce_to", "root@example.org" },
+	{ "bounce_to <postmaster@example.net>\n", "bounce_to",
+	    "postmaster@example.net" },
 	/* auth */
 	{ "auth on\n", "auth", "1" },
 	{ "auth\n", "auth", "1" },
@@ -395,6 +407,11 @@ static const struct {
 	    "'tls_certcheck': not on or off" },
 	{ "queue sometimes\n", "t.conf:2: invalid value 'sometimes' for key "
 	    "'queue': not on or off" },
+	{ "bounce_to not an address\n", "t.conf:2: invalid value 'not an "
+	    "address' for key 'bounce_to': not an address like "
+	    "root@example.org" },
+	{ "queue_backoff 0\n", "t.conf:2: invalid value '0' for key "
+	    "'queue_backoff': not a duration like 5d, 12h, 30m or 3600" },
 	{ "auth pl@in\n", "t.conf:2: invalid value 'pl@in' for key 'auth': "
 	    "not on, off or a mechanism name" },
 	{ "auth ABCDEFGHIJKLMNOPQRSTU\n", "t.conf:2: invalid value "
