@@ -50,6 +50,7 @@ struct ctx {
 	int		 have_conf;
 	char		*conf_real;	/* its absolute path, or NULL */
 	const char	*runner_dir;	/* --queue-runner=DIR: we are it */
+	const char	*bs_id;		/* -bs: the entry its client waits on */
 	struct strv	 runner_dirs;	/* queues whose runner we woke */
 };
 
@@ -254,6 +255,10 @@ failed_hook(struct deliver_ctx *d, struct spool_entry *ent,
 {
 	struct ctx *c = d->arg;
 
+	/* -bs: the client heard the refusal in the reply to its data; the
+	   failure is its to report. */
+	if (c->bs_id != NULL && strcmp(c->bs_id, ent->id) == 0)
+		return;
 	bounce_failed(d, ent, a, why, a != NULL && a->domain != NULL ?
 	    a->domain : c->env.host);
 }
@@ -505,7 +510,10 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 		code = 0;
 	} else {
 		deliver_init(&d, c, &sp);
+		if (cl->mode == CLI_SMTP)
+			c->bs_id = ent.id;
 		code = deliver_new(&d, &ent, a);
+		c->bs_id = NULL;
 	}
 	spool_release(&ent);
 	spool_close(&sp);
