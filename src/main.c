@@ -51,7 +51,6 @@ struct ctx {
 	char		*conf_real;	/* its absolute path, or NULL */
 	const char	*runner_dir;	/* --queue-runner=DIR: we are it */
 	const char	*bs_id;		/* -bs: the entry its client waits on */
-	struct strv	 runner_dirs;	/* queues whose runner we woke */
 };
 
 static int
@@ -232,7 +231,11 @@ why_not_here(void *arg, const struct envelope *env)
 	return xstrdup(e.text);
 }
 
-/* A message was queued: make sure a runner retries it (runner.c). */
+/*
+ * A message was queued: make sure a runner retries it (runner.c).  Each
+ * time: a runner that found its queue empty may have gone since (a long
+ * -bs session), and waking one that is there costs a byte.
+ */
 static void
 queued_hook(struct deliver_ctx *d, struct spool_entry *ent,
     const struct account *a)
@@ -240,10 +243,8 @@ queued_hook(struct deliver_ctx *d, struct spool_entry *ent,
 	struct ctx *c = d->arg;
 
 	(void)ent;
-	if (c->runner_dir != NULL || a == NULL || !a->queue_runner ||
-	    strv_has(&c->runner_dirs, d->spool->dir))
+	if (c->runner_dir != NULL || a == NULL || !a->queue_runner)
 		return;
-	strv_add(&c->runner_dirs, d->spool->dir);
 	runner_ensure(d->spool->dir, !c->have_conf ? NULL : c->conf_real !=
 	    NULL ? c->conf_real : c->conf.path, d->verbose);
 }
@@ -1065,7 +1066,6 @@ out:
 	free(c.conf_real);
 	conf_env_release(&c.env);
 	cli_release(&c.cli);
-	strv_free(&c.runner_dirs);
 	fflush(stdout);
 	if (ferror(stdout) && code == 0) {
 		fprintf(stderr, "posthorn: cannot write to standard output\n");
