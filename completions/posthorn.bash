@@ -28,7 +28,7 @@ _posthorn_longopts=(--account --all --attach --auth --bcc --body --cc --config
     --protocol --tls-min-dh-prime-bits --auto-from --maildomain
     --session-timeout --scram-max-iterations --command-timeout
     --failed-lifetime --proxy-host --proxy-port --proxy-user --socket
-    --fallback)
+    --fallback --queue-runner --queue-backoff --bounce --bounce-to)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
     -I -q -qq -qI -A -s -a -c -H -G -h -L -m -n -o -O -U -P)
 # mailq lists the queue: only these make sense there.
@@ -261,7 +261,9 @@ _posthorn()
 		    --set-to-header | \
 		    --allow-from-override | \
 		    --queue | \
-		    --auto-from)
+		    --auto-from | \
+		    --queue-runner | \
+		    --bounce)
 			;;
 		--*)
 			# A long option that takes a value: skip it.

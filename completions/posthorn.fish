@@ -92,7 +92,7 @@ function __posthorn_no_rcpt
         switch $w
             case --
                 return 1
-            case '--*=*' --all --dry-run --due --help --json --now --pretend --read-envelope-from --read-recipients --serverinfo --verbose --version --login --logout --tls-starttls --tls-certcheck --syslog --set-from-header --set-date-header --remove-bcc-headers --set-msgid-header --set-to-header --allow-from-override --queue --auto-from
+            case '--*=*' --all --dry-run --due --help --json --now --pretend --read-envelope-from --read-recipients --serverinfo --verbose --version --login --logout --tls-starttls --tls-certcheck --syslog --set-from-header --set-date-header --remove-bcc-headers --set-msgid-header --set-to-header --allow-from-override --queue --auto-from --queue-runner --bounce
             case '--*'
                 set skip 1
             case -qI
@@ -245,3 +245,7 @@ complete -c posthorn -n __posthorn_no_rcpt -l proxy-port -r -d 'Key proxy_port'
 complete -c posthorn -n __posthorn_no_rcpt -l proxy-user -r -d 'Key proxy_user'
 complete -c posthorn -n __posthorn_no_rcpt -l socket -r -d 'Key socket'
 complete -c posthorn -n __posthorn_no_rcpt -l fallback -r -d 'Key fallback'
+complete -c posthorn -n __posthorn_no_rcpt -l queue-runner -r -d 'Key queue_runner'
+complete -c posthorn -n __posthorn_no_rcpt -l queue-backoff -r -d 'Key queue_backoff'
+complete -c posthorn -n __posthorn_no_rcpt -l bounce -r -d 'Key bounce'
+complete -c posthorn -n __posthorn_no_rcpt -l bounce-to -r -d 'Key bounce_to'

@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "err.h"
 #include "evalcmd.h"
@@ -125,6 +126,10 @@ enum conf_k {
 	CONF_K_OAUTH2_REVOKE_URL,
 	CONF_K_OAUTH2_REDIRECT_PORT,
 	CONF_K_OAUTH2_TOKEN_FILE,
+	CONF_K_QUEUE_RUNNER,
+	CONF_K_QUEUE_BACKOFF,
+	CONF_K_BOUNCE,
+	CONF_K_BOUNCE_TO,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -246,6 +251,10 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	    F(FT_INT, oauth2_redirect_port, SUB_NONE, 0),
 	[CONF_K_OAUTH2_TOKEN_FILE] =
 	    F(FT_STR, oauth2_token_file, SUB_TILDE, 0),
+	[CONF_K_QUEUE_RUNNER] =	F(FT_INT, queue_runner, SUB_NONE, 0),
+	[CONF_K_QUEUE_BACKOFF] = F(FT_INT, queue_backoff, SUB_NONE, 0),
+	[CONF_K_BOUNCE] =	F(FT_INT, bounce, SUB_NONE, 0),
+	[CONF_K_BOUNCE_TO] =	F(FT_STR, bounce_to, SUB_NONE, 0),
 };
 
 #undef F
@@ -357,6 +366,8 @@ static int	conf_k_oauth2_url(struct conf_parser *,
 		    const struct conf_key *, const char *);
 static int	conf_k_redirect_port(struct conf_parser *,
 		    const struct conf_key *, const char *);
+static int	conf_k_bounce_to(struct conf_parser *, const struct conf_key *,
+		    const char *);
 
 #define K_STR(n, id)	{ n, id, KIND_STR, 0, 0, NULL }
 #define K_PATH(n, id)	{ n, id, KIND_PATH, 0, 0, NULL }
@@ -471,6 +482,10 @@ static const struct conf_key conf_keys[] = {
 	K_FN("oauth2_redirect_port", CONF_K_OAUTH2_REDIRECT_PORT, 1,
 	    conf_k_redirect_port),
 	K_PATH("oauth2_token_file", CONF_K_OAUTH2_TOKEN_FILE),
+	K_BOOL("queue_runner", CONF_K_QUEUE_RUNNER),
+	K_FN("queue_backoff", CONF_K_QUEUE_BACKOFF, 1, conf_k_lifetime),
+	K_BOOL("bounce", CONF_K_BOUNCE),
+	K_FN("bounce_to", CONF_K_BOUNCE_TO, 1, conf_k_bounce_to),
 };
 
 #undef K_STR
@@ -616,6 +631,9 @@ conf_account_defaults(struct account *a)
 	a->command_timeout = CONF_COMMAND_TIMEOUT;
 	a->failed_lifetime = 30 * 86400;
 	a->set_msgid_header = 1;
+	a->queue_runner = 1;
+	a->queue_backoff = 60;
+	a->bounce = 1;
 }
 
 /* Frees what a holds, wiping secrets, and zeroes it. */
@@ -1563,6 +1581,27 @@ conf_k_redirect_port(struct conf_parser *p, const struct conf_key *k,
 	else if ((n = conf_number(v, 1, 65535)) == -1)
 		return conf_bad(p, k, v, "not a port number");
 	p->cur->oauth2_redirect_port = (int)n;
+	return 0;
+}
+
+/* bounce_to: the address final failures are reported to, bare or <>. */
+static int
+conf_k_bounce_to(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	char *a;
+	size_t n = strlen(v);
+
+	if (n >= 2 && v[0] == '<' && v[n - 1] == '>')
+		a = xstrndup(v + 1, n - 2);
+	else
+		a = xstrdup(v);
+	if (!addr_valid_spec(a, 0)) {
+		free(a);
+		return conf_bad(p, k, v, "not an address like root@example.org");
+	}
+	free(p->cur->bounce_to);
+	p->cur->bounce_to = a;
 	return 0;
 }
 

@@ -136,6 +136,12 @@ struct account {
 	char		*oauth2_revoke_url;
 	int		 oauth2_redirect_port;	/* 0: a random port */
 	char		*oauth2_token_file;
+	int		 queue_runner;	/* default 1: a runner retries (runner.c) */
+	int		 queue_backoff;	/* seconds before the first retry; 60,
+					   doubling to an hour (or to itself) */
+	int		 bounce;	/* default 1: final failures reported
+					   to the sender (bounce.c) */
+	char		*bounce_to;	/* report them here instead; NULL */
 };
 
 #define CONF_FROM_DEFAULT	0

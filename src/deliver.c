@@ -506,6 +506,7 @@ settle(struct deliver_ctx *d, struct spool_entry *ent,
 	int code;
 
 	envelope_cap(env);
+	d->spool->backoff = a != NULL ? a->queue_backoff : 0;
 	if (rc == 0) {
 		/* A Ctrl-C from now on cancels nothing (deliver_new says
 		   so once the session is closed). */
@@ -889,7 +890,10 @@ deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 	int r, code, opened;
 
 	route_digest(a, digest);
-	find_due(d, digest, NULL, &due);
+	if (d->alone)
+		memset(&due, 0, sizeof(due));
+	else
+		find_due(d, digest, NULL, &due);
 	err_clear(&e);
 	/* The account's route, then each fallback while nothing of the
 	   message can have been accepted (fallback.h). */
@@ -952,4 +956,37 @@ deliver_queue(struct deliver_ctx *d, const char *only_id)
 	}
 	due_free(&due);
 	return 0;
+}
+
+/* An entry due but busy (its sender still has it) is looked at again. */
+#define NEXT_DUE_MIN	5
+
+time_t
+deliver_next_due(struct deliver_ctx *d)
+{
+	char (*ids)[SPOOL_ID_MAX];
+	struct envelope pe;
+	struct account *a;
+	struct err e;
+	time_t next = 0, t;
+	size_t n, i;
+
+	if (spool_list(d->spool, SPOOL_QUEUE, &ids, &n, &e) == -1)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (spool_peek(d->spool, SPOOL_QUEUE, ids[i], &pe, &e) == -1)
+			continue;
+		if (pe.hold != HOLD_MANUAL &&
+		    (a = d->account_for(d, &pe, &e)) != NULL) {
+			conf_account_free(a);
+			t = pe.next_attempt;
+			if (t < d->now + NEXT_DUE_MIN)
+				t = d->now + NEXT_DUE_MIN;
+			if (next == 0 || t < next)
+				next = t;
+		}
+		envelope_release(&pe);
+	}
+	free(ids);
+	return next;
 }

@@ -29,6 +29,8 @@ struct deliver_ctx {
 	int			 due_only;	/* respect next-attempt times */
 	int			 json;		/* --json: the outcome of a send
 						   as JSON on stdout */
+	int			 alone;		/* deliver_new: this message
+						   only, not what is due */
 	time_t			 now;
 	/*
 	 * The account to deliver env with: one whose route (route.c) is the
@@ -82,6 +84,14 @@ int	 deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
  * the queue itself could not be worked.
  */
 int	 deliver_queue(struct deliver_ctx *d, const char *only_id);
+
+/*
+ * When the queue runner (runner.c) must look again: the earliest next
+ * attempt of the queued entries it would retry (not held by hand, with a
+ * route in this configuration), at least a few seconds from now; 0 when
+ * there is none.
+ */
+time_t	 deliver_next_due(struct deliver_ctx *d);
 
 /*
  * 1 when a Ctrl-C at a terminal asked to cancel: SIGINT was caught and

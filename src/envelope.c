@@ -28,6 +28,9 @@
  *	hold: auto			(or manual; absent: not held)
  *	failed-at: 1763904060		(optional)
  *	requeued: 1763904060		(optional)
+ *	bounced: 1763904060		(a failure report was made; optional)
+ *	bounce-id: 6B10F0D1181A9nO9w	(its queue id; optional)
+ *	bounce-to: alice@example.org	(its recipient, xtext; optional)
  *	last-error: xtext		(optional)
  *	rcpts: 2			(the number of rcpt lines)
  *	rcpt: STATE ADDR [notify=X] [orcpt=X] [code=N] [reply=X]
@@ -79,6 +82,8 @@ envelope_release(struct envelope *env)
 	free(env->dsn_ret);
 	free(env->dsn_envid);
 	free(env->last_error);
+	free(env->bounce_id);
+	free(env->bounce_to);
 	free(env->host);
 	free(env->tls);
 	free(env->user);
@@ -338,6 +343,10 @@ envelope_write(const struct envelope *env, FILE *out)
 		fprintf(out, "failed-at: %lld\n", (long long)env->failed_at);
 	if (env->requeued != 0)
 		fprintf(out, "requeued: %lld\n", (long long)env->requeued);
+	if (env->bounced != 0)
+		fprintf(out, "bounced: %lld\n", (long long)env->bounced);
+	put(out, "bounce-id", env->bounce_id, 0);
+	put(out, "bounce-to", env->bounce_to, 0);
 	put(out, "last-error", env->last_error, ENVELOPE_ERROR_MAX);
 	for (i = 0; i < env->extra.n; i++)
 		fprintf(out, "%s\n", env->extra.v[i]);
@@ -605,7 +614,19 @@ parse_line(struct parse *p, char *line)
 		if (num(p, key, v, 0, LLONG_MAX, &n) == -1)
 			return -1;
 		env->requeued = (time_t)n;
-	} else if (strcmp(key, "last-error") == 0)
+	} else if (strcmp(key, "bounced") == 0) {
+		if (num(p, key, v, 1, LLONG_MAX, &n) == -1)
+			return -1;
+		env->bounced = (time_t)n;
+	} else if (strcmp(key, "bounce-id") == 0) {
+		if (*v == '\0' || strlen(v) > 31 || strspn(v, "0123456789"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") !=
+		    strlen(v))
+			return bad(p, "bad value for", key);
+		envelope_set(&env->bounce_id, v);
+	} else if (strcmp(key, "bounce-to") == 0)
+		return address(p, key, v, &env->bounce_to);
+	else if (strcmp(key, "last-error") == 0)
 		return text(p, key, v, 1, &env->last_error);
 	else if (strcmp(key, "rcpts") == 0) {
 		if (num(p, key, v, 1, LLONG_MAX, &p->nrcpts) == -1)

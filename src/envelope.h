@@ -82,6 +82,10 @@ struct envelope {
 	enum env_hold	 hold;
 	time_t		 failed_at;	/* when it went to failed/; 0 unknown */
 	time_t		 requeued;	/* when --requeue put it back; 0 never */
+	/* Its final failure reported (bounce.c): at most once. */
+	time_t		 bounced;	/* when the report was made; 0 never */
+	char		*bounce_id;	/* the report's queue id, or NULL */
+	char		*bounce_to;	/* whom it went to, or NULL */
 	struct strv	 extra;		/* lines with keys this version does
 					   not know, written back as read */
 	/* Index of rcpt for envelope_add_rcpt (open addressing). */

@@ -125,6 +125,14 @@ print_json(FILE *out, enum spool_area area, const char *id,
 	jsonw_str(out, why_not);
 	if (env->failed_at != 0)
 		fprintf(out, ",\"failed_at\":%lld", (long long)env->failed_at);
+	if (env->bounced != 0) {
+		fprintf(out, ",\"bounce\":{\"at\":%lld,\"id\":",
+		    (long long)env->bounced);
+		jsonw_str(out, env->bounce_id);
+		fputs(",\"to\":", out);
+		jsonw_str(out, env->bounce_to);
+		fputc('}', out);
+	}
 	if (uid >= 0)
 		fprintf(out, ",\"uid\":%ld", uid);
 	if (header != NULL) {
@@ -166,6 +174,13 @@ print_text(FILE *out, const char *id, const struct envelope *env,
 		fputs(!failed && env->hold == HOLD_AUTO ? ", held: " :
 		    ", last error: ", out);
 		put_line(out, env->last_error);
+	}
+	if (env->bounced != 0) {
+		fputs("; bounce sent to <", out);
+		put_line(out, env->bounce_to);
+		fputc('>', out);
+		if (env->bounce_id != NULL)
+			fprintf(out, " as %s", env->bounce_id);
 	}
 	if (why_not != NULL) {
 		fputs("; left alone here: ", out);
@@ -338,6 +353,14 @@ mailq_show(struct spool *sp, const char *id, const struct mailq_opts *o,
 	fprintf(out, "\nwhere: %s/%s\nage: %s\nsize: %lld octets\n"
 	    "attempts: %d\n", sp->area[area], id, age, (long long)env.size,
 	    env.attempts);
+	if (env.bounced != 0) {
+		fputs("bounce: sent to <", out);
+		put_line(out, env.bounce_to);
+		fputc('>', out);
+		if (env.bounce_id != NULL)
+			fprintf(out, " as %s", env.bounce_id);
+		fputc('\n', out);
+	}
 	if (area == SPOOL_QUEUE && env.next_attempt > o->now &&
 	    env.hold != HOLD_MANUAL) {
 		human_age(age, sizeof(age), env.next_attempt - o->now);

@@ -17,10 +17,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "alias.h"
+#include "bounce.h"
 #include "bs.h"
 #include "cli.h"
 #include "compose.h"
@@ -32,6 +34,7 @@
 #include "oauth.h"
 #include "oauth_provider.h"
 #include "route.h"
+#include "runner.h"
 #include "smtp.h"
 #include "spool.h"
 #include "util/alloc.h"
@@ -49,6 +52,8 @@ struct ctx {
 	struct conf_env	 env;
 	int		 have_conf;
 	char		*conf_real;	/* its absolute path, or NULL */
+	const char	*runner_dir;	/* --be-queue-runner=DIR: we are it */
+	const char	*bs_id;		/* -bs: the entry its client waits on */
 };
 
 static int
@@ -317,6 +322,39 @@ why_not_here(void *arg, const struct envelope *env)
 	return xstrdup(e.text);
 }
 
+/*
+ * A message was queued: make sure a runner retries it (runner.c).  Each
+ * time: a runner that found its queue empty may have gone since (a long
+ * -bs session), and waking one that is there costs a byte.
+ */
+static void
+queued_hook(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a)
+{
+	struct ctx *c = d->arg;
+
+	(void)ent;
+	if (c->runner_dir != NULL || a == NULL || !a->queue_runner)
+		return;
+	runner_ensure(d->spool->dir, !c->have_conf ? NULL : c->conf_real !=
+	    NULL ? c->conf_real : c->conf.path, d->verbose);
+}
+
+/* A message finally failed: report it (bounce.c). */
+static void
+failed_hook(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a, const char *why)
+{
+	struct ctx *c = d->arg;
+
+	/* -bs: the client heard the refusal in the reply to its data; the
+	   failure is its to report. */
+	if (c->bs_id != NULL && strcmp(c->bs_id, ent->id) == 0)
+		return;
+	bounce_failed(d, ent, a, why, a != NULL && a->domain != NULL ?
+	    a->domain : c->env.host);
+}
+
 static void
 deliver_init(struct deliver_ctx *d, struct ctx *c, struct spool *sp)
 {
@@ -329,8 +367,8 @@ deliver_init(struct deliver_ctx *d, struct ctx *c, struct spool *sp)
 	d->now = time(NULL);
 	d->account_for = queued_account;
 	d->arg = c;
-	/* The runner and bounce modules plug into d->on_queued and
-	   d->on_failed here. */
+	d->on_queued = queued_hook;
+	d->on_failed = failed_hook;
 }
 
 static int
@@ -589,7 +627,10 @@ submit_one(struct ctx *c, int in, const char *sender,
 		code = 0;
 	} else {
 		deliver_init(&d, c, &sp);
+		if (cl->mode == CLI_SMTP)
+			c->bs_id = ent.id;
 		code = deliver_new(&d, &ent, a);
+		c->bs_id = NULL;
 	}
 	spool_release(&ent);
 	spool_close(&sp);
@@ -1050,6 +1091,96 @@ queue_command(struct ctx *c)
 	return code;
 }
 
+/* ------------------------------------------------------ queue runner */
+
+/* The longest of the accounts' lifetimes (f: failed_lifetime). */
+static int
+longest(struct ctx *c, int f)
+{
+	int n = f ? 30 * 86400 : 5 * 86400, v;
+	size_t i;
+
+	for (i = 0; c->have_conf && i < c->conf.naccounts; i++) {
+		v = f ? c->conf.accounts[i]->failed_lifetime :
+		    c->conf.accounts[i]->queue_lifetime;
+		if (v > n)
+			n = v;
+	}
+	return n;
+}
+
+/*
+ * One wake of the runner: the configuration read again (a password
+ * fixed since counts), then what is due in its queue, as -q --due.
+ */
+static time_t
+runner_once(void *arg)
+{
+	struct ctx *c = arg;
+	struct deliver_ctx d;
+	struct spool sp;
+	struct stat sb;
+	struct err e;
+	time_t next;
+
+	if (lstat(c->runner_dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
+		return -1;
+	if (c->have_conf)
+		conf_free(&c->conf);
+	c->have_conf = 0;
+	free(c->conf_real);
+	c->conf_real = NULL;
+	conf_env_release(&c->env);
+	err_clear(&e);
+	if (load_conf(c, &e) == -1)
+		return -1;
+	if (open_queue(c, &sp, c->runner_dir, longest(c, 1), &e) == -1)
+		return -1;
+	deliver_init(&d, c, &sp);
+	d.due_only = 1;
+	deliver_queue(&d, NULL);
+	d.now = time(NULL);
+	next = deliver_next_due(&d);
+	spool_close(&sp);
+	return next;
+}
+
+/*
+ * posthorn --be-queue-runner=DIR [-C FILE]: the runner runner_ensure
+ * starts.  Not an option for people (the getopt table does not know
+ * it): only this exact form is taken.
+ */
+static int
+is_runner(int argc, char **argv, struct ctx *c)
+{
+	static const char opt[] = "--be-queue-runner=";
+
+	if ((argc != 2 && argc != 4) || strncmp(argv[1], opt,
+	    sizeof(opt) - 1) != 0 || argv[1][sizeof(opt) - 1] != '/')
+		return 0;
+	if (argc == 4 && strcmp(argv[2], "-C") != 0)
+		return 0;
+	c->runner_dir = argv[1] + sizeof(opt) - 1;
+	if (argc == 4)
+		c->cli.config = xstrdup(argv[3]);
+	c->cli.progname = "posthorn";
+	return 1;
+}
+
+static int
+run_runner(struct ctx *c)
+{
+	struct err e;
+	int code;
+
+	err_clear(&e);
+	if (load_conf(c, &e) == -1)
+		return fail(&e);
+	code = runner_serve(c->runner_dir, runner_once, c,
+	    longest(c, 0) + 3600);
+	return code;
+}
+
 static int
 serverinfo(struct ctx *c)
 {
@@ -1110,6 +1241,10 @@ main(int argc, char **argv)
 	err_clear(&e);
 	sig_install();
 	umask(077);
+	if (is_runner(argc, argv, &c)) {
+		code = run_runner(&c);
+		goto out;
+	}
 	if (cli_parse(&c.cli, argc, argv, &e) == -1) {
 		code = fail(&e);
 		cli_release(&c.cli);

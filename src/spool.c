@@ -947,13 +947,14 @@ move(struct spool *s, struct spool_entry *ent, enum spool_area to,
 }
 
 time_t
-spool_backoff(int attempts, time_t now)
+spool_backoff(int first, int attempts, time_t now)
 {
-	time_t wait = 60;
+	time_t wait = first > 0 ? first : 60;
+	time_t most = wait > 3600 ? wait : 3600;
 
-	while (attempts-- > 1 && wait < 3600)
+	while (attempts-- > 1 && wait < most)
 		wait *= 2;
-	return now + (wait > 3600 ? 3600 : wait);
+	return now + (wait > most ? most : wait);
 }
 
 int
@@ -961,7 +962,7 @@ spool_defer(struct spool *s, struct spool_entry *ent, const char *error,
     time_t now, struct err *e)
 {
 	ent->env.attempts++;
-	ent->env.next_attempt = spool_backoff(ent->env.attempts, now);
+	ent->env.next_attempt = spool_backoff(s->backoff, ent->env.attempts, now);
 	ent->env.hold = HOLD_NONE;
 	envelope_set_capped(&ent->env.last_error, error, ENVELOPE_ERROR_MAX);
 	if (make_durable(s, ent, e) == -1)
@@ -977,7 +978,7 @@ spool_hold(struct spool *s, struct spool_entry *ent, enum env_hold hold,
 {
 	if (attempt) {
 		ent->env.attempts++;
-		ent->env.next_attempt = spool_backoff(ent->env.attempts, now);
+		ent->env.next_attempt = spool_backoff(s->backoff, ent->env.attempts, now);
 	}
 	ent->env.hold = hold;
 	if (error != NULL)

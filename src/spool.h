@@ -27,6 +27,9 @@ struct spool {
 	char	*dir;		/* the queue directory */
 	char	*area[3];	/* its tmp, queue and failed subdirectories */
 	int	 readonly;	/* another user's queue, for listing only */
+	int	 backoff;	/* the first retry's wait in seconds
+				   (queue_backoff), 0 = a minute; for
+				   spool_defer and spool_hold */
 };
 
 struct spool_entry {
@@ -214,7 +217,10 @@ int	 spool_recover(struct spool *s, struct err *e);
 int	 spool_expire_failed(struct spool *s, int max_age, time_t now,
 	    struct err *e);
 
-/* The next attempt after `attempts` failures: 1 minute doubling to 1 hour. */
-time_t	 spool_backoff(int attempts, time_t now);
+/*
+ * The next attempt after `attempts` failures: first seconds (0: a
+ * minute) doubling to an hour, or to first when that is longer.
+ */
+time_t	 spool_backoff(int first, int attempts, time_t now);
 
 #endif

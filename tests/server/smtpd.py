@@ -195,7 +195,7 @@ class Script:
             "client_ca", "tls_min_version", "tls_max_version", "ehlo",
             "ehlo_tls", "users", "require_auth", "require_tls",
             "concurrent", "greeting", "rules", "max_line", "turn_grace_ms",
-            "tls_turns", "scram_final", "scram_iterations", "rcvbuf",
+            "tls_turns", "scram_final", "scram_iterations", "rcvbuf", "port",
             "unix", "lmtp", "oauth_tokens", "comment"}
 
     def __init__(self, d):
@@ -269,6 +269,7 @@ class Script:
         if self.unix is not None and not isinstance(self.unix, str):
             raise ScriptError("unix must be a path")
         self.rcvbuf = int(d.get("rcvbuf", 0))
+        self.port = int(d.get("port", 0))
         if self.rcvbuf < 0:
             raise ScriptError("rcvbuf must not be negative")
         self.tls_turns = bool(d.get("tls_turns", False))
@@ -1433,7 +1434,8 @@ class Server:
     def listen(self):
         ports = {}
         if self.script.ipv4:
-            s = socket.create_server(("127.0.0.1", 0), backlog=64)
+            s = socket.create_server(("127.0.0.1", self.script.port),
+                                     backlog=64)
             ports["port"] = s.getsockname()[1]
             self.listeners.append(s)
         if self.script.ipv6:

@@ -74,6 +74,8 @@ static const struct {
 	FI(allow_from_override), FI(queue), FS(queue_dir), FI(queue_lifetime),
 	FI(session_timeout), FI(tls_min_dh_prime_bits), FI(auto_from),
 	FS(maildomain),
+	FI(queue_runner), FI(queue_backoff),
+	FI(bounce), FS(bounce_to),
 	FI(scram_max_iterations), FI(command_timeout), FI(password_in_file),
 	FI(line), FI(protocol), FS(socket), FS(proxy_host), FI(proxy_port),
 	FS(proxy_user), FS(proxy_password),
@@ -185,6 +187,10 @@ static const struct {
 	{ "", "allow_from_override", "1" },
 	{ "", "queue", "1" },
 	{ "", "queue_lifetime", "432000" },
+	{ "", "queue_runner", "1" },
+	{ "", "queue_backoff", "60" },
+	{ "", "bounce", "1" },
+	{ "", "bounce_to", "(null)" },
 	{ "", "session_timeout", "1200" },
 	{ "", "scram_max_iterations", "100000" },
 	{ "", "command_timeout", "120" },
@@ -295,6 +301,12 @@ static const struct {
 	{ "logfile_time_format none\n", "logfile_time_format", "none" },
 	{ "from %F\n", "from", "%F" },
 	{ "queue off\n", "queue", "0" },
+	{ "queue_runner off\n", "queue_runner", "0" },
+	{ "queue_backoff 5m\n", "queue_backoff", "300" },
+	{ "bounce off\n", "bounce", "0" },
+	{ "bounce_to root@example.org\n", "bounce_to", "root@example.org" },
+	{ "bounce_to <postmaster@example.net>\n", "bounce_to",
+	    "postmaster@example.net" },
 	/* auth */
 	{ "auth on\n", "auth", "1" },
 	{ "auth\n", "auth", "1" },
@@ -454,6 +466,11 @@ static const struct {
 	    "'tls_certcheck': not on or off" },
 	{ "queue sometimes\n", "t.conf:2: invalid value 'sometimes' for key "
 	    "'queue': not on or off" },
+	{ "bounce_to not an address\n", "t.conf:2: invalid value 'not an "
+	    "address' for key 'bounce_to': not an address like "
+	    "root@example.org" },
+	{ "queue_backoff 0\n", "t.conf:2: invalid value '0' for key "
+	    "'queue_backoff': not a duration like 5d, 12h, 30m or 3600" },
 	{ "auth pl@in\n", "t.conf:2: invalid value 'pl@in' for key 'auth': "
 	    "not on, off or a mechanism name" },
 	{ "auth ABCDEFGHIJKLMNOPQRSTU\n", "t.conf:2: invalid value "
