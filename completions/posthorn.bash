@@ -13,12 +13,12 @@
 
 # What posthorn offers when a word starts with '-'.  tests/unit/check-docs
 # compares these lists with src/cli.c.
-_posthorn_longopts=(--account --all --attach --auth --bcc --body --cc --config
+_posthorn_longopts=(--account --all --allow-empty --attach --auth --bcc --body --cc --config
     --delete --dry-run --due --from --header --help --hold --host --html
     --inline --json --now --port --read-recipients --release --reply-to
-    --requeue --serverinfo --show --subject --tls --user --verbose --version)
+    --requeue --serverinfo --show --skip-empty --subject --tls --user --verbose --version)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
-    -I -q -qq -qI -A -s -a -c -H -G -h -L -m -n -o -O -U)
+    -I -q -qq -qI -A -s -a -c -b -E -H -G -h -L -m -n -o -O -U)
 # mailq lists the queue: only these make sense there.
 _posthorn_mailq_longopts=(--json --all --config --account --verbose --help
     --version)
@@ -184,7 +184,7 @@ SCRAM-SHA-1-PLUS SCRAM-SHA-256-PLUS XOAUTH2 OAUTHBEARER EXTERNAL GSSAPI"
 	-b)
 		_posthorn_add $'m\np\ns\ni' "$cur" ""
 		;;
-	-f | -r | --from | -F | -V | -c | --cc | --bcc | --reply-to | \
+	-f | -r | --from | -F | -V | -c | --cc | -b | --bcc | --reply-to | \
 	    -s | --subject | -H | --header | --host | --port | --user | \
 	    -h | -L | -o | -O | -qI)
 		# Free text: nothing to offer.

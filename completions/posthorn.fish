@@ -143,7 +143,7 @@ complete -c posthorn -n __posthorn_no_rcpt -s V -x -d 'DSN envelope id'
 complete -c posthorn -n __posthorn_no_rcpt -s B -x -a '7BIT 8BITMIME' -d 'Body type'
 complete -c posthorn -n __posthorn_no_rcpt -s C -l config -r -F -d 'Configuration file'
 complete -c posthorn -n __posthorn_no_rcpt -s v -l verbose -d 'Show the SMTP dialogue on stderr'
-complete -c posthorn -n __posthorn_no_rcpt -s b -x -a 'm\t"deliver (default)" p\t"list the queue" s\t"speak SMTP on stdin and stdout" i\t"nothing to rebuild"' -d Mode
+complete -c posthorn -n __posthorn_no_rcpt -s b -x -a 'm\t"deliver (default)" p\t"list the queue" s\t"speak SMTP on stdin and stdout" i\t"nothing to rebuild"' -d 'Mode, or (not one letter) a Bcc address'
 complete -c posthorn -n __posthorn_no_rcpt -s I -d 'Nothing to rebuild (exit 0)'
 complete -c posthorn -n __posthorn_no_rcpt -o q -d 'Deliver the queue now'
 complete -c posthorn -n __posthorn_no_rcpt -o qq -d 'The same as -q'
@@ -186,6 +186,8 @@ complete -c posthorn -n __posthorn_no_rcpt -s s -l subject -x -d 'Subject (compo
 complete -c posthorn -n __posthorn_no_rcpt -s a -l attach -r -F -d 'Attach a file (FILE or FILE:type/subtype)'
 complete -c posthorn -n __posthorn_no_rcpt -s c -l cc -x -d 'Cc recipient'
 complete -c posthorn -n __posthorn_no_rcpt -l bcc -x -d 'Bcc recipient'
+complete -c posthorn -n __posthorn_no_rcpt -s E -l skip-empty -d 'An empty body sends nothing (exit 0)'
+complete -c posthorn -n __posthorn_no_rcpt -l allow-empty -d 'Send a body typed empty at the terminal'
 complete -c posthorn -n __posthorn_no_rcpt -l reply-to -x -d 'Reply-To address'
 complete -c posthorn -n __posthorn_no_rcpt -s H -l header -x -d "Add a header ('Name: value')"
 complete -c posthorn -n __posthorn_no_rcpt -l body -r -F -d 'Text body file'

@@ -43,19 +43,22 @@ enum {
 	OPT_ALL,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_ALLOW_EMPTY,
 };
 
 /*
  * Short options: sendmail's (-b -B -C -f -F -G -h -i -I -L -m -n -N -o -O
- * -q -r -R -t -U -v -V) and posthorn's (-a -A -c -H -s).  '+' stops at the
- * first recipient so that no recipient is ever read as an option.
+ * -q -r -R -t -U -v -V) and posthorn's (-a -A -c -H -s), and mailx's
+ * where they do not collide with sendmail's (-b ADDR, -E).  '+' stops at
+ * the first recipient so that no recipient is ever read as an option.
  */
 static const char shortopts[] =
-    "+:a:A:b:B:c:C:f:F:GH:h:iIL:mnN:o:O:q::r:R:s:tUvV:";
+    "+:a:A:b:B:c:C:Ef:F:GH:h:iIL:mnN:o:O:q::r:R:s:tUvV:";
 
 static const struct option longopts[] = {
 	{ "account",	required_argument,	NULL, 'A' },
 	{ "all",	no_argument,		NULL, OPT_ALL },
+	{ "allow-empty", no_argument,		NULL, OPT_ALLOW_EMPTY },
 	{ "attach",	required_argument,	NULL, 'a' },
 	{ "auth",	required_argument,	NULL, OPT_AUTH },
 	{ "bcc",	required_argument,	NULL, OPT_BCC },
@@ -80,6 +83,7 @@ static const struct option longopts[] = {
 	{ "reply-to",	required_argument,	NULL, OPT_REPLY_TO },
 	{ "requeue",	required_argument,	NULL, OPT_REQUEUE },
 	{ "serverinfo",	no_argument,		NULL, OPT_SERVERINFO },
+	{ "skip-empty",	no_argument,		NULL, 'E' },
 	{ "show",	required_argument,	NULL, OPT_SHOW },
 	{ "subject",	required_argument,	NULL, 's' },
 	{ "tls",	required_argument,	NULL, OPT_TLS },
@@ -101,7 +105,8 @@ cli_usage(FILE *out)
 "\n"
 "Sending (sendmail compatible):\n"
 "  -t, --read-recipients  recipients also from To, Cc, Bcc (or Resent-*)\n"
-"  -f, -r, --from ADDR  envelope sender ('<>' for the null sender)\n"
+"  -f, -r, --from ADDR  envelope sender ('<>' for the null sender);\n"
+"                     -r 'Name <addr>' also puts Name into From\n"
 "  -F NAME            display name for a From header posthorn adds\n"
 "  -N DSN             NOTIFY: never, or success,failure,delay\n"
 "  -R full|hdrs       DSN RET   -V ENVID  DSN envelope id\n"
@@ -124,9 +129,12 @@ cli_usage(FILE *out)
 "Composing:\n"
 "  -s, --subject TEXT subject (selects compose mode)\n"
 "  -a, --attach FILE[:type/sub]  attach a file (repeatable)\n"
-"  -c, --cc ADDR      --bcc ADDR   --reply-to ADDR\n"
+"  -c, --cc ADDR      -b, --bcc ADDR   --reply-to ADDR\n"
 "  -H, --header 'Name: value'     add a header (repeatable)\n"
-"  --body FILE        text body (default: standard input)\n"
+"  --body FILE|-      text body (default: standard input; at a terminal\n"
+"                     it is typed, ended by Ctrl-D or a line with '.')\n"
+"  --allow-empty      send a body typed empty at a terminal (else exit 65)\n"
+"  -E, --skip-empty   an empty body (or message) sends nothing, exit 0\n"
 "  --html FILE        HTML alternative   --inline FILE  inline image (cid:)\n"
 "  --dry-run          print the envelope and message instead of sending\n"
 "\n"
@@ -177,6 +185,7 @@ static int
 parse_sender(struct cli *c, const char *v, struct err *e)
 {
 	const char *lt, *gt;
+	size_t n;
 
 	if (clean("sender (-f)", v, e) == -1)
 		return -1;
@@ -186,6 +195,20 @@ parse_sender(struct cli *c, const char *v, struct err *e)
 		free(c->sender);
 		c->sender = xstrndup(lt + 1, (size_t)(gt - lt - 1));
 		str_trim(c->sender);
+		/* mailx's -r 'Name <addr>': the name goes into From. */
+		free(c->sender_name);
+		c->sender_name = xstrndup(v, (size_t)(lt - v));
+		str_trim(c->sender_name);
+		n = strlen(c->sender_name);
+		if (n >= 2 && c->sender_name[0] == '"' &&
+		    c->sender_name[n - 1] == '"') {
+			memmove(c->sender_name, c->sender_name + 1, n - 2);
+			c->sender_name[n - 2] = '\0';
+		}
+		if (*c->sender_name == '\0') {
+			free(c->sender_name);
+			c->sender_name = NULL;
+		}
 	} else if (lt != NULL || gt != NULL) {
 		return err_set(e, ERR_USAGE, "invalid sender '%s'", v);
 	} else {
@@ -237,9 +260,19 @@ parse_notify(struct cli *c, const char *v, struct err *e)
 	return 0;
 }
 
+/*
+ * -b: sendmail's modes are one letter (-bm, -bp, -bs, -bi; the others are
+ * refused); anything longer is mailx's -b ADDR, a Bcc recipient.
+ */
 static int
 parse_b(struct cli *c, const char *v, struct err *e)
 {
+	if (strlen(v) > 1) {
+		if (clean("address (-b)", v, e) == -1)
+			return -1;
+		strv_add(&c->bcc, v);
+		return 0;
+	}
 	if (strcmp(v, "m") == 0)
 		c->mode = CLI_SEND;
 	else if (strcmp(v, "p") == 0)
@@ -397,6 +430,9 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 	case 'C':
 		set_once(&c->config, arg);
 		break;
+	case 'E':
+		c->skip_empty = 1;
+		break;
 	case 'f':
 	case 'r':
 		return parse_sender(c, arg, e);
@@ -491,7 +527,9 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 		strv_add(&c->reply_to, arg);
 		break;
 	case OPT_BODY:
-		set_once(&c->body_file, arg);
+		/* "--body -": standard input, as without --body. */
+		free(c->body_file);
+		c->body_file = strcmp(arg, "-") == 0 ? NULL : xstrdup(arg);
 		c->compose = 1;
 		break;
 	case OPT_HTML:
@@ -526,6 +564,9 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 		return parse_qcmd(c, opt, arg, e);
 	case OPT_ALL:
 		c->all_users = 1;
+		break;
+	case OPT_ALLOW_EMPTY:
+		c->allow_empty = 1;
 		break;
 	case OPT_HELP:
 		c->mode = CLI_HELP;
@@ -628,8 +669,13 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 	if (!c->compose && (c->cc.n > 0 || c->bcc.n > 0 ||
 	    c->reply_to.n > 0 || c->headers.n > 0))
 		return err_set(e, ERR_USAGE,
-		    "-c, --bcc, --reply-to and -H need compose mode "
+		    "-c, -b, --bcc, --reply-to and -H need compose mode "
 		    "(-s, --body or --html)");
+	if (c->allow_empty && !c->compose)
+		return err_set(e, ERR_USAGE,
+		    "--allow-empty needs compose mode (-s, --body or --html)");
+	if (c->skip_empty && c->mode != CLI_SEND)
+		return err_set(e, ERR_USAGE, "-E works only when sending");
 	return 0;
 }
 
@@ -638,6 +684,7 @@ cli_release(struct cli *c)
 {
 	free(c->sender);
 	free(c->full_name);
+	free(c->sender_name);
 	free(c->dsn_notify);
 	free(c->dsn_ret);
 	free(c->dsn_envid);

@@ -39,6 +39,7 @@ struct cli {
 	int		 read_recipients;	/* -t */
 	char		*sender;	/* -f/-r without <>; "" = null sender */
 	char		*full_name;	/* -F */
+	char		*sender_name;	/* the name of -r 'Name <addr>' */
 	char		*dsn_notify;	/* -N: "NEVER" or "SUCCESS,FAILURE,DELAY" subset */
 	char		*dsn_ret;	/* -R: "FULL" or "HDRS" */
 	char		*dsn_envid;	/* -V */
@@ -59,7 +60,9 @@ struct cli {
 	struct strv	 bcc;		/* --bcc */
 	struct strv	 reply_to;	/* --reply-to */
 	struct strv	 headers;	/* -H 'Name: value' */
-	char		*body_file;	/* --body */
+	char		*body_file;	/* --body (NULL: stdin, also for "-") */
+	int		 allow_empty;	/* --allow-empty: send a typed empty body */
+	int		 skip_empty;	/* -E: an empty body sends nothing */
 	char		*html_file;	/* --html */
 	struct strv	 inline_files;	/* --inline */
 	int		 dry_run;	/* --dry-run */

@@ -32,6 +32,7 @@
 #include "route.h"
 #include "smtp.h"
 #include "spool.h"
+#include "term.h"
 #include "util/alloc.h"
 #include "util/sig.h"
 #include "util/str.h"
@@ -372,6 +373,90 @@ record_route(struct ctx *c, struct envelope *env, const struct account *a)
 }
 
 /*
+ * The body a person types, and -E's look at the input, before anything
+ * is spooled: at a terminal in compose mode (no --body) the body is read
+ * as mail(1) reads it into a scratch file; with -E a piped body (or a
+ * piped message) is copied into one and an empty one ends the run.
+ * 0 to go on (*in may then be the scratch file, *scratch its descriptor
+ * for the caller to close); 1 when the run ends here with *code.
+ */
+static int
+prepare_input(struct ctx *c, int *in, int *scratch, int *code)
+{
+	const struct cli *cl = &c->cli;
+	struct stat st;
+	struct err e;
+	size_t len;
+	int fd, blank;
+
+	err_clear(&e);
+	*scratch = -1;
+	if (cl->compose && cl->body_file == NULL && isatty(*in)) {
+		if ((fd = term_scratch(&e)) == -1) {
+			*code = fail(&e);
+			return 1;
+		}
+		if (term_read_body(*in, fd, &len, &blank, &e) == -1) {
+			close(fd);
+			if (deliver_cancelled()) {
+				fprintf(stderr, "posthorn: cancelled; nothing "
+				    "was sent\n");
+				*code = 130;
+				return 1;
+			}
+			if (sig_caught)
+				err_set(&e, ERR_IO, "interrupted while reading "
+				    "the message; nothing was sent");
+			*code = fail(&e);
+			return 1;
+		}
+		if (blank && (cl->skip_empty || !cl->allow_empty)) {
+			close(fd);
+			fprintf(stderr, "posthorn: the message is empty; "
+			    "nothing was sent%s\n", cl->skip_empty ? "" :
+			    " (--allow-empty sends it)");
+			*code = cl->skip_empty ? 0 : 65;
+			return 1;
+		}
+		if (lseek(fd, 0, SEEK_SET) == -1) {
+			close(fd);
+			err_set(&e, ERR_IO, "cannot read back the typed "
+			    "message: %s", strerror(errno));
+			*code = fail(&e);
+			return 1;
+		}
+		*in = *scratch = fd;
+		return 0;
+	}
+	if (!cl->skip_empty)
+		return 0;
+	if (cl->compose && cl->body_file != NULL) {
+		/* compose_check has made sure it can be read. */
+		if (stat(cl->body_file, &st) == 0 && st.st_size == 0) {
+			*code = 0;
+			return 1;
+		}
+		return 0;
+	}
+	if ((fd = term_spill(*in, &len, &e)) == -1) {
+		if (sig_caught && deliver_cancelled()) {
+			fprintf(stderr, "posthorn: cancelled; nothing was "
+			    "sent\n");
+			*code = 130;
+		} else
+			*code = fail(&e);
+		return 1;
+	}
+	if (len == 0) {
+		close(fd);
+		*code = 0;
+		return 1;
+	}
+	*in = *scratch = fd;
+	return 0;
+}
+
+/*
  * Spools and delivers one message read from in.  sender and rcpts are the
  * envelope the caller named (argv, or -bs's MAIL and RCPT); compose when
  * the command line composes or attaches.
@@ -388,7 +473,7 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 	struct deliver_ctx d;
 	struct account *a;
 	struct err e;
-	int code, have_aliases = 0, r;
+	int code, have_aliases = 0, r, scratch = -1;
 
 	err_clear(&e);
 	if ((a = cli_account(c, sender, &e)) == NULL)
@@ -403,6 +488,8 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 	/* Files named on the command line must be readable before anything. */
 	if (compose && compose_check(cl, &e) == -1)
 		goto out_fail;
+	if (in == 0 && prepare_input(c, &in, &scratch, &code) == 1)
+		goto out_code;
 	if (open_queue(c, &sp, a->queue_dir, a->failed_lifetime, &e) == -1)
 		goto out_fail;
 	if (spool_create(&sp, &ent, &e) == -1) {
@@ -414,7 +501,8 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 	p.acct = a;
 	p.aliases = have_aliases ? &aliases : NULL;
 	p.sender = sender;
-	p.full_name = cl->full_name;
+	p.full_name = cl->full_name != NULL ? cl->full_name :
+	    cl->sender_name;
 	p.read_recipients = cl->read_recipients;
 	p.rcpts = rcpts;
 	p.dsn_notify = cl->dsn_notify;
@@ -443,6 +531,8 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 			if (have_aliases)
 				alias_free(&aliases);
 			conf_account_free(a);
+			if (scratch != -1)
+				close(scratch);
 			fprintf(stderr, "posthorn: cancelled; nothing was "
 			    "sent\n");
 			return 130;
@@ -477,12 +567,17 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 	}
 	spool_release(&ent);
 	spool_close(&sp);
+out_code:
+	if (scratch != -1)
+		close(scratch);
 	if (have_aliases)
 		alias_free(&aliases);
 	conf_account_free(a);
 	return code;
 
 out_fail:
+	if (scratch != -1)
+		close(scratch);
 	if (have_aliases)
 		alias_free(&aliases);
 	conf_account_free(a);
