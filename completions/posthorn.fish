@@ -187,6 +187,7 @@ complete -c posthorn -n __posthorn_no_rcpt -s a -l attach -r -F -d 'Attach a fil
 complete -c posthorn -n __posthorn_no_rcpt -s c -l cc -x -d 'Cc recipient'
 complete -c posthorn -n __posthorn_no_rcpt -l bcc -x -d 'Bcc recipient'
 complete -c posthorn -n __posthorn_no_rcpt -s E -l skip-empty -d 'An empty body sends nothing (exit 0)'
+complete -c posthorn -n __posthorn_no_rcpt -s e -l edit -d 'Compose in $VISUAL or $EDITOR'
 complete -c posthorn -n __posthorn_no_rcpt -l allow-empty -d 'Send a body typed empty at the terminal'
 complete -c posthorn -n __posthorn_no_rcpt -l reply-to -x -d 'Reply-To address'
 complete -c posthorn -n __posthorn_no_rcpt -s H -l header -x -d "Add a header ('Name: value')"

@@ -49,11 +49,11 @@ enum {
 /*
  * Short options: sendmail's (-b -B -C -f -F -G -h -i -I -L -m -n -N -o -O
  * -q -r -R -t -U -v -V) and posthorn's (-a -A -c -H -s), and mailx's
- * where they do not collide with sendmail's (-b ADDR, -E).  '+' stops at
+ * where they do not collide with sendmail's (-b ADDR, -e, -E).  '+' stops at
  * the first recipient so that no recipient is ever read as an option.
  */
 static const char shortopts[] =
-    "+:a:A:b:B:c:C:Ef:F:GH:h:iIL:mnN:o:O:q::r:R:s:tUvV:";
+    "+:a:A:b:B:c:C:eEf:F:GH:h:iIL:mnN:o:O:q::r:R:s:tUvV:";
 
 static const struct option longopts[] = {
 	{ "account",	required_argument,	NULL, 'A' },
@@ -67,6 +67,7 @@ static const struct option longopts[] = {
 	{ "config",	required_argument,	NULL, 'C' },
 	{ "delete",	required_argument,	NULL, OPT_DELETE },
 	{ "dry-run",	no_argument,		NULL, OPT_DRY_RUN },
+	{ "edit",	no_argument,		NULL, 'e' },
 	{ "due",	no_argument,		NULL, OPT_DUE },
 	{ "from",	required_argument,	NULL, 'f' },
 	{ "header",	required_argument,	NULL, 'H' },
@@ -136,6 +137,8 @@ cli_usage(FILE *out)
 "  --allow-empty      send a body typed empty at a terminal (else exit 65)\n"
 "  -E, --skip-empty   an empty body (or message) sends nothing, exit 0\n"
 "  --html FILE        HTML alternative   --inline FILE  inline image (cid:)\n"
+"  -e, --edit         compose in $VISUAL or $EDITOR: a draft with To, Cc,\n"
+"                     Bcc, Subject, Attach lines and the body\n"
 "  --dry-run          print the envelope and message instead of sending\n"
 "\n"
 "Queue:\n"
@@ -430,6 +433,10 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 	case 'C':
 		set_once(&c->config, arg);
 		break;
+	case 'e':
+		c->edit = 1;
+		c->compose = 1;
+		break;
 	case 'E':
 		c->skip_empty = 1;
 		break;
@@ -578,6 +585,30 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 		return err_set(e, ERR_SOFTWARE, "unhandled option %d", opt);
 	}
 	return 0;
+}
+
+int
+cli_compose_field(struct cli *c, enum cli_field f, const char *v,
+    struct err *e)
+{
+	int optind_unused = 0;
+
+	switch (f) {
+	case CLI_F_TO:
+		if (clean("recipient", v, e) == -1)
+			return -1;
+		strv_add(&c->rcpts, v);
+		return 0;
+	case CLI_F_CC:
+		return parse_one(c, 'c', v, &optind_unused, 0, NULL, e);
+	case CLI_F_BCC:
+		return parse_one(c, OPT_BCC, v, &optind_unused, 0, NULL, e);
+	case CLI_F_SUBJECT:
+		return parse_one(c, 's', v, &optind_unused, 0, NULL, e);
+	case CLI_F_ATTACH:
+		return parse_one(c, 'a', v, &optind_unused, 0, NULL, e);
+	}
+	return err_set(e, ERR_SOFTWARE, "unknown compose field %d", (int)f);
 }
 
 int

@@ -63,6 +63,7 @@ struct cli {
 	char		*body_file;	/* --body (NULL: stdin, also for "-") */
 	int		 allow_empty;	/* --allow-empty: send a typed empty body */
 	int		 skip_empty;	/* -E: an empty body sends nothing */
+	int		 edit;		/* -e, --edit: compose in an editor */
 	char		*html_file;	/* --html */
 	struct strv	 inline_files;	/* --inline */
 	int		 dry_run;	/* --dry-run */
@@ -87,6 +88,17 @@ struct cli {
  */
 int	 cli_parse(struct cli *c, int argc, char **argv, struct err *e);
 void	 cli_release(struct cli *c);
+
+/* The compose fields a draft (draft.c) gives back, for cli_compose_field. */
+enum cli_field { CLI_F_TO, CLI_F_CC, CLI_F_BCC, CLI_F_SUBJECT, CLI_F_ATTACH };
+
+/*
+ * Sets one compose field from v exactly as its option does (-s, -c, -b,
+ * -a, a recipient word): the same checks, the same error (ERR_USAGE).
+ * Lists are appended to; the subject replaced.  0 or -1.
+ */
+int	 cli_compose_field(struct cli *c, enum cli_field f, const char *v,
+	    struct err *e);
 /* Writes the --help text. */
 void	 cli_usage(FILE *out);
 

@@ -26,6 +26,7 @@
 #include "compose.h"
 #include "conf.h"
 #include "deliver.h"
+#include "draft.h"
 #include "err.h"
 #include "mailq.h"
 #include "msg.h"
@@ -381,9 +382,11 @@ record_route(struct ctx *c, struct envelope *env, const struct account *a)
  * for the caller to close); 1 when the run ends here with *code.
  */
 static int
-prepare_input(struct ctx *c, int *in, int *scratch, int *code)
+prepare_input(struct ctx *c, int edit_conf, int *in, int *scratch,
+    int *code)
 {
-	const struct cli *cl = &c->cli;
+	struct cli *cl = &c->cli;
+	const char *editor = getenv("VISUAL");
 	struct stat st;
 	struct err e;
 	size_t len;
@@ -391,6 +394,30 @@ prepare_input(struct ctx *c, int *in, int *scratch, int *code)
 
 	err_clear(&e);
 	*scratch = -1;
+	if (editor == NULL || *editor == '\0')
+		editor = getenv("EDITOR");
+	if (editor != NULL && *editor == '\0')
+		editor = NULL;
+	/* -e; or `edit on`, an editor named, and a person at the terminal. */
+	if (cl->compose && (cl->edit || (edit_conf && editor != NULL &&
+	    isatty(*in)))) {
+		switch (draft_edit(cl, editor != NULL ? editor : "vi", *in,
+		    &fd, code, &e)) {
+		case 0:
+			*in = *scratch = fd;
+			return 0;
+		case 1:
+			return 1;
+		default:
+			if (deliver_cancelled()) {
+				fprintf(stderr, "posthorn: cancelled; nothing "
+				    "was sent\n");
+				*code = 130;
+			} else
+				*code = fail(&e);
+			return 1;
+		}
+	}
 	if (cl->compose && cl->body_file == NULL && isatty(*in)) {
 		if ((fd = term_scratch(&e)) == -1) {
 			*code = fail(&e);
@@ -488,7 +515,8 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 	/* Files named on the command line must be readable before anything. */
 	if (compose && compose_check(cl, &e) == -1)
 		goto out_fail;
-	if (in == 0 && prepare_input(c, &in, &scratch, &code) == 1)
+	if (in == 0 && prepare_input(c, a->edit, &in, &scratch, &code) ==
+	    1)
 		goto out_code;
 	if (open_queue(c, &sp, a->queue_dir, a->failed_lifetime, &e) == -1)
 		goto out_fail;
