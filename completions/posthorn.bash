@@ -16,7 +16,7 @@
 _posthorn_longopts=(--account --all --allow-empty --attach --auth --bcc --body --cc --config
     --delete --dry-run --due --edit --from --header --help --hold --host --html
     --inline --json --now --port --read-recipients --release --reply-to
-    --requeue --serverinfo --show --skip-empty --subject --tls --user --verbose --version)
+    --requeue --save-copy --serverinfo --show --skip-empty --subject --tls --user --verbose --version)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
     -I -q -qq -qI -A -s -a -c -b -e -E -H -G -h -L -m -n -o -O -U)
 # mailq lists the queue: only these make sense there.
@@ -150,7 +150,7 @@ SCRAM-SHA-1-PLUS SCRAM-SHA-256-PLUS XOAUTH2 OAUTHBEARER EXTERNAL GSSAPI"
 	-A | --account)
 		_posthorn_add "$(_posthorn_accounts)" "$cur" ""
 		;;
-	-a | --attach | -C | --config | --body | --html | --inline)
+	-a | --attach | -C | --config | --body | --html | --inline | --save-copy)
 		_posthorn_files "$cur"
 		;;
 	--tls)

@@ -44,6 +44,7 @@ enum {
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_ALLOW_EMPTY,
+	OPT_SAVE_COPY,
 };
 
 /*
@@ -83,6 +84,7 @@ static const struct option longopts[] = {
 	{ "release",	required_argument,	NULL, OPT_RELEASE },
 	{ "reply-to",	required_argument,	NULL, OPT_REPLY_TO },
 	{ "requeue",	required_argument,	NULL, OPT_REQUEUE },
+	{ "save-copy",	required_argument,	NULL, OPT_SAVE_COPY },
 	{ "serverinfo",	no_argument,		NULL, OPT_SERVERINFO },
 	{ "skip-empty",	no_argument,		NULL, 'E' },
 	{ "show",	required_argument,	NULL, OPT_SHOW },
@@ -139,6 +141,8 @@ cli_usage(FILE *out)
 "  --html FILE        HTML alternative   --inline FILE  inline image (cid:)\n"
 "  -e, --edit         compose in $VISUAL or $EDITOR: a draft with To, Cc,\n"
 "                     Bcc, Subject, Attach lines and the body\n"
+"  --save-copy PATH   once sent, append a copy to a Maildir (a directory,\n"
+"                     or PATH ending in /) or an mbox file\n"
 "  --dry-run          print the envelope and message instead of sending\n"
 "\n"
 "Queue:\n"
@@ -575,6 +579,12 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 	case OPT_ALLOW_EMPTY:
 		c->allow_empty = 1;
 		break;
+	case OPT_SAVE_COPY:
+		if (*arg == '\0' || clean("--save-copy path", arg, e) == -1)
+			return err_set(e, ERR_USAGE, "invalid --save-copy "
+			    "path");
+		set_once(&c->save_copy, arg);
+		break;
 	case OPT_HELP:
 		c->mode = CLI_HELP;
 		break;
@@ -705,6 +715,9 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 	if (c->allow_empty && !c->compose)
 		return err_set(e, ERR_USAGE,
 		    "--allow-empty needs compose mode (-s, --body or --html)");
+	if (c->save_copy != NULL && c->mode != CLI_SEND && c->mode != CLI_SMTP)
+		return err_set(e, ERR_USAGE, "--save-copy works only when "
+		    "sending");
 	if (c->skip_empty && c->mode != CLI_SEND)
 		return err_set(e, ERR_USAGE, "-E works only when sending");
 	return 0;
@@ -732,6 +745,7 @@ cli_release(struct cli *c)
 	strv_free(&c->reply_to);
 	strv_free(&c->headers);
 	free(c->body_file);
+	free(c->save_copy);
 	free(c->html_file);
 	strv_free(&c->inline_files);
 	free(c->queue_id);

@@ -64,6 +64,7 @@ struct cli {
 	int		 allow_empty;	/* --allow-empty: send a typed empty body */
 	int		 skip_empty;	/* -E: an empty body sends nothing */
 	int		 edit;		/* -e, --edit: compose in an editor */
+	char		*save_copy;	/* --save-copy PATH */
 	char		*html_file;	/* --html */
 	struct strv	 inline_files;	/* --inline */
 	int		 dry_run;	/* --dry-run */

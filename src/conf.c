@@ -101,6 +101,7 @@ enum conf_k {
 	CONF_K_COMMAND_TIMEOUT,
 	CONF_K_FAILED_LIFETIME,
 	CONF_K_EDIT,
+	CONF_K_RECORD,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -174,6 +175,7 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	    F(FT_INT, allow_from_override, SUB_NONE, 0),
 	[CONF_K_QUEUE] =	F(FT_INT, queue, SUB_NONE, 0),
 	[CONF_K_EDIT] =		F(FT_INT, edit, SUB_NONE, 0),
+	[CONF_K_RECORD] =	F(FT_STR, record, SUB_TILDE, 0),
 	[CONF_K_QUEUE_DIR] =	F(FT_STR, queue_dir, SUB_TILDE, 0),
 	[CONF_K_QUEUE_LIFETIME] = F(FT_INT, queue_lifetime, SUB_NONE, 0),
 	[CONF_K_PROTOCOL] =	{ FT_NONE, 0, SUB_NONE, 0 },
@@ -320,6 +322,7 @@ static const struct conf_key conf_keys[] = {
 	K_BOOL("allow_from_override", CONF_K_ALLOW_FROM_OVERRIDE),
 	K_BOOL("queue", CONF_K_QUEUE),
 	K_BOOL("edit", CONF_K_EDIT),
+	K_PATH("record", CONF_K_RECORD),
 	K_PATH("queue_dir", CONF_K_QUEUE_DIR),
 	K_FN("queue_lifetime", CONF_K_QUEUE_LIFETIME, 1, conf_k_lifetime),
 	K_FN("protocol", CONF_K_PROTOCOL, 1, conf_k_protocol),

@@ -82,6 +82,10 @@ struct envelope {
 	enum env_hold	 hold;
 	time_t		 failed_at;	/* when it went to failed/; 0 unknown */
 	time_t		 requeued;	/* when --requeue put it back; 0 never */
+	/* Where a copy goes once it is sent (record.c), and the Bcc
+	   recipients the copy notes; NULL / empty: no copy. */
+	char		*record;
+	struct strv	 record_bcc;
 	struct strv	 extra;		/* lines with keys this version does
 					   not know, written back as read */
 	/* Index of rcpt for envelope_add_rcpt (open addressing). */

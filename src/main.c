@@ -30,6 +30,7 @@
 #include "err.h"
 #include "mailq.h"
 #include "msg.h"
+#include "record.h"
 #include "route.h"
 #include "smtp.h"
 #include "spool.h"
@@ -575,6 +576,14 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 		goto out_fail;
 	}
 	record_route(c, &ent.env, a);
+	if (!cl->dry_run && (cl->save_copy != NULL || a->record != NULL)) {
+		/* Kept with the entry: -q may deliver it later. */
+		free(ent.env.record);
+		ent.env.record = record_path(cl->save_copy != NULL ?
+		    cl->save_copy : a->record);
+		for (size_t i = 0; compose && i < cl->bcc.n; i++)
+			strv_add(&ent.env.record_bcc, cl->bcc.v[i]);
+	}
 	/* With the queue off, or for a dry run, a killed run must leave
 	   nothing that a later run would send: no envelope yet. */
 	if (spool_intake_done(&sp, &ent, a->queue && !cl->dry_run, &e) ==
