@@ -14,9 +14,9 @@
 # What posthorn offers when a word starts with '-'.  tests/unit/check-docs
 # compares these lists with src/cli.c.
 _posthorn_longopts=(--account --all --allow-empty --attach --auth --bcc --body --cc --config
-    --delete --dry-run --due --edit --from --header --help --hold --host --html
+    --delete --dry-run --due --edit --encrypt --from --header --help --hold --host --html
     --inline --json --now --port --read-recipients --release --reply-to
-    --requeue --save-copy --serverinfo --show --skip-empty --subject --tls --user --verbose --version)
+    --requeue --save-copy --serverinfo --show --sign --sign-as --skip-empty --subject --tls --user --verbose --version)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
     -I -q -qq -qI -A -s -a -c -b -e -E -H -G -h -L -m -n -o -O -U)
 # mailq lists the queue: only these make sense there.

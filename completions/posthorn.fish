@@ -194,6 +194,9 @@ complete -c posthorn -n __posthorn_no_rcpt -s H -l header -x -d "Add a header ('
 complete -c posthorn -n __posthorn_no_rcpt -l body -r -F -d 'Text body file'
 complete -c posthorn -n __posthorn_no_rcpt -l html -r -F -d 'HTML alternative'
 complete -c posthorn -n __posthorn_no_rcpt -l inline -r -F -d 'Inline image for the HTML (cid:NAME)'
+complete -c posthorn -n __posthorn_no_rcpt -l sign -d "PGP/MIME signed with the sender's key"
+complete -c posthorn -n __posthorn_no_rcpt -l sign-as -x -d 'PGP/MIME signed with this key'
+complete -c posthorn -n __posthorn_no_rcpt -l encrypt -d "PGP/MIME encrypted to every recipient's key"
 complete -c posthorn -n __posthorn_no_rcpt -l save-copy -r -F -d 'Once sent, append a copy to a Maildir or mbox'
 complete -c posthorn -n __posthorn_no_rcpt -l dry-run -d 'Print the envelope and message instead of sending'
 

@@ -45,6 +45,9 @@ enum {
 	OPT_VERSION,
 	OPT_ALLOW_EMPTY,
 	OPT_SAVE_COPY,
+	OPT_SIGN,
+	OPT_SIGN_AS,
+	OPT_ENCRYPT,
 };
 
 /*
@@ -68,6 +71,7 @@ static const struct option longopts[] = {
 	{ "config",	required_argument,	NULL, 'C' },
 	{ "delete",	required_argument,	NULL, OPT_DELETE },
 	{ "dry-run",	no_argument,		NULL, OPT_DRY_RUN },
+	{ "encrypt",	no_argument,		NULL, OPT_ENCRYPT },
 	{ "edit",	no_argument,		NULL, 'e' },
 	{ "due",	no_argument,		NULL, OPT_DUE },
 	{ "from",	required_argument,	NULL, 'f' },
@@ -88,6 +92,8 @@ static const struct option longopts[] = {
 	{ "serverinfo",	no_argument,		NULL, OPT_SERVERINFO },
 	{ "skip-empty",	no_argument,		NULL, 'E' },
 	{ "show",	required_argument,	NULL, OPT_SHOW },
+	{ "sign",	no_argument,		NULL, OPT_SIGN },
+	{ "sign-as",	required_argument,	NULL, OPT_SIGN_AS },
 	{ "subject",	required_argument,	NULL, 's' },
 	{ "tls",	required_argument,	NULL, OPT_TLS },
 	{ "user",	required_argument,	NULL, OPT_USER },
@@ -143,6 +149,10 @@ cli_usage(FILE *out)
 "                     Bcc, Subject, Attach lines and the body\n"
 "  --save-copy PATH   once sent, append a copy to a Maildir (a directory,\n"
 "                     or PATH ending in /) or an mbox file\n"
+"  --sign, --sign-as KEY  PGP/MIME signed (RFC 3156), with the sender's\n"
+"                     key or KEY (GnuPG keyring, through GPGME)\n"
+"  --encrypt          PGP/MIME encrypted to every recipient's key; one\n"
+"                     missing: exit 65, nothing sent\n"
 "  --dry-run          print the envelope and message instead of sending\n"
 "\n"
 "Queue:\n"
@@ -579,6 +589,18 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 	case OPT_ALLOW_EMPTY:
 		c->allow_empty = 1;
 		break;
+	case OPT_SIGN:
+		c->sign = 1;
+		break;
+	case OPT_SIGN_AS:
+		if (*arg == '\0' || clean("--sign-as key", arg, e) == -1)
+			return err_set(e, ERR_USAGE, "invalid --sign-as key");
+		set_once(&c->sign_as, arg);
+		c->sign = 1;
+		break;
+	case OPT_ENCRYPT:
+		c->encrypt = 1;
+		break;
 	case OPT_SAVE_COPY:
 		if (*arg == '\0' || clean("--save-copy path", arg, e) == -1)
 			return err_set(e, ERR_USAGE, "invalid --save-copy "
@@ -718,6 +740,9 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 	if (c->save_copy != NULL && c->mode != CLI_SEND && c->mode != CLI_SMTP)
 		return err_set(e, ERR_USAGE, "--save-copy works only when "
 		    "sending");
+	if ((c->sign || c->encrypt) && c->mode != CLI_SEND)
+		return err_set(e, ERR_USAGE, "--sign and --encrypt work only "
+		    "when sending");
 	if (c->skip_empty && c->mode != CLI_SEND)
 		return err_set(e, ERR_USAGE, "-E works only when sending");
 	return 0;
@@ -746,6 +771,7 @@ cli_release(struct cli *c)
 	strv_free(&c->headers);
 	free(c->body_file);
 	free(c->save_copy);
+	free(c->sign_as);
 	free(c->html_file);
 	strv_free(&c->inline_files);
 	free(c->queue_id);

@@ -65,6 +65,9 @@ struct cli {
 	int		 skip_empty;	/* -E: an empty body sends nothing */
 	int		 edit;		/* -e, --edit: compose in an editor */
 	char		*save_copy;	/* --save-copy PATH */
+	int		 sign;		/* --sign, --sign-as: PGP/MIME signed */
+	char		*sign_as;	/* --sign-as KEY */
+	int		 encrypt;	/* --encrypt: PGP/MIME encrypted */
 	char		*html_file;	/* --html */
 	struct strv	 inline_files;	/* --inline */
 	int		 dry_run;	/* --dry-run */

@@ -30,6 +30,7 @@
 #include "err.h"
 #include "mailq.h"
 #include "msg.h"
+#include "pgp.h"
 #include "record.h"
 #include "route.h"
 #include "smtp.h"
@@ -568,6 +569,11 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 		}
 		r = err_set(&e, ERR_IO, "interrupted while reading the "
 		    "message; nothing was sent");
+	}
+	if (r == 0 && (cl->sign || cl->encrypt)) {
+		struct pgp_opts po = { cl->sign, cl->encrypt, cl->sign_as };
+
+		r = pgp_protect(ent.fd, &ent.env, &po, &e);
 	}
 	if (r == -1) {
 		spool_done(&sp, &ent);
