@@ -284,7 +284,7 @@ pgp_protect(int fd, struct envelope *env, const struct pgp_opts *o,
 		    "--encrypt");
 		goto out;
 	}
-	if (rand_alnum(rnd, sizeof(rnd)) == -1) {
+	if (rand_alnum(rnd, sizeof(rnd) - 1) == -1) {
 		err_set(e, ERR_SOFTWARE, "no random numbers");
 		goto out;
 	}

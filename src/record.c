@@ -152,7 +152,7 @@ record_maildir(const char *path, const struct spool_entry *ent,
 	for (p = host; *p != '\0'; p++)
 		if (*p == '/' || *p == ':')
 			*p = '_';
-	if (rand_alnum(rnd, sizeof(rnd)) == -1)
+	if (rand_alnum(rnd, sizeof(rnd) - 1) == -1)
 		strcpy(rnd, "0");
 	name = xasprintf("%lld.P%dQ%sR%s.%s", (long long)when, (int)getpid(),
 	    ent->id, rnd, host);
