@@ -13,11 +13,12 @@
 
 # What posthorn offers when a word starts with '-'.  tests/unit/check-docs
 # compares these lists with src/cli.c.
-_posthorn_longopts=(--account --all --attach --auth --bcc --body --cc --config
-    --delete --dry-run --due --from --header --help --hold --host --html
+_posthorn_longopts=(--account --all --allow-empty --attach --auth --bcc --body --cc --config
+    --delete --dry-run --due --edit --encrypt --from --header --help --hold --host --html
     --inline --json --login --logout --now --port --pretend --read-envelope-from --read-recipients
     --release --reply-to
-    --requeue --serverinfo --show --subject --tls --user --verbose --version
+    --requeue --save-copy --serverinfo --show --sign --sign-as
+    --skip-empty --subject --tls --user --verbose --version
     # The configuration keys as options (--help: Keys as options).
     --from-full-name --domain --tls-starttls --tls-trust-file
     --tls-crl-file --tls-certcheck --tls-fingerprint --tls-priorities
@@ -30,7 +31,7 @@ _posthorn_longopts=(--account --all --attach --auth --bcc --body --cc --config
     --failed-lifetime --proxy-host --proxy-port --proxy-user --socket
     --fallback --queue-runner --queue-backoff --bounce --bounce-to)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
-    -I -q -qq -qI -A -s -a -c -H -G -h -L -m -n -o -O -U -P)
+    -I -q -qq -qI -A -s -a -c -b -e -E -H -G -h -L -m -n -o -O -U -P)
 # mailq lists the queue: only these make sense there.
 _posthorn_mailq_longopts=(--json --all --config --account --verbose --help
     --version)
@@ -162,7 +163,7 @@ SCRAM-SHA-1-PLUS SCRAM-SHA-256-PLUS XOAUTH2 OAUTHBEARER EXTERNAL GSSAPI"
 	-A | --account)
 		_posthorn_add "$(_posthorn_accounts)" "$cur" ""
 		;;
-	-a | --attach | -C | --config | --body | --html | --inline)
+	-a | --attach | -C | --config | --body | --html | --inline | --save-copy)
 		_posthorn_files "$cur"
 		;;
 	--tls)
@@ -196,7 +197,7 @@ SCRAM-SHA-1-PLUS SCRAM-SHA-256-PLUS XOAUTH2 OAUTHBEARER EXTERNAL GSSAPI"
 	-b)
 		_posthorn_add $'m\np\ns\ni' "$cur" ""
 		;;
-	-f | -r | --from | -F | -V | -c | --cc | --bcc | --reply-to | \
+	-f | -r | --from | -F | -V | -c | --cc | -b | --bcc | --reply-to | \
 	    -s | --subject | -H | --header | --host | --port | --user | \
 	    -h | -L | -o | -O | -qI)
 		# Free text: nothing to offer.

@@ -144,7 +144,7 @@ complete -c posthorn -n __posthorn_no_rcpt -s V -x -d 'DSN envelope id'
 complete -c posthorn -n __posthorn_no_rcpt -s B -x -a '7BIT 8BITMIME' -d 'Body type'
 complete -c posthorn -n __posthorn_no_rcpt -s C -l config -r -F -d 'Configuration file'
 complete -c posthorn -n __posthorn_no_rcpt -s v -l verbose -d 'Show the SMTP dialogue on stderr'
-complete -c posthorn -n __posthorn_no_rcpt -s b -x -a 'm\t"deliver (default)" p\t"list the queue" s\t"speak SMTP on stdin and stdout" i\t"nothing to rebuild"' -d Mode
+complete -c posthorn -n __posthorn_no_rcpt -s b -x -a 'm\t"deliver (default)" p\t"list the queue" s\t"speak SMTP on stdin and stdout" i\t"nothing to rebuild"' -d 'Mode, or (not one letter) a Bcc address'
 complete -c posthorn -n __posthorn_no_rcpt -s I -d 'Nothing to rebuild (exit 0)'
 complete -c posthorn -n __posthorn_no_rcpt -o q -d 'Deliver the queue now'
 complete -c posthorn -n __posthorn_no_rcpt -o qq -d 'The same as -q'
@@ -190,11 +190,18 @@ complete -c posthorn -n __posthorn_no_rcpt -s s -l subject -x -d 'Subject (compo
 complete -c posthorn -n __posthorn_no_rcpt -s a -l attach -r -F -d 'Attach a file (FILE or FILE:type/subtype)'
 complete -c posthorn -n __posthorn_no_rcpt -s c -l cc -x -d 'Cc recipient'
 complete -c posthorn -n __posthorn_no_rcpt -l bcc -x -d 'Bcc recipient'
+complete -c posthorn -n __posthorn_no_rcpt -s E -l skip-empty -d 'An empty body sends nothing (exit 0)'
+complete -c posthorn -n __posthorn_no_rcpt -s e -l edit -d 'Compose in $VISUAL or $EDITOR'
+complete -c posthorn -n __posthorn_no_rcpt -l allow-empty -d 'Send a body typed empty at the terminal'
 complete -c posthorn -n __posthorn_no_rcpt -l reply-to -x -d 'Reply-To address'
 complete -c posthorn -n __posthorn_no_rcpt -s H -l header -x -d "Add a header ('Name: value')"
 complete -c posthorn -n __posthorn_no_rcpt -l body -r -F -d 'Text body file'
 complete -c posthorn -n __posthorn_no_rcpt -l html -r -F -d 'HTML alternative'
 complete -c posthorn -n __posthorn_no_rcpt -l inline -r -F -d 'Inline image for the HTML (cid:NAME)'
+complete -c posthorn -n __posthorn_no_rcpt -l sign -d "PGP/MIME signed with the sender's key"
+complete -c posthorn -n __posthorn_no_rcpt -l sign-as -x -d 'PGP/MIME signed with this key'
+complete -c posthorn -n __posthorn_no_rcpt -l encrypt -d "PGP/MIME encrypted to every recipient's key"
+complete -c posthorn -n __posthorn_no_rcpt -l save-copy -r -F -d 'Once sent, append a copy to a Maildir or mbox'
 complete -c posthorn -n __posthorn_no_rcpt -l dry-run -d 'Print the envelope and message instead of sending'
 
 # mailq lists the queue.

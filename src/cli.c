@@ -47,6 +47,11 @@ enum {
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_READ_ENVELOPE_FROM,
+	OPT_ALLOW_EMPTY,
+	OPT_SAVE_COPY,
+	OPT_SIGN,
+	OPT_SIGN_AS,
+	OPT_ENCRYPT,
 	OPT_KEY_BASE = 1024,	/* + i: the i-th key option (conf_keyopt) */
 };
 
@@ -54,15 +59,17 @@ enum {
 
 /*
  * Short options: sendmail's (-b -B -C -f -F -G -h -i -I -L -m -n -N -o -O
- * -q -r -R -t -U -v -V) and posthorn's (-a -A -c -H -s).  '+' stops at the
- * first recipient so that no recipient is ever read as an option.
+ * -q -r -R -t -U -v -V) and posthorn's (-a -A -c -H -s), and mailx's
+ * where they do not collide with sendmail's (-b ADDR, -e, -E).  '+' stops at
+ * the first recipient so that no recipient is ever read as an option.
  */
 static const char shortopts[] =
-    "+:a:A:b:B:c:C:f:F:GH:h:iIL:mnN:o:O:Pq::r:R:s:tUvV:";
+    "+:a:A:b:B:c:C:eEf:F:GH:h:iIL:mnN:o:O:Pq::r:R:s:tUvV:";
 
 static const struct option longopts[] = {
 	{ "account",	required_argument,	NULL, 'A' },
 	{ "all",	no_argument,		NULL, OPT_ALL },
+	{ "allow-empty", no_argument,		NULL, OPT_ALLOW_EMPTY },
 	{ "attach",	required_argument,	NULL, 'a' },
 	{ "auth",	required_argument,	NULL, OPT_AUTH },
 	{ "bcc",	required_argument,	NULL, OPT_BCC },
@@ -71,6 +78,8 @@ static const struct option longopts[] = {
 	{ "config",	required_argument,	NULL, 'C' },
 	{ "delete",	required_argument,	NULL, OPT_DELETE },
 	{ "dry-run",	no_argument,		NULL, OPT_DRY_RUN },
+	{ "encrypt",	no_argument,		NULL, OPT_ENCRYPT },
+	{ "edit",	no_argument,		NULL, 'e' },
 	{ "due",	no_argument,		NULL, OPT_DUE },
 	{ "from",	required_argument,	NULL, 'f' },
 	{ "header",	required_argument,	NULL, 'H' },
@@ -90,8 +99,12 @@ static const struct option longopts[] = {
 	{ "release",	required_argument,	NULL, OPT_RELEASE },
 	{ "reply-to",	required_argument,	NULL, OPT_REPLY_TO },
 	{ "requeue",	required_argument,	NULL, OPT_REQUEUE },
+	{ "save-copy",	required_argument,	NULL, OPT_SAVE_COPY },
 	{ "serverinfo",	no_argument,		NULL, OPT_SERVERINFO },
+	{ "skip-empty",	no_argument,		NULL, 'E' },
 	{ "show",	required_argument,	NULL, OPT_SHOW },
+	{ "sign",	no_argument,		NULL, OPT_SIGN },
+	{ "sign-as",	required_argument,	NULL, OPT_SIGN_AS },
 	{ "subject",	required_argument,	NULL, 's' },
 	{ "tls",	required_argument,	NULL, OPT_TLS },
 	{ "user",	required_argument,	NULL, OPT_USER },
@@ -142,7 +155,8 @@ cli_usage(FILE *out)
 "\n"
 "Sending (sendmail compatible):\n"
 "  -t, --read-recipients  recipients also from To, Cc, Bcc (or Resent-*)\n"
-"  -f, -r, --from ADDR  envelope sender ('<>' for the null sender)\n"
+"  -f, -r, --from ADDR  envelope sender ('<>' for the null sender);\n"
+"                     -r 'Name <addr>' also puts Name into From\n"
 "  --read-envelope-from  sender (and account) from the From header\n"
 "  -F NAME            display name for a From header posthorn adds\n"
 "  -N DSN             NOTIFY: never, or success,failure,delay\n"
@@ -166,10 +180,21 @@ cli_usage(FILE *out)
 "Composing:\n"
 "  -s, --subject TEXT subject (selects compose mode)\n"
 "  -a, --attach FILE[:type/sub]  attach a file (repeatable)\n"
-"  -c, --cc ADDR      --bcc ADDR   --reply-to ADDR\n"
+"  -c, --cc ADDR      -b, --bcc ADDR   --reply-to ADDR\n"
 "  -H, --header 'Name: value'     add a header (repeatable)\n"
-"  --body FILE        text body (default: standard input)\n"
+"  --body FILE|-      text body (default: standard input; at a terminal\n"
+"                     it is typed, ended by Ctrl-D or a line with '.')\n"
+"  --allow-empty      send a body typed empty at a terminal (else exit 65)\n"
+"  -E, --skip-empty   an empty body (or message) sends nothing, exit 0\n"
 "  --html FILE        HTML alternative   --inline FILE  inline image (cid:)\n"
+"  -e, --edit         compose in $VISUAL or $EDITOR: a draft with To, Cc,\n"
+"                     Bcc, Subject, Attach lines and the body\n"
+"  --save-copy PATH   once sent, append a copy to a Maildir (a directory,\n"
+"                     or PATH ending in /) or an mbox file\n"
+"  --sign, --sign-as KEY  PGP/MIME signed (RFC 3156), with the sender's\n"
+"                     key or KEY (GnuPG keyring, through GPGME)\n"
+"  --encrypt          PGP/MIME encrypted to every recipient's key; one\n"
+"                     missing: exit 65, nothing sent\n"
 "  --dry-run          print the envelope and message instead of sending\n"
 "\n"
 "Queue:\n"
@@ -231,6 +256,7 @@ static int
 parse_sender(struct cli *c, const char *v, struct err *e)
 {
 	const char *lt, *gt;
+	size_t n;
 
 	if (clean("sender (-f)", v, e) == -1)
 		return -1;
@@ -240,6 +266,20 @@ parse_sender(struct cli *c, const char *v, struct err *e)
 		free(c->sender);
 		c->sender = xstrndup(lt + 1, (size_t)(gt - lt - 1));
 		str_trim(c->sender);
+		/* mailx's -r 'Name <addr>': the name goes into From. */
+		free(c->sender_name);
+		c->sender_name = xstrndup(v, (size_t)(lt - v));
+		str_trim(c->sender_name);
+		n = strlen(c->sender_name);
+		if (n >= 2 && c->sender_name[0] == '"' &&
+		    c->sender_name[n - 1] == '"') {
+			memmove(c->sender_name, c->sender_name + 1, n - 2);
+			c->sender_name[n - 2] = '\0';
+		}
+		if (*c->sender_name == '\0') {
+			free(c->sender_name);
+			c->sender_name = NULL;
+		}
 	} else if (lt != NULL || gt != NULL) {
 		return err_set(e, ERR_USAGE, "invalid sender '%s'", v);
 	} else {
@@ -291,9 +331,19 @@ parse_notify(struct cli *c, const char *v, struct err *e)
 	return 0;
 }
 
+/*
+ * -b: sendmail's modes are one letter (-bm, -bp, -bs, -bi; the others are
+ * refused); anything longer is mailx's -b ADDR, a Bcc recipient.
+ */
 static int
 parse_b(struct cli *c, const char *v, struct err *e)
 {
+	if (strlen(v) > 1) {
+		if (clean("address (-b)", v, e) == -1)
+			return -1;
+		strv_add(&c->bcc, v);
+		return 0;
+	}
 	if (strcmp(v, "m") == 0)
 		c->mode = CLI_SEND;
 	else if (strcmp(v, "p") == 0)
@@ -457,6 +507,13 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 	case 'C':
 		set_once(&c->config, arg);
 		break;
+	case 'e':
+		c->edit = 1;
+		c->compose = 1;
+		break;
+	case 'E':
+		c->skip_empty = 1;
+		break;
 	case 'f':
 	case 'r':
 		return parse_sender(c, arg, e);
@@ -557,7 +614,9 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 		strv_add(&c->reply_to, arg);
 		break;
 	case OPT_BODY:
-		set_once(&c->body_file, arg);
+		/* "--body -": standard input, as without --body. */
+		free(c->body_file);
+		c->body_file = strcmp(arg, "-") == 0 ? NULL : xstrdup(arg);
 		c->compose = 1;
 		break;
 	case OPT_HTML:
@@ -599,6 +658,27 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 	case OPT_ALL:
 		c->all_users = 1;
 		break;
+	case OPT_ALLOW_EMPTY:
+		c->allow_empty = 1;
+		break;
+	case OPT_SIGN:
+		c->sign = 1;
+		break;
+	case OPT_SIGN_AS:
+		if (*arg == '\0' || clean("--sign-as key", arg, e) == -1)
+			return err_set(e, ERR_USAGE, "invalid --sign-as key");
+		set_once(&c->sign_as, arg);
+		c->sign = 1;
+		break;
+	case OPT_ENCRYPT:
+		c->encrypt = 1;
+		break;
+	case OPT_SAVE_COPY:
+		if (*arg == '\0' || clean("--save-copy path", arg, e) == -1)
+			return err_set(e, ERR_USAGE, "invalid --save-copy "
+			    "path");
+		set_once(&c->save_copy, arg);
+		break;
 	case OPT_HELP:
 		c->mode = CLI_HELP;
 		break;
@@ -609,6 +689,30 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 		return err_set(e, ERR_SOFTWARE, "unhandled option %d", opt);
 	}
 	return 0;
+}
+
+int
+cli_compose_field(struct cli *c, enum cli_field f, const char *v,
+    struct err *e)
+{
+	int optind_unused = 0;
+
+	switch (f) {
+	case CLI_F_TO:
+		if (clean("recipient", v, e) == -1)
+			return -1;
+		strv_add(&c->rcpts, v);
+		return 0;
+	case CLI_F_CC:
+		return parse_one(c, 'c', v, &optind_unused, 0, NULL, e);
+	case CLI_F_BCC:
+		return parse_one(c, OPT_BCC, v, &optind_unused, 0, NULL, e);
+	case CLI_F_SUBJECT:
+		return parse_one(c, 's', v, &optind_unused, 0, NULL, e);
+	case CLI_F_ATTACH:
+		return parse_one(c, 'a', v, &optind_unused, 0, NULL, e);
+	}
+	return err_set(e, ERR_SOFTWARE, "unknown compose field %d", (int)f);
 }
 
 int
@@ -776,8 +880,19 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 	if (!c->compose && (c->cc.n > 0 || c->bcc.n > 0 ||
 	    c->reply_to.n > 0 || c->headers.n > 0))
 		return err_set(e, ERR_USAGE,
-		    "-c, --bcc, --reply-to and -H need compose mode "
+		    "-c, -b, --bcc, --reply-to and -H need compose mode "
 		    "(-s, --body or --html)");
+	if (c->allow_empty && !c->compose)
+		return err_set(e, ERR_USAGE,
+		    "--allow-empty needs compose mode (-s, --body or --html)");
+	if (c->save_copy != NULL && c->mode != CLI_SEND && c->mode != CLI_SMTP)
+		return err_set(e, ERR_USAGE, "--save-copy works only when "
+		    "sending");
+	if ((c->sign || c->encrypt) && c->mode != CLI_SEND)
+		return err_set(e, ERR_USAGE, "--sign and --encrypt work only "
+		    "when sending");
+	if (c->skip_empty && c->mode != CLI_SEND)
+		return err_set(e, ERR_USAGE, "-E works only when sending");
 	return 0;
 }
 
@@ -788,6 +903,7 @@ cli_release(struct cli *c)
 	strv_free(&c->keyopt_names);
 	free(c->sender);
 	free(c->full_name);
+	free(c->sender_name);
 	free(c->dsn_notify);
 	free(c->dsn_ret);
 	free(c->dsn_envid);
@@ -804,6 +920,8 @@ cli_release(struct cli *c)
 	strv_free(&c->reply_to);
 	strv_free(&c->headers);
 	free(c->body_file);
+	free(c->save_copy);
+	free(c->sign_as);
 	free(c->html_file);
 	strv_free(&c->inline_files);
 	free(c->queue_id);

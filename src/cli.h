@@ -43,6 +43,7 @@ struct cli {
 	char		*sender;	/* -f/-r without <>; "" = null sender */
 	int		 read_envelope_from; /* --read-envelope-from */
 	char		*full_name;	/* -F */
+	char		*sender_name;	/* the name of -r 'Name <addr>' */
 	char		*dsn_notify;	/* -N: "NEVER" or "SUCCESS,FAILURE,DELAY" subset */
 	char		*dsn_ret;	/* -R: "FULL" or "HDRS" */
 	char		*dsn_envid;	/* -V */
@@ -67,7 +68,14 @@ struct cli {
 	struct strv	 bcc;		/* --bcc */
 	struct strv	 reply_to;	/* --reply-to */
 	struct strv	 headers;	/* -H 'Name: value' */
-	char		*body_file;	/* --body */
+	char		*body_file;	/* --body (NULL: stdin, also for "-") */
+	int		 allow_empty;	/* --allow-empty: send a typed empty body */
+	int		 skip_empty;	/* -E: an empty body sends nothing */
+	int		 edit;		/* -e, --edit: compose in an editor */
+	char		*save_copy;	/* --save-copy PATH */
+	int		 sign;		/* --sign, --sign-as: PGP/MIME signed */
+	char		*sign_as;	/* --sign-as KEY */
+	int		 encrypt;	/* --encrypt: PGP/MIME encrypted */
 	char		*html_file;	/* --html */
 	struct strv	 inline_files;	/* --inline */
 	int		 dry_run;	/* --dry-run */
@@ -92,6 +100,17 @@ struct cli {
  */
 int	 cli_parse(struct cli *c, int argc, char **argv, struct err *e);
 void	 cli_release(struct cli *c);
+
+/* The compose fields a draft (draft.c) gives back, for cli_compose_field. */
+enum cli_field { CLI_F_TO, CLI_F_CC, CLI_F_BCC, CLI_F_SUBJECT, CLI_F_ATTACH };
+
+/*
+ * Sets one compose field from v exactly as its option does (-s, -c, -b,
+ * -a, a recipient word): the same checks, the same error (ERR_USAGE).
+ * Lists are appended to; the subject replaced.  0 or -1.
+ */
+int	 cli_compose_field(struct cli *c, enum cli_field f, const char *v,
+	    struct err *e);
 /* Writes the --help text. */
 void	 cli_usage(FILE *out);
 

@@ -360,7 +360,8 @@ classify(struct gen *g, struct leaf *lf, const char *forced,
 		    e) == -1)
 			return -1;
 	}
-	lf->cte = mime_choose(&s, cls, 1);
+	/* A signed text must survive a 7-bit relay: no 8bit. */
+	lf->cte = mime_choose(&s, cls, !g->c->sign);
 	if (cls == MIME_CLASS_MESSAGE && lf->cte == MIME_BASE64)
 		strcpy(lf->type, "application/octet-stream");
 	if (strncmp(lf->type, "text/", 5) == 0) {

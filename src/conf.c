@@ -130,6 +130,8 @@ enum conf_k {
 	CONF_K_QUEUE_BACKOFF,
 	CONF_K_BOUNCE,
 	CONF_K_BOUNCE_TO,
+	CONF_K_EDIT,
+	CONF_K_RECORD,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -208,6 +210,8 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_ALLOW_FROM_OVERRIDE] =
 	    F(FT_INT, allow_from_override, SUB_NONE, 0),
 	[CONF_K_QUEUE] =	F(FT_INT, queue, SUB_NONE, 0),
+	[CONF_K_EDIT] =		F(FT_INT, edit, SUB_NONE, 0),
+	[CONF_K_RECORD] =	F(FT_STR, record, SUB_TILDE, 0),
 	[CONF_K_QUEUE_DIR] =	F(FT_STR, queue_dir, SUB_TILDE, 0),
 	[CONF_K_QUEUE_LIFETIME] = F(FT_INT, queue_lifetime, SUB_NONE, 0),
 	[CONF_K_PROTOCOL] =	F(FT_INT, protocol, SUB_NONE, 0),
@@ -418,6 +422,8 @@ static const struct conf_key conf_keys[] = {
 	K_FN("set_to_header", CONF_K_SET_TO_HEADER, 0, conf_k_set_to),
 	K_BOOL("allow_from_override", CONF_K_ALLOW_FROM_OVERRIDE),
 	K_BOOL("queue", CONF_K_QUEUE),
+	K_BOOL("edit", CONF_K_EDIT),
+	K_PATH("record", CONF_K_RECORD),
 	K_PATH("queue_dir", CONF_K_QUEUE_DIR),
 	K_FN("queue_lifetime", CONF_K_QUEUE_LIFETIME, 1, conf_k_lifetime),
 	K_FN("protocol", CONF_K_PROTOCOL, 1, conf_k_protocol),
@@ -1863,7 +1869,10 @@ conf_key_has_opt(const struct conf_key *k)
 	static const int own[] = { CONF_K_HOST, CONF_K_PORT, CONF_K_TLS,
 	    CONF_K_USER, CONF_K_AUTH, CONF_K_FROM, CONF_K_TLS_CERT_FILE,
 	    CONF_K_TLS_KEY_FILE, CONF_K_PASSWORD, CONF_K_PASSWORDEVAL,
-	    CONF_K_LOGFILE, CONF_K_QUEUE_DIR };
+	    CONF_K_LOGFILE, CONF_K_QUEUE_DIR,
+	    /* -e/--edit and --save-copy are the options for these two;
+	       record writes a file, as logfile does. */
+	    CONF_K_EDIT, CONF_K_RECORD };
 	size_t i;
 
 	if (k->id == CONF_K_NONE || k->kind == KIND_UNSUPPORTED ||

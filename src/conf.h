@@ -84,6 +84,9 @@ struct account {
 	int		 allow_from_override;	/* default 1 */
 
 	int		 queue;		/* default 1 */
+	int		 edit;		/* compose at a terminal in $VISUAL or
+					   $EDITOR; default 0 */
+	char		*record;	/* copies of sent mail; NULL none */
 	char		*queue_dir;	/* NULL = default location (spool.c) */
 	int		 queue_lifetime; /* seconds a message is retried; 5 days */
 	int		 session_timeout; /* seconds a session may take (beyond

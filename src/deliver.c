@@ -37,6 +37,7 @@
 #include "conf.h"
 #include "deliver.h"
 #include "fallback.h"
+#include "record.h"
 #include "envelope.h"
 #include "err.h"
 #include "jsonw.h"
@@ -421,6 +422,9 @@ settle_some(struct deliver_ctx *d, struct spool_entry *ent,
 
 	failed = envelope_count(env, RCPT_FAILED);
 	pending = envelope_count(env, RCPT_PENDING);
+	/* The copy --save-copy asked for, now that a server took it. */
+	if (record_sent(ent, d->now, &se) == -1)
+		say("%s: sent, but no copy was kept: %s", ent->id, se.text);
 	if (pending == 0 && failed == 0) {
 		log_it(a, s, ent, "sent", NULL, 0, NULL);
 		if (d->verbose)

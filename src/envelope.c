@@ -32,6 +32,8 @@
  *	bounce-id: 6B10F0D1181A9nO9w	(its queue id; optional)
  *	bounce-to: alice@example.org	(its recipient, xtext; optional)
  *	last-error: xtext		(optional)
+ *	record: xtext			(--save-copy/record path; optional)
+ *	record-bcc: xtext		(a Bcc the copy notes; repeatable)
  *	rcpts: 2			(the number of rcpt lines)
  *	rcpt: STATE ADDR [notify=X] [orcpt=X] [code=N] [reply=X]
  *
@@ -91,6 +93,8 @@ envelope_release(struct envelope *env)
 	free(env->conf);
 	free(env->route);
 	free(env->route_desc);
+	free(env->record);
+	strv_free(&env->record_bcc);
 	strv_free(&env->extra);
 	free(env->ix);
 	memset(env, 0, sizeof(*env));
@@ -333,6 +337,9 @@ envelope_write(const struct envelope *env, FILE *out)
 	put(out, "tls", env->tls, 0);
 	put(out, "user", env->user, 0);
 	put(out, "auth", env->auth, 0);
+	put(out, "record", env->record, 0);
+	for (i = 0; i < env->record_bcc.n; i++)
+		put(out, "record-bcc", env->record_bcc.v[i], 0);
 	if (env->lifetime > 0)
 		fprintf(out, "lifetime: %d\n", env->lifetime);
 	fprintf(out, "attempts: %d\nnext-attempt: %lld\n", env->attempts,
@@ -536,6 +543,16 @@ parse_line(struct parse *p, char *line)
 		envelope_set(&env->route, v);
 	} else if (strcmp(key, "route-desc") == 0)
 		return text(p, key, v, 1, &env->route_desc);
+	else if (strcmp(key, "record") == 0)
+		return text(p, key, v, 0, &env->record);
+	else if (strcmp(key, "record-bcc") == 0) {
+		char *bcc = NULL;
+
+		if (text(p, key, v, 0, &bcc) == -1)
+			return -1;
+		strv_take(&env->record_bcc, bcc);
+		return 0;
+	}
 	else if (strcmp(key, "sender") == 0) {
 		p->have_sender = 1;
 		if (strcmp(v, "<>") == 0) {

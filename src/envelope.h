@@ -86,6 +86,10 @@ struct envelope {
 	time_t		 bounced;	/* when the report was made; 0 never */
 	char		*bounce_id;	/* the report's queue id, or NULL */
 	char		*bounce_to;	/* whom it went to, or NULL */
+	/* Where a copy goes once it is sent (record.c), and the Bcc
+	   recipients the copy notes; NULL / empty: no copy. */
+	char		*record;
+	struct strv	 record_bcc;
 	struct strv	 extra;		/* lines with keys this version does
 					   not know, written back as read */
 	/* Index of rcpt for envelope_add_rcpt (open addressing). */

@@ -28,15 +28,19 @@
 #include "compose.h"
 #include "conf.h"
 #include "deliver.h"
+#include "draft.h"
 #include "err.h"
 #include "mailq.h"
 #include "msg.h"
 #include "oauth.h"
 #include "oauth_provider.h"
+#include "pgp.h"
+#include "record.h"
 #include "route.h"
 #include "runner.h"
 #include "smtp.h"
 #include "spool.h"
+#include "term.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/sig.h"
@@ -522,6 +526,116 @@ record_route(struct ctx *c, struct envelope *env, const struct account *a)
 }
 
 /*
+ * The body a person types, and -E's look at the input, before anything
+ * is spooled: at a terminal in compose mode (no --body) the body is read
+ * as mail(1) reads it into a scratch file; with -E a piped body (or a
+ * piped message) is copied into one and an empty one ends the run.
+ * 0 to go on (*in may then be the scratch file, *scratch its descriptor
+ * for the caller to close); 1 when the run ends here with *code.
+ */
+static int
+prepare_input(struct ctx *c, int edit_conf, int *in, int *scratch,
+    int *code)
+{
+	struct cli *cl = &c->cli;
+	const char *editor = getenv("VISUAL");
+	struct stat st;
+	struct err e;
+	size_t len;
+	int fd, blank;
+
+	err_clear(&e);
+	*scratch = -1;
+	if (editor == NULL || *editor == '\0')
+		editor = getenv("EDITOR");
+	if (editor != NULL && *editor == '\0')
+		editor = NULL;
+	/* -e; or `edit on`, an editor named, and a person at the terminal. */
+	if (cl->compose && (cl->edit || (edit_conf && editor != NULL &&
+	    isatty(*in)))) {
+		switch (draft_edit(cl, editor != NULL ? editor : "vi", *in,
+		    &fd, code, &e)) {
+		case 0:
+			*in = *scratch = fd;
+			return 0;
+		case 1:
+			return 1;
+		default:
+			if (deliver_cancelled()) {
+				fprintf(stderr, "posthorn: cancelled; nothing "
+				    "was sent\n");
+				*code = 130;
+			} else
+				*code = fail(&e);
+			return 1;
+		}
+	}
+	if (cl->compose && cl->body_file == NULL && isatty(*in)) {
+		if ((fd = term_scratch(&e)) == -1) {
+			*code = fail(&e);
+			return 1;
+		}
+		if (term_read_body(*in, fd, &len, &blank, &e) == -1) {
+			close(fd);
+			if (deliver_cancelled()) {
+				fprintf(stderr, "posthorn: cancelled; nothing "
+				    "was sent\n");
+				*code = 130;
+				return 1;
+			}
+			if (sig_caught)
+				err_set(&e, ERR_IO, "interrupted while reading "
+				    "the message; nothing was sent");
+			*code = fail(&e);
+			return 1;
+		}
+		if (blank && (cl->skip_empty || !cl->allow_empty)) {
+			close(fd);
+			fprintf(stderr, "posthorn: the message is empty; "
+			    "nothing was sent%s\n", cl->skip_empty ? "" :
+			    " (--allow-empty sends it)");
+			*code = cl->skip_empty ? 0 : 65;
+			return 1;
+		}
+		if (lseek(fd, 0, SEEK_SET) == -1) {
+			close(fd);
+			err_set(&e, ERR_IO, "cannot read back the typed "
+			    "message: %s", strerror(errno));
+			*code = fail(&e);
+			return 1;
+		}
+		*in = *scratch = fd;
+		return 0;
+	}
+	if (!cl->skip_empty)
+		return 0;
+	if (cl->compose && cl->body_file != NULL) {
+		/* compose_check has made sure it can be read. */
+		if (stat(cl->body_file, &st) == 0 && st.st_size == 0) {
+			*code = 0;
+			return 1;
+		}
+		return 0;
+	}
+	if ((fd = term_spill(*in, &len, &e)) == -1) {
+		if (sig_caught && deliver_cancelled()) {
+			fprintf(stderr, "posthorn: cancelled; nothing was "
+			    "sent\n");
+			*code = 130;
+		} else
+			*code = fail(&e);
+		return 1;
+	}
+	if (len == 0) {
+		close(fd);
+		*code = 0;
+		return 1;
+	}
+	*in = *scratch = fd;
+	return 0;
+}
+
+/*
  * Spools and delivers one message read from in.  sender and rcpts are the
  * envelope the caller named (argv, or -bs's MAIL and RCPT); compose when
  * the command line composes or attaches; pre, when not NULL, holds the
@@ -539,7 +653,7 @@ submit_one(struct ctx *c, int in, const char *sender,
 	struct deliver_ctx d;
 	struct account *a;
 	struct err e;
-	int code, have_aliases = 0, r;
+	int code, have_aliases = 0, r, scratch = -1;
 
 	err_clear(&e);
 	if ((a = cli_account(c, sender, &e)) == NULL)
@@ -554,6 +668,9 @@ submit_one(struct ctx *c, int in, const char *sender,
 	/* Files named on the command line must be readable before anything. */
 	if (compose && compose_check(cl, &e) == -1)
 		goto out_fail;
+	if (in == 0 && prepare_input(c, a->edit, &in, &scratch, &code) ==
+	    1)
+		goto out_code;
 	if (open_queue(c, &sp, a->queue_dir, a->failed_lifetime, &e) == -1)
 		goto out_fail;
 	if (spool_create(&sp, &ent, &e) == -1) {
@@ -565,7 +682,8 @@ submit_one(struct ctx *c, int in, const char *sender,
 	p.acct = a;
 	p.aliases = have_aliases ? &aliases : NULL;
 	p.sender = sender;
-	p.full_name = cl->full_name;
+	p.full_name = cl->full_name != NULL ? cl->full_name :
+	    cl->sender_name;
 	p.read_recipients = cl->read_recipients;
 	p.rcpts = rcpts;
 	p.dsn_notify = cl->dsn_notify;
@@ -597,12 +715,19 @@ submit_one(struct ctx *c, int in, const char *sender,
 			if (have_aliases)
 				alias_free(&aliases);
 			conf_account_free(a);
+			if (scratch != -1)
+				close(scratch);
 			fprintf(stderr, "posthorn: cancelled; nothing was "
 			    "sent\n");
 			return 130;
 		}
 		r = err_set(&e, ERR_IO, "interrupted while reading the "
 		    "message; nothing was sent");
+	}
+	if (r == 0 && (cl->sign || cl->encrypt)) {
+		struct pgp_opts po = { cl->sign, cl->encrypt, cl->sign_as };
+
+		r = pgp_protect(ent.fd, &ent.env, &po, &e);
 	}
 	if (r == -1) {
 		spool_done(&sp, &ent);
@@ -611,6 +736,14 @@ submit_one(struct ctx *c, int in, const char *sender,
 		goto out_fail;
 	}
 	record_route(c, &ent.env, a);
+	if (!cl->dry_run && (cl->save_copy != NULL || a->record != NULL)) {
+		/* Kept with the entry: -q may deliver it later. */
+		free(ent.env.record);
+		ent.env.record = record_path(cl->save_copy != NULL ?
+		    cl->save_copy : a->record);
+		for (size_t i = 0; compose && i < cl->bcc.n; i++)
+			strv_add(&ent.env.record_bcc, cl->bcc.v[i]);
+	}
 	/* With the queue off, or for a dry run, a killed run must leave
 	   nothing that a later run would send: no envelope yet. */
 	if (spool_intake_done(&sp, &ent, a->queue && !cl->dry_run, &e) ==
@@ -634,12 +767,17 @@ submit_one(struct ctx *c, int in, const char *sender,
 	}
 	spool_release(&ent);
 	spool_close(&sp);
+out_code:
+	if (scratch != -1)
+		close(scratch);
 	if (have_aliases)
 		alias_free(&aliases);
 	conf_account_free(a);
 	return code;
 
 out_fail:
+	if (scratch != -1)
+		close(scratch);
 	if (have_aliases)
 		alias_free(&aliases);
 	conf_account_free(a);

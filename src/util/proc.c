@@ -264,3 +264,108 @@ proc_run(const char *cmd, int timeout, struct buf *out, int *status)
 		raise(SIGINT);
 	return 0;
 }
+
+/* After fork: becomes cmd "$1" on the terminal.  Async-signal-safe. */
+static void
+proc_child_attached(const char *cmd, const char *arg, int tty, int devnull)
+{
+	static const int dfl[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGTTOU,
+	    SIGTTIN, SIGCHLD, SIGQUIT, SIGTSTP };
+	struct sigaction sa;
+	sigset_t set;
+	size_t i;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(dfl) / sizeof(dfl[0]); i++)
+		sigaction(dfl[i], &sa, NULL);
+	setpgid(0, 0);
+	if (tty != -1) {
+		sigemptyset(&set);
+		sigaddset(&set, SIGTTOU);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		tcsetpgrp(tty, getpid());
+		if (dup2(tty, 0) == -1 || dup2(tty, 1) == -1 ||
+		    dup2(tty, 2) == -1)
+			_exit(127);
+	} else if (dup2(devnull, 0) == -1 || dup2(2, 1) == -1)
+		_exit(127);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) == -1)
+#endif
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+	/* "$1": the file name is never parsed by the shell. */
+	execl("/bin/sh", "sh", "-c", cmd, "sh", arg, (char *)NULL);
+	_exit(127);
+}
+
+int
+proc_run_attached(const char *cmd, const char *arg, int *status)
+{
+	char *line;
+	sigset_t set, old;
+	int tty, devnull, st = 0, why = 0;
+	pid_t pid;
+
+	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (tty != -1 && tcgetpgrp(tty) != getpgrp()) {
+		close(tty);
+		tty = -1;
+	}
+	line = xasprintf("%s \"$1\"", cmd);
+	if ((pid = fork()) == -1) {
+		why = errno;
+		free(line);
+		close(devnull);
+		if (tty != -1)
+			close(tty);
+		errno = why;
+		return -1;
+	}
+	if (pid == 0)
+		proc_child_attached(line, arg, tty, devnull);
+	free(line);
+	close(devnull);
+	(void)setpgid(pid, pid);
+	if (tty != -1) {
+		sigemptyset(&set);
+		sigaddset(&set, SIGTTOU);
+		sigprocmask(SIG_BLOCK, &set, &old);
+		tcsetpgrp(tty, pid);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	for (;;) {
+		if (waitpid(pid, &st, 0) == pid)
+			break;
+		if (errno != EINTR) {
+			why = errno;
+			break;
+		}
+		if (sig_caught && sig_caught != SIGINT) {
+			why = EINTR;
+			kill(-pid, SIGTERM);
+			(void)proc_wait_end(pid, -1, PROC_GRACE_MS);
+			kill(-pid, SIGKILL);
+			while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+				;
+			break;
+		}
+	}
+	if (tty != -1) {
+		proc_take_tty(tty);
+		close(tty);
+	}
+	if (why != 0) {
+		errno = why;
+		return -1;
+	}
+	*status = st;
+	return 0;
+}

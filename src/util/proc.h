@@ -30,4 +30,17 @@ struct buf;
  */
 int	 proc_run(const char *cmd, int timeout, struct buf *out, int *status);
 
+/*
+ * Runs cmd (a shell command line such as $EDITOR's value) with the file
+ * name arg appended as one word, attached to the terminal: when posthorn
+ * is the terminal's foreground, the command gets /dev/tty as its standard
+ * input, output and error and the terminal's foreground; otherwise
+ * standard input /dev/null and standard output posthorn's standard error
+ * (nothing it shows reaches posthorn's standard output).  No deadline: a
+ * person is at work.  A SIGTERM or SIGHUP posthorn catches kills the
+ * group (SIGINT at the terminal is the command's own).  0 with the
+ * wait(2) status in *status, or -1 with errno (EINTR for a signal).
+ */
+int	 proc_run_attached(const char *cmd, const char *arg, int *status);
+
 #endif

@@ -82,6 +82,10 @@ static const struct {
 	{ "posthorn --password=x bob@x", "unknown option" },
 	{ "posthorn -s x --read-envelope-from bob@x", "--read-envelope-from" },
 	{ "posthorn -a f --read-envelope-from bob@x", "--read-envelope-from" },
+	{ "posthorn -b carol@x bob@x", "compose" },
+	{ "posthorn -bx bob@x", "-bx" },
+	{ "posthorn --allow-empty bob@x", "--allow-empty" },
+	{ "posthorn -E -bp", "-E" },
 };
 
 static void
@@ -212,6 +216,25 @@ test_good(void)
 
 	PARSE("sendmail -r <alice@example.org> bob@x");
 	t_streq(c.sender, "alice@example.org", "-r strips angle brackets");
+	DONE();
+
+	PARSE("posthorn -s x -b carol@x -E --allow-empty --body - bob@x");
+	t_ok(c.mode == CLI_SEND && c.compose && c.bcc.n == 1 &&
+	    strcmp(c.bcc.v[0], "carol@x") == 0,
+	    "mailx -b ADDR is a Bcc recipient");
+	t_ok(c.skip_empty && c.allow_empty && c.body_file == NULL,
+	    "-E, --allow-empty, --body - (standard input)");
+	DONE();
+
+	PARSE("sendmail -bm -bp");
+	t_ok(c.mode == CLI_LIST && c.bcc.n == 0,
+	    "one letter after -b is sendmail's mode");
+	DONE();
+
+	PARSE("posthorn -r Rob<rob@x> -s _ bob@x");
+	t_streq(c.sender, "rob@x", "-r 'Name <addr>': the address");
+	t_streq(c.sender_name, "Rob", "-r 'Name <addr>': the name kept");
+	t_streq(c.subject, "", "-s '' is an empty subject");
 	DONE();
 
 	PARSE("sendmail -G -h 30 -L tag -U -m -n -O x=y -oQ -i bob@x");
