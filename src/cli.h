@@ -24,6 +24,8 @@ enum cli_mode {
 	CLI_SERVERINFO,	/* --serverinfo */
 	CLI_SHOW,	/* --show ID */
 	CLI_QUEUE_CMD,	/* --delete, --requeue, --hold, --release ID... */
+	CLI_PERSIST_STATUS, /* --persist-status */
+	CLI_PERSIST_STOP, /* --persist-stop */
 	CLI_HELP,
 	CLI_VERSION,
 };
@@ -51,6 +53,7 @@ struct cli {
 	char		*tls;		/* --tls on|off|starttls */
 	char		*user;		/* --user */
 	char		*auth;		/* --auth on|off|MECH */
+	int		 persist;	/* --persist SECONDS + 1; 0 = unset */
 
 	int		 compose;	/* -s, --body or --html given */
 	char		*subject;	/* -s */

@@ -100,6 +100,8 @@ enum conf_k {
 	CONF_K_SCRAM_MAX_ITERATIONS,
 	CONF_K_COMMAND_TIMEOUT,
 	CONF_K_FAILED_LIFETIME,
+	CONF_K_PERSIST,
+	CONF_K_MAX_CONNECTIONS,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -181,6 +183,9 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	    F(FT_INT, scram_max_iterations, SUB_NONE, 0),
 	[CONF_K_COMMAND_TIMEOUT] = F(FT_INT, command_timeout, SUB_NONE, 0),
 	[CONF_K_FAILED_LIFETIME] = F(FT_INT, failed_lifetime, SUB_NONE, 0),
+	[CONF_K_PERSIST] =	F(FT_INT, persist, SUB_NONE, 0),
+	[CONF_K_MAX_CONNECTIONS] =
+	    F(FT_INT, max_connections, SUB_NONE, 0),
 };
 
 #undef F
@@ -263,6 +268,10 @@ static int	conf_k_keepbcc(struct conf_parser *, const struct conf_key *,
 		    const char *);
 static int	conf_k_protocol(struct conf_parser *, const struct conf_key *,
 		    const char *);
+static int	conf_k_persist(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_max_connections(struct conf_parser *,
+		    const struct conf_key *, const char *);
 static int	conf_k_session_timeout(struct conf_parser *,
 		    const struct conf_key *, const char *);
 static int	conf_k_scram_max(struct conf_parser *, const struct conf_key *,
@@ -351,6 +360,10 @@ static const struct conf_key conf_keys[] = {
 	    conf_k_command_timeout),
 	/* The queue (issue 9). */
 	K_FN("failed_lifetime", CONF_K_FAILED_LIFETIME, 1, conf_k_lifetime),
+	/* The connection holder (issue 14, persist.c). */
+	K_FN("persist", CONF_K_PERSIST, 1, conf_k_persist),
+	K_FN("max_connections", CONF_K_MAX_CONNECTIONS, 1,
+	    conf_k_max_connections),
 };
 
 #undef K_STR
@@ -495,6 +508,7 @@ conf_account_defaults(struct account *a)
 	a->scram_max_iterations = CONF_SCRAM_ITER_DEFAULT;
 	a->command_timeout = CONF_COMMAND_TIMEOUT;
 	a->failed_lifetime = 30 * 86400;
+	a->max_connections = 2;
 }
 
 /* Frees what a holds, wiping secrets, and zeroes it. */
@@ -1233,6 +1247,34 @@ conf_k_protocol(struct conf_parser *p, const struct conf_key *k,
  * scram_max_iterations N: the highest SCRAM iteration count a server may
  * ask for (the client computes that many HMACs before it can answer).
  */
+/*
+ * persist: how long a holder keeps an idle session for later sends
+ * (persist.c); "off" or 0 is off, else a duration like conf_k_lifetime's.
+ */
+static int
+conf_k_persist(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0) {
+		p->cur->persist = 0;
+		return 0;
+	}
+	return conf_k_lifetime(p, k, v);
+}
+
+/* max_connections: sessions at once per account and user, 1 to 64. */
+static int
+conf_k_max_connections(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	long n;
+
+	if ((n = conf_number(v, 1, 64)) == -1)
+		return conf_bad(p, k, v, "not a number from 1 to 64");
+	p->cur->max_connections = (int)n;
+	return 0;
+}
+
 static int
 conf_k_scram_max(struct conf_parser *p, const struct conf_key *k,
     const char *v)

@@ -84,6 +84,10 @@ struct account {
 					    account; conf_load wiped it, and
 					    conf_password reads it again */
 	int		 failed_lifetime; /* seconds failed/ keeps one; 30 days */
+	int		 persist;	/* seconds a holder keeps an idle
+					   session (persist.c); 0 = off */
+	int		 max_connections; /* sessions at once per account and
+					    user while persist is on; 2 */
 };
 
 /* session_timeout's default: 20 minutes. */

@@ -811,18 +811,49 @@ deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 		return code;
 	}
 	tried = pending_now(&ent->env);
-	r = smtp_send(&s, &ent->env, ent->fd, due.n == 0, &e);
+	r = smtp_send(&s, &ent->env, ent->fd, due.n == 0 && d->keep == NULL,
+	    &e);
 	code = settle(d, ent, a, &s, r, &e, 1, tried);
 	free(tried);
 	if (r == 0 && s.open && due.n > 0 && !sig_caught)
 		for (g = 0; g < due.ngroups; g++)
 			run_route(d, a, &s, &due, g);
-	smtp_close(&s);
+	if (d->keep != NULL && s.open && !s.quit_sent && !sig_caught)
+		*d->keep = s;
+	else
+		smtp_close(&s);
 	due_free(&due);
 	if (r == 0 && deliver_cancelled())
 		say("interrupted, but the server had already accepted the "
 		    "message, so it was sent");
 	return code;
+}
+
+int
+deliver_held(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a, struct smtp *s)
+{
+	unsigned char *tried;
+	struct err e;
+	int r, code;
+
+	err_clear(&e);
+	tried = pending_now(&ent->env);
+	r = smtp_send(s, &ent->env, ent->fd, 0, &e);
+	code = settle(d, ent, a, s, r, &e, 1, tried);
+	free(tried);
+	return code;
+}
+
+int
+deliver_lost(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a, const char *why)
+{
+	struct err e;
+
+	err_clear(&e);
+	err_set(&e, ERR_TEMP, "%s", why);
+	return settle(d, ent, a, NULL, -1, &e, 1, NULL);
 }
 
 int

@@ -29,6 +29,7 @@
 #include "err.h"
 #include "mailq.h"
 #include "msg.h"
+#include "persist.h"
 #include "route.h"
 #include "smtp.h"
 #include "spool.h"
@@ -372,6 +373,53 @@ record_route(struct ctx *c, struct envelope *env, const struct account *a)
 }
 
 /*
+ * Sends the entry just spooled: through a holder's session when the
+ * account persists (persist.c), else (and when there is no holder, or
+ * it refused) on its own session, which it then may leave to a holder.
+ */
+static int
+send_new(struct ctx *c, struct deliver_ctx *d, struct spool *sp,
+    struct spool_entry *ent, const struct account *a)
+{
+	int secs = c->cli.persist > 0 ? c->cli.persist - 1 : a->persist;
+	struct persist pp;
+	struct smtp held;
+	int code = 0;
+
+	/* The queue keeps what a holder that dies leaves behind. */
+	if (secs <= 0 || !a->queue || persist_init(&pp, a, c->have_conf ?
+	    (c->conf_real != NULL ? c->conf_real : c->conf.path) : NULL,
+	    sp->dir, secs) == -1)
+		return deliver_new(d, ent, a);
+	switch (persist_offer(&pp, ent, d->verbose, d->json, &code)) {
+	case PERSIST_DONE:
+		break;
+	case PERSIST_LOST:
+		code = deliver_lost(d, ent, a, "the process holding the "
+		    "connection (persist) ended during the transaction");
+		break;
+	case PERSIST_BUSY:
+		code = deliver_lost(d, ent, a, "max_connections sessions to "
+		    "the server stayed busy");
+		break;
+	case PERSIST_DIRECT:
+		memset(&held, 0, sizeof(held));
+		held.conn.fd = -1;
+		d->keep = &held;
+		code = deliver_new(d, ent, a);
+		d->keep = NULL;
+		if (held.open) {
+			/* The holder must not keep the message's lock. */
+			spool_release(ent);
+			persist_hold(&pp, &held, d, a);
+		}
+		break;
+	}
+	persist_release(&pp);
+	return code;
+}
+
+/*
  * Spools and delivers one message read from in.  sender and rcpts are the
  * envelope the caller named (argv, or -bs's MAIL and RCPT); compose when
  * the command line composes or attaches.
@@ -473,7 +521,7 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 		code = 0;
 	} else {
 		deliver_init(&d, c, &sp);
-		code = deliver_new(&d, &ent, a);
+		code = send_new(c, &d, &sp, &ent, a);
 	}
 	spool_release(&ent);
 	spool_close(&sp);
@@ -545,6 +593,41 @@ queue_dirs(struct ctx *c, size_t *n)
 			dirs[j].failed_lifetime = a->failed_lifetime;
 	}
 	return dirs;
+}
+
+/*
+ * --persist-status and --persist-stop [-A NAME]: the holders in the
+ * runtime directory (and each queue's fallback directory).
+ */
+static int
+persist_command(struct ctx *c)
+{
+	struct qdir *dirs;
+	struct spool sp;
+	struct err e;
+	size_t n, i;
+	int found = 0;
+
+	dirs = queue_dirs(c, &n);
+	for (i = 0; i < n; i++) {
+		if (open_queue(c, &sp, dirs[i].dir, dirs[i].failed_lifetime,
+		    &e) == -1) {
+			fprintf(stderr, "posthorn: %s\n", e.text);
+			continue;
+		}
+		if (c->cli.mode == CLI_PERSIST_STOP)
+			found += persist_stop(sp.dir, c->cli.account, stdout);
+		else
+			found += persist_status(sp.dir, stdout);
+		spool_close(&sp);
+		/* The runtime directory is the same for every queue. */
+		if (getenv("XDG_RUNTIME_DIR") != NULL)
+			break;
+	}
+	free(dirs);
+	if (found == 0 && c->cli.mode == CLI_PERSIST_STATUS)
+		printf("no connection held\n");
+	return 0;
 }
 
 static void
@@ -911,6 +994,10 @@ main(int argc, char **argv)
 		break;
 	case CLI_SERVERINFO:
 		code = serverinfo(&c);
+		break;
+	case CLI_PERSIST_STATUS:
+	case CLI_PERSIST_STOP:
+		code = persist_command(&c);
 		break;
 	case CLI_SHOW:
 	case CLI_QUEUE_CMD:
