@@ -15,8 +15,9 @@
 # compares these lists with src/cli.c.
 _posthorn_longopts=(--account --all --attach --auth --bcc --body --cc --config
     --delete --dry-run --due --from --header --help --hold --host --html
-    --inline --json --now --port --read-recipients --release --reply-to
-    --requeue --serverinfo --show --subject --tls --user --verbose --version)
+    --inline --json --now --persist --persist-status --persist-stop --port
+    --read-recipients --release --reply-to --requeue --serverinfo --show
+    --subject --tls --user --verbose --version)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
     -I -q -qq -qI -A -s -a -c -H -G -h -L -m -n -o -O -U)
 # mailq lists the queue: only these make sense there.
@@ -233,7 +234,8 @@ _posthorn()
 			return
 			;;
 		--*=* | --all | --dry-run | --due | --help | --json | --now | \
-		    --read-recipients | --serverinfo | --verbose | --version)
+		    --read-recipients | --serverinfo | --verbose | --version | \
+		    --persist-status | --persist-stop)
 			;;
 		--*)
 			# A long option that takes a value: skip it.

@@ -92,7 +92,7 @@ function __posthorn_no_rcpt
         switch $w
             case --
                 return 1
-            case '--*=*' --all --dry-run --due --help --json --now --read-recipients --serverinfo --verbose --version
+            case '--*=*' --all --dry-run --due --help --json --now --read-recipients --serverinfo --verbose --version --persist-status --persist-stop
             case '--*'
                 set skip 1
             case -qI
@@ -160,6 +160,9 @@ complete -c posthorn -n __posthorn_no_rcpt -l requeue -x -a '(__posthorn_queue_i
 complete -c posthorn -n __posthorn_no_rcpt -l hold -x -a '(__posthorn_queue_ids)' -d 'Keep messages queued, untried'
 complete -c posthorn -n __posthorn_no_rcpt -l release -x -a '(__posthorn_queue_ids)' -d 'Let held messages go, due now'
 complete -c posthorn -n __posthorn_no_rcpt -l serverinfo -d 'Show what the server offers'
+complete -c posthorn -n __posthorn_no_rcpt -l persist-status -d 'List the sessions held for later sends'
+complete -c posthorn -n __posthorn_no_rcpt -l persist-stop -d 'End the held sessions (-A: one account)'
+complete -c posthorn -n __posthorn_no_rcpt -l persist -x -a '0 10 60 300' -d 'Hold the session for later sends (seconds)'
 complete -c posthorn -n __posthorn_no_rcpt -l help -d 'Show the options'
 complete -c posthorn -n __posthorn_no_rcpt -l version -d 'Show the version'
 
