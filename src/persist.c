@@ -55,7 +55,6 @@
 
 #define PERSIST_MAGIC		"posthorn-persist 1"
 #define PERSIST_LINE_MAX	512
-#define PERSIST_ENV_MAX		(64 * 1024 * 1024)
 /* Silence after which the holder sends NOOP: under the 5 minutes RFC
    5321 4.5.3.2.7 gives a server before it may drop an idle client. */
 #define PERSIST_NOOP_IDLE	240
@@ -260,6 +259,126 @@ sock_addr(const struct persist *p, struct sockaddr_un *sa)
 	return path_in(p, ".sock", sa->sun_path, sizeof(sa->sun_path));
 }
 
+_Static_assert(sizeof(((struct persist_request *)0)->id) >= SPOOL_ID_MAX,
+    "persist_request.id holds a queue id");
+
+/* A decimal number without sign or leading zero, at most max: its
+   length, or 0. */
+static size_t
+number(const char *p, size_t len, unsigned long long max,
+    unsigned long long *out)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	for (i = 0; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+		if (i > 0 && v == 0)
+			return 0;	/* a leading zero */
+		v = v * 10 + (unsigned long long)(p[i] - '0');
+		if (v > max)
+			return 0;
+	}
+	*out = v;
+	return i;
+}
+
+/* The next field of line up to a space or the end: its length. */
+static size_t
+field(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && p[i] != ' '; i++)
+		;
+	return i;
+}
+
+int
+persist_parse_request(const char *line, size_t len,
+    struct persist_request *r)
+{
+	static const char magic[] = PERSIST_MAGIC " ";
+	unsigned long long v;
+	size_t n, i;
+
+	memset(r, 0, sizeof(*r));
+	if (len < sizeof(magic) - 1 ||
+	    memcmp(line, magic, sizeof(magic) - 1) != 0)
+		return -1;
+	line += sizeof(magic) - 1;
+	len -= sizeof(magic) - 1;
+	n = field(line, len);
+	if (n != PERSIST_KEY_LEN - 1 || n == len)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!((line[i] >= '0' && line[i] <= '9') ||
+		    (line[i] >= 'a' && line[i] <= 'f')))
+			return -1;
+	memcpy(r->key, line, n);
+	line += n + 1;
+	len -= n + 1;
+	n = field(line, len);
+	if (n == 0 || n >= sizeof(r->id) || n == len)
+		return -1;
+	memcpy(r->id, line, n);
+	r->id[n] = '\0';
+	if (!spool_valid_id(r->id))
+		return -1;
+	line += n + 1;
+	len -= n + 1;
+	if ((n = number(line, len, 9, &v)) == 0 || n == len || line[n] != ' ')
+		return -1;
+	r->verbose = (int)v;
+	line += n + 1;
+	len -= n + 1;
+	if ((n = number(line, len, 1, &v)) == 0 || n == len || line[n] != ' ')
+		return -1;
+	r->json = (int)v;
+	line += n + 1;
+	len -= n + 1;
+	if ((n = number(line, len, PERSIST_ENV_MAX, &v)) == 0 || n != len)
+		return -1;
+	r->envlen = (size_t)v;
+	return 0;
+}
+
+int
+persist_format_request(const struct persist_request *r, char *out, size_t n)
+{
+	int w = snprintf(out, n, "%s %s %s %d %d %zu\n", PERSIST_MAGIC, r->key,
+	    r->id, r->verbose, r->json, r->envlen);
+
+	return w < 0 || (size_t)w >= n ? -1 : w;
+}
+
+int
+persist_parse_done(const char *line, size_t len, int *code, size_t *outlen,
+    size_t *errlen)
+{
+	unsigned long long v[3], max[3] = { 255, PERSIST_ENV_MAX,
+	    PERSIST_ENV_MAX };
+	size_t n, i;
+
+	if (len < 5 || memcmp(line, "DONE ", 5) != 0)
+		return -1;
+	line += 5;
+	len -= 5;
+	for (i = 0; i < 3; i++) {
+		if ((n = number(line, len, max[i], &v[i])) == 0)
+			return -1;
+		if (i < 2 && (n == len || line[n] != ' '))
+			return -1;
+		if (i == 2 && n != len)
+			return -1;
+		line += n + (i < 2);
+		len -= n + (i < 2);
+	}
+	*code = (int)v[0];
+	*outlen = (size_t)v[1];
+	*errlen = (size_t)v[2];
+	return 0;
+}
+
 /* ------------------------------------------------------- the client */
 
 enum handover { H_REFUSED, H_DONE, H_LOST };
@@ -269,6 +388,7 @@ handover(struct persist *p, int fd, const struct spool_entry *ent,
     int verbose, int json, int *code)
 {
 	char line[PERSIST_LINE_MAX], cbuf[CMSG_SPACE(sizeof(int))];
+	struct persist_request rq;
 	struct msghdr mh;
 	struct cmsghdr *cm;
 	struct iovec iov;
@@ -285,8 +405,17 @@ handover(struct persist *p, int fd, const struct spool_entry *ent,
 		return H_REFUSED;
 	}
 	fclose(mem);
-	n = snprintf(line, sizeof(line), "%s %s %s %d %d %zu\n", PERSIST_MAGIC,
-	    p->key, ent->id, verbose, json, tlen);
+	memset(&rq, 0, sizeof(rq));
+	memcpy(rq.key, p->key, sizeof(rq.key));
+	snprintf(rq.id, sizeof(rq.id), "%s", ent->id);
+	rq.verbose = verbose > 9 ? 9 : verbose;
+	rq.json = json != 0;
+	rq.envlen = tlen;
+	if (tlen > PERSIST_ENV_MAX ||
+	    (n = persist_format_request(&rq, line, sizeof(line))) == -1) {
+		free(text);
+		return H_REFUSED;
+	}
 	memset(&mh, 0, sizeof(mh));
 	memset(cbuf, 0, sizeof(cbuf));
 	iov.iov_base = line;
@@ -315,8 +444,8 @@ handover(struct persist *p, int fd, const struct spool_entry *ent,
 	/* Committed: wait as long as the holder's session may take. */
 	timeouts(fd, 0);
 	if (read_line(fd, line, sizeof(line)) == -1 ||
-	    sscanf(line, "DONE %d %zu %zu", code, &outlen, &errlen) != 3 ||
-	    outlen > PERSIST_ENV_MAX || errlen > PERSIST_ENV_MAX)
+	    persist_parse_done(line, strlen(line), code, &outlen,
+	    &errlen) == -1)
 		return H_LOST;
 	b = xmalloc(outlen + errlen + 1);
 	if (read_all(fd, b, outlen + errlen) == -1) {
@@ -472,16 +601,15 @@ send_file(int c, FILE *f, size_t n)
 static void
 serve(struct holder *h, int c)
 {
-	char line[PERSIST_LINE_MAX], key[PERSIST_KEY_LEN + 8];
-	char id[SPOOL_ID_MAX], magic[32], version[8], *text = NULL;
+	char line[PERSIST_LINE_MAX], *text = NULL;
+	struct persist_request rq;
 	struct spool_entry ent;
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
 	struct err e;
-	size_t envlen;
 	FILE *fo = NULL, *fe = NULL;
 	long outlen, errlen;
-	int fd = -1, verbose, json, code;
+	int fd = -1, code;
 
 	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == -1 ||
 	    cr.uid != getuid())
@@ -489,18 +617,14 @@ serve(struct holder *h, int c)
 	timeouts(c, PERSIST_GO_SECONDS);
 	if (recv_header(c, line, sizeof(line), &fd) == -1)
 		goto out;
-	if (sscanf(line, "%31s %7s %32s %31s %d %d %zu", magic, version, key,
-	    id, &verbose, &json, &envlen) != 7 ||
-	    strcmp(magic, "posthorn-persist") != 0 ||
-	    strcmp(version, "1") != 0 || !spool_valid_id(id) ||
-	    envlen > PERSIST_ENV_MAX) {
+	if (persist_parse_request(line, strlen(line), &rq) == -1) {
 		answer(c, "malformed request");
 		goto out;
 	}
-	text = xmalloc(envlen + 1);
-	if (read_all(c, text, envlen) == -1)
+	text = xmalloc(rq.envlen + 1);
+	if (read_all(c, text, rq.envlen) == -1)
 		goto out;
-	if (strcmp(key, h->p->key) != 0) {
+	if (strcmp(rq.key, h->p->key) != 0) {
 		answer(c, "another route");
 		goto out;
 	}
@@ -515,7 +639,7 @@ serve(struct holder *h, int c)
 		goto out;
 	}
 	memset(&ent, 0, sizeof(ent));
-	if (envelope_parse(&ent.env, text, envlen, &e) == -1) {
+	if (envelope_parse(&ent.env, text, rq.envlen, &e) == -1) {
 		answer(c, "malformed envelope");
 		goto out;
 	}
@@ -526,7 +650,7 @@ serve(struct holder *h, int c)
 		envelope_release(&ent.env);
 		goto out;
 	}
-	memcpy(ent.id, id, strlen(id) + 1);
+	memcpy(ent.id, rq.id, strlen(rq.id) + 1);
 	ent.area = SPOOL_TMP;
 	ent.fd = fd;
 	fd = -1;
@@ -541,11 +665,11 @@ serve(struct holder *h, int c)
 	fflush(stdout);
 	dup2(fileno(fo), 1);
 	dup2(fileno(fe), 2);
-	h->d->verbose = verbose;
-	h->d->json = json;
+	h->d->verbose = rq.verbose;
+	h->d->json = rq.json;
 	h->d->now = time(NULL);
-	h->s->verbose = verbose;
-	if (verbose)
+	h->s->verbose = rq.verbose;
+	if (rq.verbose)
 		fprintf(stderr, "posthorn: sending through the connection "
 		    "held by process %ld (persist)\n", (long)getpid());
 	code = deliver_held(h->d, &ent, h->a, h->s);

@@ -90,4 +90,33 @@ void	 persist_hold(struct persist *p, struct smtp *s,
 int	 persist_status(const char *spool_dir, FILE *out);
 int	 persist_stop(const char *spool_dir, const char *account, FILE *out);
 
+/* ------------------------------------------------ the wire, pure */
+
+/* The most envelope text or captured output one exchange carries. */
+#define PERSIST_ENV_MAX		(64 * 1024 * 1024)
+
+struct persist_request {
+	char	 key[PERSIST_KEY_LEN];
+	char	 id[32];
+	int	 verbose;	/* 0 to 9 */
+	int	 json;		/* 0 or 1 */
+	size_t	 envlen;	/* at most PERSIST_ENV_MAX */
+};
+
+/*
+ * The client's first line, len octets without its newline:
+ * "posthorn-persist 1 KEY ID VERBOSE JSON ENVLEN", single spaces, KEY 24
+ * lower-case hex digits, ID a queue id (spool_valid_id), numbers in
+ * decimal without sign or leading zeros, in range.  persist_format_request
+ * writes it (with the newline) into out (n octets); -1 when it does not
+ * fit.  The holder's last line "DONE CODE OUTLEN ERRLEN": CODE 0 to 255,
+ * the lengths at most PERSIST_ENV_MAX.  Pure; 0, or -1 when malformed.
+ */
+int	 persist_parse_request(const char *line, size_t len,
+	    struct persist_request *r);
+int	 persist_format_request(const struct persist_request *r, char *out,
+	    size_t n);
+int	 persist_parse_done(const char *line, size_t len, int *code,
+	    size_t *outlen, size_t *errlen);
+
 #endif
