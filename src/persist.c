@@ -816,8 +816,14 @@ persist_hold(struct persist *p, struct smtp *s, struct deliver_ctx *d,
 		/* The parent (or no child: then the session just ends). */
 		if (pid == -1)
 			smtp_close(s);
-		else
+		else {
 			detach(s);
+			if (d->verbose)
+				fprintf(stderr, "posthorn: process %ld holds "
+				    "the connection for later sends, up to "
+				    "%d s idle (persist)\n", (long)pid,
+				    p->seconds);
+		}
 		close(p->lock_fd);
 		p->lock_fd = -1;
 		return;
