@@ -781,7 +781,9 @@ run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
 		if (d->verbose)
 			say("delivering %s", ent.id);
 		tried = pending_now(&ent.env);
-		r = smtp_send(s, &ent.env, ent.fd, i == last, &e);
+		/* A session kept for a holder gets no QUIT. */
+		r = smtp_send(s, &ent.env, ent.fd, i == last && d->keep == NULL,
+		    &e);
 		settle(d, &ent, a, s, r, &e, 0, tried);
 		free(tried);
 		spool_release(&ent);
@@ -833,15 +835,28 @@ int
 deliver_held(struct deliver_ctx *d, struct spool_entry *ent,
     const struct account *a, struct smtp *s)
 {
+	char digest[ROUTE_DIGEST_LEN];
 	unsigned char *tried;
+	struct smtp *keep = d->keep;
+	struct due due;
 	struct err e;
+	size_t g;
 	int r, code;
 
+	/* As deliver_new: what is due for the route goes after it. */
+	route_digest(a, digest);
+	find_due(d, digest, NULL, &due);
 	err_clear(&e);
 	tried = pending_now(&ent->env);
 	r = smtp_send(s, &ent->env, ent->fd, 0, &e);
 	code = settle(d, ent, a, s, r, &e, 1, tried);
 	free(tried);
+	d->keep = s;
+	if (r == 0 && s->open && due.n > 0 && !sig_caught)
+		for (g = 0; g < due.ngroups; g++)
+			run_route(d, a, s, &due, g);
+	d->keep = keep;
+	due_free(&due);
 	return code;
 }
 

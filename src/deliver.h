@@ -81,8 +81,10 @@ int	 deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 
 /*
  * Delivers ent (fresh: the caller waits) over s, a session held open
- * (persist.c), and settles it as deliver_new does; s stays open unless
- * the server ended it.  Returns the exit status for the message.
+ * (persist.c), and settles it as deliver_new does, then what is due in
+ * the queue for the same route, as deliver_new does; s stays open (no
+ * QUIT) unless the server ended it.  Returns the exit status for the
+ * message.
  */
 int	 deliver_held(struct deliver_ctx *d, struct spool_entry *ent,
 	    const struct account *a, struct smtp *s);

@@ -373,6 +373,35 @@ record_route(struct ctx *c, struct envelope *env, const struct account *a)
 }
 
 /*
+ * The holder ended after GO without an answer.  Still in tmp/ (the usual
+ * case: killed during the transaction): queued for -q.  Already settled
+ * by the holder (moved or removed before it died): said so.
+ */
+static int
+lost(struct deliver_ctx *d, struct spool *sp, struct spool_entry *ent,
+    const struct account *a)
+{
+	struct stat st;
+	char *path;
+	int in_tmp, where;
+
+	path = xasprintf("%s/%s", sp->area[SPOOL_TMP], ent->id);
+	in_tmp = lstat(path, &st) == 0;
+	free(path);
+	if (in_tmp)
+		return deliver_lost(d, ent, a, "the process holding the "
+		    "connection (persist) ended during the transaction");
+	where = spool_where(sp, ent->id);
+	fprintf(stderr, "posthorn: the process holding the connection "
+	    "(persist) ended after settling the message: %s%s%s\n",
+	    where == SPOOL_QUEUE ? "queued as " : where == SPOOL_FAILED ?
+	    "failed, kept as " : "it is no longer queued",
+	    where == -1 ? "" : ent->id, where == SPOOL_FAILED ?
+	    " (see posthorn --show)" : "");
+	return where == SPOOL_FAILED ? 69 : 0;
+}
+
+/*
  * Sends the entry just spooled: through a holder's session when the
  * account persists (persist.c), else (and when there is no holder, or
  * it refused) on its own session, which it then may leave to a holder.
@@ -395,8 +424,7 @@ send_new(struct ctx *c, struct deliver_ctx *d, struct spool *sp,
 	case PERSIST_DONE:
 		break;
 	case PERSIST_LOST:
-		code = deliver_lost(d, ent, a, "the process holding the "
-		    "connection (persist) ended during the transaction");
+		code = lost(d, sp, ent, a);
 		break;
 	case PERSIST_BUSY:
 		code = deliver_lost(d, ent, a, "max_connections sessions to "
