@@ -302,6 +302,11 @@ persist_parse_request(const char *line, size_t len,
 	size_t n, i;
 
 	memset(r, 0, sizeof(*r));
+	/* Text only: a NUL would cut the id short of what was checked. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 ||
+		    (unsigned char)line[i] > 0x7e)
+			return -1;
 	if (len < sizeof(magic) - 1 ||
 	    memcmp(line, magic, sizeof(magic) - 1) != 0)
 		return -1;
