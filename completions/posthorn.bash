@@ -15,7 +15,8 @@
 # compares these lists with src/cli.c.
 _posthorn_longopts=(--account --all --allow-empty --attach --auth --bcc --body --cc --config
     --delete --dry-run --due --edit --encrypt --from --header --help --hold --host --html
-    --inline --json --login --logout --now --port --pretend --read-envelope-from --read-recipients
+    --inline --json --login --logout --now --persist --persist-status
+    --persist-stop --port --pretend --read-envelope-from --read-recipients
     --release --reply-to
     --requeue --save-copy --serverinfo --show --sign --sign-as
     --skip-empty --subject --tls --user --verbose --version
@@ -29,7 +30,8 @@ _posthorn_longopts=(--account --all --allow-empty --attach --auth --bcc --body -
     --protocol --tls-min-dh-prime-bits --auto-from --maildomain
     --session-timeout --scram-max-iterations --command-timeout
     --failed-lifetime --proxy-host --proxy-port --proxy-user --socket
-    --fallback --queue-runner --queue-backoff --bounce --bounce-to)
+    --fallback --queue-runner --queue-backoff --bounce --bounce-to
+    --max-connections)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
     -I -q -qq -qI -A -s -a -c -b -e -E -H -G -h -L -m -n -o -O -U -P)
 # mailq lists the queue: only these make sense there.
@@ -248,7 +250,8 @@ _posthorn()
 		--*=* | --all | --dry-run | --due | --help | --json | --now | \
 		    --pretend | \
 		    --read-envelope-from | --read-recipients | --serverinfo | \
-		    --verbose | --version | --login | --logout)
+		    --verbose | --version | --login | --logout | \
+		    --persist-status | --persist-stop)
 			;;
 		# Key options whose value may be left out take it only
 		# after '='.

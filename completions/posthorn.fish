@@ -92,7 +92,7 @@ function __posthorn_no_rcpt
         switch $w
             case --
                 return 1
-            case '--*=*' --all --dry-run --due --help --json --now --pretend --read-envelope-from --read-recipients --serverinfo --verbose --version --login --logout --tls-starttls --tls-certcheck --syslog --set-from-header --set-date-header --remove-bcc-headers --set-msgid-header --set-to-header --allow-from-override --queue --auto-from --queue-runner --bounce
+            case '--*=*' --all --dry-run --due --help --json --now --pretend --read-envelope-from --read-recipients --serverinfo --verbose --version --login --logout --tls-starttls --tls-certcheck --syslog --set-from-header --set-date-header --remove-bcc-headers --set-msgid-header --set-to-header --allow-from-override --queue --auto-from --queue-runner --bounce --persist-status --persist-stop
             case '--*'
                 set skip 1
             case -qI
@@ -164,6 +164,9 @@ complete -c posthorn -n __posthorn_no_rcpt -l serverinfo -d 'Show what the serve
 complete -c posthorn -n __posthorn_no_rcpt -s P -l pretend -d 'Show the account this run would use'
 complete -c posthorn -n __posthorn_no_rcpt -l login -d 'OAuth2: sign the account in'
 complete -c posthorn -n __posthorn_no_rcpt -l logout -d 'OAuth2: revoke and forget the tokens'
+complete -c posthorn -n __posthorn_no_rcpt -l persist-status -d 'List the sessions held for later sends'
+complete -c posthorn -n __posthorn_no_rcpt -l persist-stop -d 'End the held sessions (-A: one account)'
+complete -c posthorn -n __posthorn_no_rcpt -l persist -x -a '0 10 60 300' -d 'Hold the session for later sends (seconds)'
 complete -c posthorn -n __posthorn_no_rcpt -l help -d 'Show the options'
 complete -c posthorn -n __posthorn_no_rcpt -l version -d 'Show the version'
 
@@ -256,3 +259,4 @@ complete -c posthorn -n __posthorn_no_rcpt -l queue-runner -r -d 'Key queue_runn
 complete -c posthorn -n __posthorn_no_rcpt -l queue-backoff -r -d 'Key queue_backoff'
 complete -c posthorn -n __posthorn_no_rcpt -l bounce -r -d 'Key bounce'
 complete -c posthorn -n __posthorn_no_rcpt -l bounce-to -r -d 'Key bounce_to'
+complete -c posthorn -n __posthorn_no_rcpt -l max-connections -r -d 'Key max_connections'

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,9 @@ enum {
 	OPT_HOLD,
 	OPT_RELEASE,
 	OPT_ALL,
+	OPT_PERSIST,
+	OPT_PERSIST_STATUS,
+	OPT_PERSIST_STOP,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_READ_ENVELOPE_FROM,
@@ -92,6 +96,9 @@ static const struct option longopts[] = {
 	{ "login",	no_argument,		NULL, OPT_LOGIN },
 	{ "logout",	no_argument,		NULL, OPT_LOGOUT },
 	{ "now",	no_argument,		NULL, OPT_NOW },
+	{ "persist",	required_argument,	NULL, OPT_PERSIST },
+	{ "persist-status", no_argument,	NULL, OPT_PERSIST_STATUS },
+	{ "persist-stop", no_argument,		NULL, OPT_PERSIST_STOP },
 	{ "port",	required_argument,	NULL, OPT_PORT },
 	{ "pretend",	no_argument,		NULL, 'P' },
 	{ "read-envelope-from", no_argument, NULL, OPT_READ_ENVELOPE_FROM },
@@ -176,6 +183,7 @@ cli_usage(FILE *out)
 "Account:\n"
 "  -A, --account NAME use that account of the configuration\n"
 "  --host H  --port P  --tls on|off|starttls  --user U  --auth on|off|MECH\n"
+"  --persist SECONDS  keep the session for later sends that long (0: off)\n"
 "\n"
 "Composing:\n"
 "  -s, --subject TEXT subject (selects compose mode)\n"
@@ -221,6 +229,8 @@ cli_usage(FILE *out)
 "  --logout           OAuth2: revoke (where possible) and forget tokens\n"
 "  -P, --pretend      show the account this run would use, each value and\n"
 "                     where it came from (secrets as ***), and exit\n"
+"  --persist-status   list the sessions held for later sends (persist)\n"
+"  --persist-stop     end them (with -A NAME: that account's only)\n"
 "  --json             with -bp: one JSON object per message; with --show;\n"
 "                     with a send: the outcome per recipient on stdout\n"
 "  --help, --version\n"
@@ -230,6 +240,22 @@ cli_usage(FILE *out)
 "77 authentication failed, 78 configuration error, 130 cancelled with\n"
 "Ctrl-C; see posthorn(1).\n",
 	    out);
+}
+
+/* --persist SECONDS: 0 (off) to a day. */
+static int
+parse_persist(const char *arg, int *out, struct err *e)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (end == arg || *end != '\0' || errno != 0 || n < 0 || n > 86400)
+		return err_set(e, ERR_USAGE, "invalid --persist '%s' (seconds, "
+		    "0 to 86400)", arg);
+	*out = (int)n + 1;
+	return 0;
 }
 
 /* Refuses control characters in a value that reaches a header or command. */
@@ -636,6 +662,14 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 		break;
 	case OPT_LOGOUT:
 		c->mode = CLI_LOGOUT;
+		break;
+	case OPT_PERSIST:
+		return parse_persist(arg, &c->persist, e);
+	case OPT_PERSIST_STATUS:
+		c->mode = CLI_PERSIST_STATUS;
+		break;
+	case OPT_PERSIST_STOP:
+		c->mode = CLI_PERSIST_STOP;
 		break;
 	case OPT_DRY_RUN:
 		c->dry_run = 1;

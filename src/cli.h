@@ -27,6 +27,8 @@ enum cli_mode {
 	CLI_LOGOUT,	/* --logout */
 	CLI_SHOW,	/* --show ID */
 	CLI_QUEUE_CMD,	/* --delete, --requeue, --hold, --release ID... */
+	CLI_PERSIST_STATUS, /* --persist-status */
+	CLI_PERSIST_STOP, /* --persist-stop */
 	CLI_HELP,
 	CLI_VERSION,
 };
@@ -60,6 +62,7 @@ struct cli {
 					   configuration (conf_keyopt): key
 					   name, value, key name, value... */
 	struct strv	 keyopt_names;	/* the option names, for getopt */
+	int		 persist;	/* --persist SECONDS + 1; 0 = unset */
 
 	int		 compose;	/* -s, --body or --html given */
 	char		*subject;	/* -s */

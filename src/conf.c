@@ -132,6 +132,8 @@ enum conf_k {
 	CONF_K_BOUNCE_TO,
 	CONF_K_EDIT,
 	CONF_K_RECORD,
+	CONF_K_PERSIST,
+	CONF_K_MAX_CONNECTIONS,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -259,6 +261,9 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_QUEUE_BACKOFF] = F(FT_INT, queue_backoff, SUB_NONE, 0),
 	[CONF_K_BOUNCE] =	F(FT_INT, bounce, SUB_NONE, 0),
 	[CONF_K_BOUNCE_TO] =	F(FT_STR, bounce_to, SUB_NONE, 0),
+	[CONF_K_PERSIST] =	F(FT_INT, persist, SUB_NONE, 0),
+	[CONF_K_MAX_CONNECTIONS] =
+	    F(FT_INT, max_connections, SUB_NONE, 0),
 };
 
 #undef F
@@ -346,6 +351,10 @@ static int	conf_k_keepbcc(struct conf_parser *, const struct conf_key *,
 		    const char *);
 static int	conf_k_protocol(struct conf_parser *, const struct conf_key *,
 		    const char *);
+static int	conf_k_persist(struct conf_parser *, const struct conf_key *,
+		    const char *);
+static int	conf_k_max_connections(struct conf_parser *,
+		    const struct conf_key *, const char *);
 static int	conf_k_session_timeout(struct conf_parser *,
 		    const struct conf_key *, const char *);
 static int	conf_k_scram_max(struct conf_parser *, const struct conf_key *,
@@ -492,6 +501,10 @@ static const struct conf_key conf_keys[] = {
 	K_FN("queue_backoff", CONF_K_QUEUE_BACKOFF, 1, conf_k_lifetime),
 	K_BOOL("bounce", CONF_K_BOUNCE),
 	K_FN("bounce_to", CONF_K_BOUNCE_TO, 1, conf_k_bounce_to),
+	/* The connection holder (issue 14, persist.c). */
+	K_FN("persist", CONF_K_PERSIST, 1, conf_k_persist),
+	K_FN("max_connections", CONF_K_MAX_CONNECTIONS, 1,
+	    conf_k_max_connections),
 };
 
 #undef K_STR
@@ -640,6 +653,7 @@ conf_account_defaults(struct account *a)
 	a->queue_runner = 1;
 	a->queue_backoff = 60;
 	a->bounce = 1;
+	a->max_connections = 2;
 }
 
 /* Frees what a holds, wiping secrets, and zeroes it. */
@@ -1396,6 +1410,34 @@ conf_k_protocol(struct conf_parser *p, const struct conf_key *k,
  * scram_max_iterations N: the highest SCRAM iteration count a server may
  * ask for (the client computes that many HMACs before it can answer).
  */
+/*
+ * persist: how long a holder keeps an idle session for later sends
+ * (persist.c); "off" or 0 is off, else a duration like conf_k_lifetime's.
+ */
+static int
+conf_k_persist(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0) {
+		p->cur->persist = 0;
+		return 0;
+	}
+	return conf_k_lifetime(p, k, v);
+}
+
+/* max_connections: sessions at once per account and user, 1 to 64. */
+static int
+conf_k_max_connections(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	long n;
+
+	if ((n = conf_number(v, 1, 64)) == -1)
+		return conf_bad(p, k, v, "not a number from 1 to 64");
+	p->cur->max_connections = (int)n;
+	return 0;
+}
+
 static int
 conf_k_scram_max(struct conf_parser *p, const struct conf_key *k,
     const char *v)
@@ -1872,7 +1914,9 @@ conf_key_has_opt(const struct conf_key *k)
 	    CONF_K_LOGFILE, CONF_K_QUEUE_DIR,
 	    /* -e/--edit and --save-copy are the options for these two;
 	       record writes a file, as logfile does. */
-	    CONF_K_EDIT, CONF_K_RECORD };
+	    CONF_K_EDIT, CONF_K_RECORD,
+	    /* --persist SECONDS is persist.c's own option. */
+	    CONF_K_PERSIST };
 	size_t i;
 
 	if (k->id == CONF_K_NONE || k->kind == KIND_UNSUPPORTED ||

@@ -145,6 +145,10 @@ struct account {
 	int		 bounce;	/* default 1: final failures reported
 					   to the sender (bounce.c) */
 	char		*bounce_to;	/* report them here instead; NULL */
+	int		 persist;	/* seconds a holder keeps an idle
+					   session (persist.c); 0 = off */
+	int		 max_connections; /* sessions at once per account and
+					    user while persist is on; 2 */
 };
 
 #define CONF_FROM_DEFAULT	0

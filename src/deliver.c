@@ -871,7 +871,9 @@ run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
 		if (d->verbose)
 			say("delivering %s", ent.id);
 		tried = pending_now(&ent.env);
-		r = smtp_send(s, &ent.env, ent.fd, i == last, &e);
+		/* A session kept for a holder gets no QUIT. */
+		r = smtp_send(s, &ent.env, ent.fd, i == last && d->keep == NULL,
+		    &e);
 		settle(d, &ent, a, s, r, &e, 0, tried);
 		free(tried);
 		spool_release(&ent);
@@ -908,7 +910,8 @@ deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 		r = -1;
 		if (opened) {
 			tried = pending_now(&ent->env);
-			r = smtp_send(&s, &ent->env, ent->fd, due.n == 0, &e);
+			r = smtp_send(&s, &ent->env, ent->fd, due.n == 0 &&
+			    d->keep == NULL, &e);
 		}
 		if (r == 0 || i + 1 == n || !fallback_moves_on(&e))
 			break;
@@ -927,12 +930,55 @@ deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 	if (r == 0 && s.open && due.n > 0 && !sig_caught)
 		for (g = 0; g < due.ngroups; g++)
 			run_route(d, a, &s, &due, g);
-	smtp_close(&s);
+	if (d->keep != NULL && s.open && !s.quit_sent && !sig_caught)
+		*d->keep = s;
+	else
+		smtp_close(&s);
 	due_free(&due);
 	if (r == 0 && deliver_cancelled())
 		say("interrupted, but the server had already accepted the "
 		    "message, so it was sent");
 	return code;
+}
+
+int
+deliver_held(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a, struct smtp *s)
+{
+	char digest[ROUTE_DIGEST_LEN];
+	unsigned char *tried;
+	struct smtp *keep = d->keep;
+	struct due due;
+	struct err e;
+	size_t g;
+	int r, code;
+
+	/* As deliver_new: what is due for the route goes after it. */
+	route_digest(a, digest);
+	find_due(d, digest, NULL, &due);
+	err_clear(&e);
+	tried = pending_now(&ent->env);
+	r = smtp_send(s, &ent->env, ent->fd, 0, &e);
+	code = settle(d, ent, a, s, r, &e, 1, tried);
+	free(tried);
+	d->keep = s;
+	if (r == 0 && s->open && due.n > 0 && !sig_caught)
+		for (g = 0; g < due.ngroups; g++)
+			run_route(d, a, s, &due, g);
+	d->keep = keep;
+	due_free(&due);
+	return code;
+}
+
+int
+deliver_lost(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a, const char *why)
+{
+	struct err e;
+
+	err_clear(&e);
+	err_set(&e, ERR_TEMP, "%s", why);
+	return settle(d, ent, a, NULL, -1, &e, 1, NULL);
 }
 
 int

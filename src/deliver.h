@@ -61,6 +61,13 @@ struct deliver_ctx {
 				    struct spool_entry *ent,
 				    const struct account *a);
 	void			*hook_arg;
+
+	/*
+	 * persist (persist.c): when keep is set, deliver_new leaves its
+	 * session open there (no QUIT) for a holder to take over; keep->open
+	 * says whether it still is.
+	 */
+	struct smtp		*keep;
 };
 
 /*
@@ -73,6 +80,24 @@ struct deliver_ctx {
  */
 int	 deliver_new(struct deliver_ctx *d, struct spool_entry *ent,
 	    const struct account *a);
+
+/*
+ * Delivers ent (fresh: the caller waits) over s, a session held open
+ * (persist.c), and settles it as deliver_new does, then what is due in
+ * the queue for the same route, as deliver_new does; s stays open (no
+ * QUIT) unless the server ended it.  Returns the exit status for the
+ * message.
+ */
+int	 deliver_held(struct deliver_ctx *d, struct spool_entry *ent,
+	    const struct account *a, struct smtp *s);
+
+/*
+ * ent was handed to a holder that ended without saying what became of
+ * it (persist.c): queued (or dropped with 75 when the queue is off) with
+ * why, as a lost connection would leave it.  Returns the exit status.
+ */
+int	 deliver_lost(struct deliver_ctx *d, struct spool_entry *ent,
+	    const struct account *a, const char *why);
 
 /*
  * -q: delivers the queued entries (only those due with due_only) that

@@ -36,6 +36,7 @@
 #include "oauth_provider.h"
 #include "pgp.h"
 #include "record.h"
+#include "persist.h"
 #include "route.h"
 #include "runner.h"
 #include "smtp.h"
@@ -526,6 +527,81 @@ record_route(struct ctx *c, struct envelope *env, const struct account *a)
 }
 
 /*
+ * The holder ended after GO without an answer.  Still in tmp/ (the usual
+ * case: killed during the transaction): queued for -q.  Already settled
+ * by the holder (moved or removed before it died): said so.
+ */
+static int
+lost(struct deliver_ctx *d, struct spool *sp, struct spool_entry *ent,
+    const struct account *a)
+{
+	struct stat st;
+	char *path;
+	int in_tmp, where;
+
+	path = xasprintf("%s/%s", sp->area[SPOOL_TMP], ent->id);
+	in_tmp = lstat(path, &st) == 0;
+	free(path);
+	if (in_tmp)
+		return deliver_lost(d, ent, a, "the process holding the "
+		    "connection (persist) ended during the transaction");
+	where = spool_where(sp, ent->id);
+	fprintf(stderr, "posthorn: the process holding the connection "
+	    "(persist) ended after settling the message: %s%s%s\n",
+	    where == SPOOL_QUEUE ? "queued as " : where == SPOOL_FAILED ?
+	    "failed, kept as " : "it is no longer queued",
+	    where == -1 ? "" : ent->id, where == SPOOL_FAILED ?
+	    " (see posthorn --show)" : "");
+	return where == SPOOL_FAILED ? 69 : 0;
+}
+
+/*
+ * Sends the entry just spooled: through a holder's session when the
+ * account persists (persist.c), else (and when there is no holder, or
+ * it refused) on its own session, which it then may leave to a holder.
+ */
+static int
+send_new(struct ctx *c, struct deliver_ctx *d, struct spool *sp,
+    struct spool_entry *ent, const struct account *a)
+{
+	int secs = c->cli.persist > 0 ? c->cli.persist - 1 : a->persist;
+	struct persist pp;
+	struct smtp held;
+	int code = 0;
+
+	/* The queue keeps what a holder that dies leaves behind. */
+	if (secs <= 0 || !a->queue || persist_init(&pp, a, c->have_conf ?
+	    (c->conf_real != NULL ? c->conf_real : c->conf.path) : NULL,
+	    sp->dir, secs) == -1)
+		return deliver_new(d, ent, a);
+	switch (persist_offer(&pp, ent, d->verbose, d->json, &code)) {
+	case PERSIST_DONE:
+		break;
+	case PERSIST_LOST:
+		code = lost(d, sp, ent, a);
+		break;
+	case PERSIST_BUSY:
+		code = deliver_lost(d, ent, a, "max_connections sessions to "
+		    "the server stayed busy");
+		break;
+	case PERSIST_DIRECT:
+		memset(&held, 0, sizeof(held));
+		held.conn.fd = -1;
+		d->keep = &held;
+		code = deliver_new(d, ent, a);
+		d->keep = NULL;
+		if (held.open) {
+			/* The holder must not keep the message's lock. */
+			spool_release(ent);
+			persist_hold(&pp, &held, d, a);
+		}
+		break;
+	}
+	persist_release(&pp);
+	return code;
+}
+
+/*
  * The body a person types, and -E's look at the input, before anything
  * is spooled: at a terminal in compose mode (no --body) the body is read
  * as mail(1) reads it into a scratch file; with -E a piped body (or a
@@ -762,7 +838,7 @@ submit_one(struct ctx *c, int in, const char *sender,
 		deliver_init(&d, c, &sp);
 		if (cl->mode == CLI_SMTP)
 			c->bs_id = ent.id;
-		code = deliver_new(&d, &ent, a);
+		code = send_new(c, &d, &sp, &ent, a);
 		c->bs_id = NULL;
 	}
 	spool_release(&ent);
@@ -927,6 +1003,41 @@ queue_dirs(struct ctx *c, size_t *n)
 			dirs[j].failed_lifetime = a->failed_lifetime;
 	}
 	return dirs;
+}
+
+/*
+ * --persist-status and --persist-stop [-A NAME]: the holders in the
+ * runtime directory (and each queue's fallback directory).
+ */
+static int
+persist_command(struct ctx *c)
+{
+	struct qdir *dirs;
+	struct spool sp;
+	struct err e;
+	size_t n, i;
+	int found = 0;
+
+	dirs = queue_dirs(c, &n);
+	for (i = 0; i < n; i++) {
+		if (open_queue(c, &sp, dirs[i].dir, dirs[i].failed_lifetime,
+		    &e) == -1) {
+			fprintf(stderr, "posthorn: %s\n", e.text);
+			continue;
+		}
+		if (c->cli.mode == CLI_PERSIST_STOP)
+			found += persist_stop(sp.dir, c->cli.account, stdout);
+		else
+			found += persist_status(sp.dir, stdout);
+		spool_close(&sp);
+		/* The runtime directory is the same for every queue. */
+		if (getenv("XDG_RUNTIME_DIR") != NULL)
+			break;
+	}
+	free(dirs);
+	if (found == 0 && c->cli.mode == CLI_PERSIST_STATUS)
+		printf("no connection held\n");
+	return 0;
 }
 
 static void
@@ -1421,6 +1532,10 @@ main(int argc, char **argv)
 	case CLI_LOGIN:
 	case CLI_LOGOUT:
 		code = login_logout(&c);
+		break;
+	case CLI_PERSIST_STATUS:
+	case CLI_PERSIST_STOP:
+		code = persist_command(&c);
 		break;
 	case CLI_SHOW:
 	case CLI_QUEUE_CMD:

@@ -1115,6 +1115,25 @@ lost:
 	return -1;
 }
 
+int
+smtp_noop(struct smtp *s, struct err *e)
+{
+	err_clear(e);
+	if (!s->open)
+		return err_set(e, ERR_TEMP, "SMTP session not open");
+	conn_session(&s->conn, s->acct->session_timeout);
+	if (cmd(s, -1, e, "NOOP") == -1 || flush(s, SMTP_RSET, e) == -1 ||
+	    read_reply(s, SMTP_RSET, e) == -1) {
+		s->open = 0;
+		return -1;
+	}
+	if (SMTP_REPLY_CLASS(&s->reply) != 2) {
+		s->open = 0;
+		return reply_error(s, SMTP_RSET, ERR_TEMP, e, "NOOP refused");
+	}
+	return no_trailing(s, SMTP_RSET, e);
+}
+
 static int	send_message(struct smtp *, struct envelope *, int, int,
 		    const struct mime_dg_plan *, off_t, int, int, struct err *);
 

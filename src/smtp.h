@@ -121,6 +121,13 @@ int	 smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
  */
 int	 smtp_data_seconds(int base, off_t octets);
 
+/*
+ * Sends NOOP and reads its reply, for a session held open between
+ * messages (persist.c): 0 on 2xx; -1 with e otherwise, and the session is
+ * then not used again (s->open is 0: a 421, a lost connection).
+ */
+int	 smtp_noop(struct smtp *s, struct err *e);
+
 /* Sends QUIT unless already sent, reads the reply briefly, closes.  Safe
    on a closed session. */
 void	 smtp_close(struct smtp *s);

@@ -58,6 +58,9 @@ static const struct {
 	{ "posthorn --port 70000 bob@x", "port" },
 	{ "posthorn --port 25x bob@x", "port" },
 	{ "posthorn --tls maybe bob@x", "--tls" },
+	{ "posthorn --persist -1 bob@x", "--persist" },
+	{ "posthorn --persist 86401 bob@x", "--persist" },
+	{ "posthorn --persist 10s bob@x", "--persist" },
 	{ "posthorn -H NoColonHere -s x bob@x", "header" },
 	{ "posthorn -H :empty -s x bob@x", "header" },
 	{ "posthorn -q --json", "--json" },
@@ -384,6 +387,23 @@ test_good(void)
 
 	PARSE("posthorn --serverinfo");
 	t_ok(c.mode == CLI_SERVERINFO, "--serverinfo");
+	DONE();
+
+	PARSE("posthorn --persist 30 bob@x");
+	t_ok(c.persist == 31 && c.rcpts.n == 1, "--persist 30 (stored + 1)");
+	DONE();
+
+	PARSE("posthorn --persist 0 bob@x");
+	t_ok(c.persist == 1, "--persist 0 turns it off (set, not unset)");
+	DONE();
+
+	PARSE("posthorn --persist-status");
+	t_ok(c.mode == CLI_PERSIST_STATUS, "--persist-status");
+	DONE();
+
+	PARSE("posthorn --persist-stop -A work");
+	t_ok(c.mode == CLI_PERSIST_STOP && c.account != NULL,
+	    "--persist-stop -A");
 	DONE();
 
 	PARSE("posthorn --help");

@@ -79,6 +79,8 @@ static const struct {
 	FI(scram_max_iterations), FI(command_timeout), FI(password_in_file),
 	FI(line), FI(protocol), FS(socket), FS(proxy_host), FI(proxy_port),
 	FS(proxy_user), FS(proxy_password),
+	FI(persist), FI(max_connections),
+	FI(line),
 #undef FS
 #undef FI
 };
@@ -194,6 +196,8 @@ static const struct {
 	{ "", "session_timeout", "1200" },
 	{ "", "scram_max_iterations", "100000" },
 	{ "", "command_timeout", "120" },
+	{ "", "persist", "0" },
+	{ "", "max_connections", "2" },
 	{ "", "port", "0" },
 	{ "", "timeout", "0" },
 	{ "", "syslog", "(null)" },
@@ -242,6 +246,12 @@ static const struct {
 	{ "queue_lifetime 2d\n", "queue_lifetime", "172800" },
 	{ "queue_lifetime 90m\n", "queue_lifetime", "5400" },
 	{ "scram_max_iterations 4096\n", "scram_max_iterations", "4096" },
+	{ "persist 10\n", "persist", "10" },
+	{ "persist 5m\n", "persist", "300" },
+	{ "persist off\n", "persist", "0" },
+	{ "persist 0\n", "persist", "0" },
+	{ "max_connections 1\n", "max_connections", "1" },
+	{ "max_connections 64\n", "max_connections", "64" },
 	{ "scram_max_iterations 2147483647\n", "scram_max_iterations",
 	    "2147483647" },
 	{ "command_timeout 5\n", "command_timeout", "5" },
@@ -408,6 +418,12 @@ static const struct {
 	    "1 to 2147483647" },
 	{ "scram_max_iterations\n",
 	    "t.conf:2: key 'scram_max_iterations' needs a value" },
+	{ "persist soon\n", "t.conf:2: invalid value 'soon' for key "
+	    "'persist': not a duration like 5d, 12h, 30m or 3600" },
+	{ "max_connections 0\n", "t.conf:2: invalid value '0' for key "
+	    "'max_connections': not a number from 1 to 64" },
+	{ "max_connections 65\n", "t.conf:2: invalid value '65' for key "
+	    "'max_connections': not a number from 1 to 64" },
 	{ "command_timeout 1s\n", "t.conf:2: invalid value '1s' for key "
 	    "'command_timeout': not off or a number of seconds" },
 	{ "set_msgid_header on\n", "t.conf:2: invalid value 'on' for key "
