@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "err.h"
 #include "util/alloc.h"
+#include "util/strv.h"
 #include "util/buf.h"
 #include "util/fsio.h"
 #include "util/secmem.h"
@@ -100,6 +101,8 @@ enum conf_k {
 	CONF_K_SCRAM_MAX_ITERATIONS,
 	CONF_K_COMMAND_TIMEOUT,
 	CONF_K_FAILED_LIFETIME,
+	CONF_K_LOCAL_DOMAINS,
+	CONF_K_ADMIN,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -181,6 +184,8 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	    F(FT_INT, scram_max_iterations, SUB_NONE, 0),
 	[CONF_K_COMMAND_TIMEOUT] = F(FT_INT, command_timeout, SUB_NONE, 0),
 	[CONF_K_FAILED_LIFETIME] = F(FT_INT, failed_lifetime, SUB_NONE, 0),
+	[CONF_K_LOCAL_DOMAINS] = F(FT_STR, local_domains, SUB_NONE, 0),
+	[CONF_K_ADMIN] =	F(FT_STR, admin, SUB_NONE, 0),
 };
 
 #undef F
@@ -269,6 +274,10 @@ static int	conf_k_scram_max(struct conf_parser *, const struct conf_key *,
 		    const char *);
 static int	conf_k_command_timeout(struct conf_parser *,
 		    const struct conf_key *, const char *);
+static int	conf_k_local_domains(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_admin(struct conf_parser *, const struct conf_key *,
+		    const char *);
 
 #define K_STR(n, id)	{ n, id, KIND_STR, 0, 0, NULL }
 #define K_PATH(n, id)	{ n, id, KIND_PATH, 0, 0, NULL }
@@ -316,6 +325,8 @@ static const struct conf_key conf_keys[] = {
 	K_BOOL("remove_bcc_headers", CONF_K_REMOVE_BCC_HEADERS),
 	K_BOOL("undisclosed_recipients", CONF_K_UNDISCLOSED_RECIPIENTS),
 	K_BOOL("allow_from_override", CONF_K_ALLOW_FROM_OVERRIDE),
+	K_FN("local_domains", CONF_K_LOCAL_DOMAINS, 0, conf_k_local_domains),
+	K_FN("admin", CONF_K_ADMIN, 0, conf_k_admin),
 	K_BOOL("queue", CONF_K_QUEUE),
 	K_PATH("queue_dir", CONF_K_QUEUE_DIR),
 	K_FN("queue_lifetime", CONF_K_QUEUE_LIFETIME, 1, conf_k_lifetime),
@@ -1049,6 +1060,77 @@ conf_k_session_timeout(struct conf_parser *p, const struct conf_key *k,
 		return conf_bad(p, k, v, "not off or a duration like 20m, 1h "
 		    "or 1200");
 	p->cur->session_timeout = (int)(n * mult);
+	return 0;
+}
+
+/* A domain name as local_domains takes it: LDH labels, none empty. */
+static int
+conf_domain_word(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (ch == '.' ? s[i + 1] == '.' : !((ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * local_domains: domain names separated by blanks or commas, stored lower
+ * case, one blank apart; empty: back to the default (conf_local_domains).
+ */
+static int
+conf_k_local_domains(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	struct buf out;
+	const char *s = v;
+	size_t n;
+
+	buf_init(&out, CONF_LOCAL_DOMAINS_MAX);
+	for (;;) {
+		s += strspn(s, " \t,");
+		if (*s == '\0')
+			break;
+		n = strcspn(s, " \t,");
+		if (!conf_domain_word(s, n)) {
+			buf_release(&out);
+			return conf_bad(p, k, v, "not a list of domain names");
+		}
+		if ((out.len > 0 && buf_adds(&out, " ") == -1) ||
+		    buf_add(&out, s, n) == -1) {
+			buf_release(&out);
+			return conf_bad(p, k, v, "longer than the list may be");
+		}
+		s += n;
+	}
+	if (out.len > 0 && buf_add(&out, "", 1) == -1) {
+		buf_release(&out);
+		return conf_bad(p, k, v, "longer than the list may be");
+	}
+	conf_str_set(p->cur, k->id, out.len > 0 ? str_lower(out.data) : NULL);
+	buf_release(&out);
+	return 0;
+}
+
+/* admin ADDRESS: local@domain, no blanks or controls; empty unsets. */
+static int
+conf_k_admin(struct conf_parser *p, const struct conf_key *k, const char *v)
+{
+	const char *at = strrchr(v, '@');
+
+	if (*v != '\0' && (at == NULL || at == v || at[1] == '\0' ||
+	    str_has_ctl(v) || strpbrk(v, " \t<>,;") != NULL ||
+	    !conf_domain_word(at + 1, strlen(at + 1))))
+		return conf_bad(p, k, v, "not an address (user@domain)");
+	conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
 	return 0;
 }
 
@@ -2068,4 +2150,46 @@ conf_env_release(struct conf_env *env)
 	free((char *)(uintptr_t)env->mailname);
 	free((char *)(uintptr_t)env->home);
 	memset(env, 0, sizeof(*env));
+}
+
+static void
+conf_local_add(struct strv *out, const char *name)
+{
+	char *low;
+
+	if (name == NULL || !conf_domain_word(name, strlen(name)))
+		return;
+	low = str_lower(xstrdup(name));
+	if (strv_has(out, low))
+		free(low);
+	else
+		strv_take(out, low);
+}
+
+void
+conf_local_domains(const struct account *a, struct conf_env *env,
+    struct strv *out)
+{
+	const char *s;
+	size_t n;
+	char *word;
+
+	if (a != NULL && a->local_domains != NULL) {
+		for (s = a->local_domains; *s != '\0'; s += n) {
+			s += strspn(s, " ");
+			n = strcspn(s, " ");
+			if (n == 0)
+				break;
+			word = xstrndup(s, n);
+			conf_local_add(out, word);
+			free(word);
+		}
+		return;
+	}
+	conf_local_add(out, "localhost");
+	conf_local_add(out, "localhost.localdomain");
+	if (env != NULL) {
+		conf_local_add(out, env->host);
+		conf_local_add(out, conf_env_canon(env));
+	}
 }

@@ -84,7 +84,13 @@ struct account {
 					    account; conf_load wiped it, and
 					    conf_password reads it again */
 	int		 failed_lifetime; /* seconds failed/ keeps one; 30 days */
+	char		*local_domains;	/* blank-separated, lower case; NULL:
+					   the default (conf_local_domains) */
+	char		*admin;		/* catch-all for local names, or NULL */
 };
+
+/* The longest local_domains value, in octets. */
+#define CONF_LOCAL_DOMAINS_MAX	4096
 
 /* session_timeout's default: 20 minutes. */
 #define CONF_SESSION_TIMEOUT	1200
@@ -141,6 +147,17 @@ const char *conf_env_mailname(struct conf_env *env);
  */
 const char *conf_env_ehlo(struct conf_env *env);
 void	 conf_env_release(struct conf_env *env);
+
+/*
+ * The domains whose addresses are local names (user@localhost is user):
+ * the account's local_domains, else localhost, localhost.localdomain,
+ * the host name and its canonical name.  Not /etc/mailname: on Debian it
+ * names the mail domain, whose addresses are other people's, not this
+ * host's.  Appends lower-case names to out, each once.
+ */
+struct strv;
+void	 conf_local_domains(const struct account *a, struct conf_env *env,
+	    struct strv *out);
 
 /*
  * Finds the file to read: cli_path if given, else $POSTHORN_CONFIG, else

@@ -383,6 +383,7 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 	struct cli *cl = &c->cli;
 	struct msg_params p;
 	struct alias_map aliases;
+	struct strv local = { NULL, 0 };
 	struct spool sp;
 	struct spool_entry ent;
 	struct deliver_ctx d;
@@ -427,6 +428,9 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 	if (a->from == NULL || strchr(a->from, '@') == NULL ||
 	    strpbrk(a->from, "*?[") != NULL)
 		p.domain = conf_env_mailname(&c->env);
+	conf_local_domains(a, &c->env, &local);
+	p.local_domains = &local;
+	p.admin = a->admin;
 	p.now = time(NULL);
 
 	if (compose)
@@ -442,6 +446,7 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 			spool_close(&sp);
 			if (have_aliases)
 				alias_free(&aliases);
+			strv_free(&local);
 			conf_account_free(a);
 			fprintf(stderr, "posthorn: cancelled; nothing was "
 			    "sent\n");
@@ -479,12 +484,14 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 	spool_close(&sp);
 	if (have_aliases)
 		alias_free(&aliases);
+	strv_free(&local);
 	conf_account_free(a);
 	return code;
 
 out_fail:
 	if (have_aliases)
 		alias_free(&aliases);
+	strv_free(&local);
 	conf_account_free(a);
 	return fail(&e);
 }

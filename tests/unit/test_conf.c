@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "err.h"
 #include "util/alloc.h"
+#include "util/strv.h"
 #include "t.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
@@ -61,6 +62,7 @@ static const struct {
 	FI(allow_from_override), FI(queue), FS(queue_dir), FI(queue_lifetime),
 	FI(session_timeout),
 	FI(scram_max_iterations), FI(command_timeout), FI(password_in_file),
+	FS(local_domains), FS(admin),
 	FI(line),
 #undef FS
 #undef FI
@@ -224,6 +226,12 @@ static const struct {
 	{ "scram_max_iterations 2147483647\n", "scram_max_iterations",
 	    "2147483647" },
 	{ "command_timeout 5\n", "command_timeout", "5" },
+	{ "local_domains LocalHost, box.Example.test\tx-1.example\n",
+	    "local_domains", "localhost box.example.test x-1.example" },
+	{ "local_domains a.example\nlocal_domains\n", "local_domains",
+	    "(null)" },
+	{ "admin ops@example.net\n", "admin", "ops@example.net" },
+	{ "admin ops@example.net\nadmin\n", "admin", "(null)" },
 	{ "command_timeout off\n", "command_timeout", "0" },
 	{ "password x\n", "password_in_file", "0" },	/* conf_load's */
 	{ "timeout off\n", "timeout", "0" },
@@ -347,6 +355,17 @@ static const struct {
 	    "1 to 2147483647" },
 	{ "scram_max_iterations\n",
 	    "t.conf:2: key 'scram_max_iterations' needs a value" },
+	{ "local_domains a..example\n", "t.conf:2: invalid value "
+	    "'a..example' for key 'local_domains': not a list of domain "
+	    "names" },
+	{ "local_domains user@localhost\n", "t.conf:2: invalid value "
+	    "'user@localhost' for key 'local_domains': not a list of domain "
+	    "names" },
+	{ "admin root\n", "t.conf:2: invalid value 'root' for key 'admin': "
+	    "not an address (user@domain)" },
+	{ "admin a@b.example, c@d.example\n", "t.conf:2: invalid value "
+	    "'a@b.example, c@d.example' for key 'admin': not an address "
+	    "(user@domain)" },
 	{ "command_timeout 1s\n", "t.conf:2: invalid value '1s' for key "
 	    "'command_timeout': not off or a number of seconds" },
 	{ "maildomain example.org\n",
@@ -1354,6 +1373,40 @@ test_ehlo(void)
 }
 
 static void
+test_local_domains(void)
+{
+	struct conf_env env;
+	struct account *a;
+	struct strv v = { NULL, 0 };
+
+	memset(&env, 0, sizeof(env));
+	env.looked_up = 1;
+	env.host = "Box";
+	env.canon = "box.example.net";
+	env.mailname = "example.net";	/* the mail domain: never local */
+	conf_local_domains(NULL, &env, &v);
+	t_ok(v.n == 4 && strcmp(v.v[0], "localhost") == 0 &&
+	    strcmp(v.v[1], "localhost.localdomain") == 0 &&
+	    strcmp(v.v[2], "box") == 0 &&
+	    strcmp(v.v[3], "box.example.net") == 0,
+	    "local domains: localhost, localhost.localdomain, host, FQDN");
+	strv_free(&v);
+	env.canon = "localhost";	/* no DNS name: no duplicate */
+	env.host = "bad host";
+	conf_local_domains(NULL, &env, &v);
+	t_ok(v.n == 2, "local domains: duplicates and non-names left out");
+	strv_free(&v);
+	a = conf_account_new("x");
+	a->local_domains = xstrdup("a.example b.example a.example");
+	conf_local_domains(a, &env, &v);
+	t_ok(v.n == 2 && strcmp(v.v[0], "a.example") == 0 &&
+	    strcmp(v.v[1], "b.example") == 0,
+	    "local domains: the key replaces the default");
+	strv_free(&v);
+	conf_account_free(a);
+}
+
+static void
 test_env(void)
 {
 	struct conf_env env;
@@ -1398,6 +1451,7 @@ main(void)
 	test_load_rules();
 	test_find();
 	test_ehlo();
+	test_local_domains();
 	test_env();
 	rmdir(tmpdir);
 	return t_done();
