@@ -363,6 +363,13 @@ prompt(const struct account *a, char **pw, struct err *e)
 }
 
 int
+auth_eval(const struct account *a, char **pw, struct err *e)
+{
+	(void)secmem_protect();
+	return run_eval(a, pw, e);
+}
+
+int
 auth_password(const struct account *a, char **pw, struct err *e)
 {
 	*pw = NULL;

@@ -32,6 +32,7 @@
 
 #include "conf.h"
 #include "err.h"
+#include "privsep.h"
 #include "util/alloc.h"
 #include "util/strv.h"
 #include "util/buf.h"
@@ -1753,6 +1754,8 @@ conf_exists(const char *path)
 	return errno != ENOENT && errno != ENOTDIR;
 }
 
+const char *conf_system_path = SYSTEM_CONFIG;
+
 char *
 conf_find(const char *cli_path, int *found, struct err *e)
 {
@@ -1799,7 +1802,7 @@ conf_find(const char *cli_path, int *found, struct err *e)
 			goto done;
 		free(path);
 	}
-	path = xstrdup(SYSTEM_CONFIG);
+	path = xstrdup(conf_system_path);
 	if (conf_exists(path))
 		goto done;
 	free(path);
@@ -1926,7 +1929,11 @@ conf_read(struct conf *c, const char *path, enum err_kind kind,
 	buf_release(&b);
 	if (rc == -1)
 		return -1;
-	if (c->has_secret && (st.st_mode & (S_IRGRP | S_IROTH))) {
+	/* Group-readable is right for the system file of a setgid install
+	   (root:posthorn 0640): only that group, which only the setgid
+	   path holds, can read it. */
+	if (c->has_secret && ((st.st_mode & S_IROTH) ||
+	    ((st.st_mode & S_IRGRP) && !privsep_raised_group(st.st_gid)))) {
 		conf_free(c);
 		return err_set(e, ERR_CONFIG, "refusing '%s': it holds a "
 		    "password and group or others can read it (run chmod 600 "

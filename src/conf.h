@@ -169,6 +169,10 @@ void	 conf_local_domains(const struct account *a, struct conf_env *env,
  * e filled and *found = -1.
  */
 char	*conf_find(const char *cli_path, int *found, struct err *e);
+/* The system file conf_find falls back to: SYSTEM_CONFIG as the library
+   was built, set by main to the one it was built with (a test binary's
+   differs). */
+extern const char *conf_system_path;
 
 /*
  * Reads, checks and parses path, then substitutes with env.  Refused

@@ -29,6 +29,7 @@
 #include "err.h"
 #include "mailq.h"
 #include "msg.h"
+#include "privsep.h"
 #include "route.h"
 #include "smtp.h"
 #include "spool.h"
@@ -64,6 +65,10 @@ apply_overrides(struct account *a, const char *host, int port,
 		free(a->host);
 		a->host = xstrdup(host);
 	}
+	/* The system account's secret goes only where its file says. */
+	if (host != NULL || port != 0 || tls != NULL || user != NULL ||
+	    auth != NULL)
+		privsep_forget_secret(a);
 	if (port != 0)
 		a->port = port;
 	if (tls != NULL) {
@@ -242,20 +247,50 @@ deliver_init(struct deliver_ctx *d, struct ctx *c, struct spool *sp)
 	   d->on_failed here. */
 }
 
+/*
+ * 1 when this run may read the system configuration with the setgid
+ * group's rights: it is the file conf_find chose (no -C, no
+ * POSTHORN_CONFIG, no configuration of the caller's own) and nothing on
+ * the command line sends its credentials to another server or as another
+ * user.
+ */
+static int
+system_route(const struct ctx *c, const char *path)
+{
+	const struct cli *cl = &c->cli;
+	const char *env = getenv("POSTHORN_CONFIG");
+
+	return cl->config == NULL && (env == NULL || *env == '\0') &&
+	    strcmp(path, conf_system_path) == 0 && cl->host == NULL &&
+	    cl->port == 0 && cl->tls == NULL && cl->user == NULL &&
+	    cl->auth == NULL;
+}
+
 static int
 load_conf(struct ctx *c, struct err *e)
 {
 	char *path;
-	int found;
+	int found, r;
 
 	conf_env_init(&c->env);
 	path = conf_find(c->cli.config, &found, e);
-	if (found == -1)
-		return -1;
-	if (found == 0)
-		return 0;
-	if (conf_load(&c->conf, path, c->cli.config != NULL, &c->env, e) ==
-	    -1) {
+	if (found != 1) {
+		privsep_drop();
+		return found == -1 ? -1 : 0;
+	}
+	/* The group's rights for the system file and its secrets only;
+	   gone for good before anything else happens. */
+	if (privsep_held() && system_route(c, path))
+		privsep_raise();
+	else
+		privsep_drop();
+	r = conf_load(&c->conf, path, c->cli.config != NULL, &c->env, e);
+	if (r == 0 && privsep_used() && privsep_preload(&c->conf, e) == -1) {
+		conf_free(&c->conf);
+		r = -1;
+	}
+	privsep_drop();
+	if (r == -1) {
 		free(path);
 		return -1;
 	}
@@ -883,14 +918,27 @@ main(int argc, char **argv)
 	struct err e;
 	int code;
 
+	/* Before anything: a setgid install puts its group away. */
+	privsep_start();
+	conf_system_path = SYSTEM_CONFIG;
 	memset(&c, 0, sizeof(c));
 	err_clear(&e);
 	sig_install();
 	umask(077);
 	if (cli_parse(&c.cli, argc, argv, &e) == -1) {
+		privsep_drop();
 		code = fail(&e);
 		cli_release(&c.cli);
 		return code;
+	}
+	switch (c.cli.mode) {
+	case CLI_HELP:
+	case CLI_VERSION:
+	case CLI_NOOP:
+		privsep_drop();
+		break;
+	default:
+		break;
 	}
 	switch (c.cli.mode) {
 	case CLI_HELP:

@@ -1,0 +1,201 @@
+/*
+ * privsep: see privsep.h.  setresgid(2) with the saved set-group-ID is
+ * what lets the group be put away and taken back once; the final drop
+ * sets all three to the real group and checks that it stuck.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "err.h"
+#include "privsep.h"
+#include "util/alloc.h"
+#include "util/secmem.h"
+
+extern char **environ;
+
+static int	 held;		/* the saved group is the privileged one */
+static int	 used;		/* the group was raised this run */
+static gid_t	 group;		/* the privileged group */
+static char	**user_env;	/* the caller's environment while raised */
+
+/* Environment names removed before anything runs. */
+static const char *const unsafe[] = {
+	"SSLKEYLOGFILE", "GNUTLS_", "LD_", "GCONV_PATH", "NLSPATH",
+	"LOCPATH", "HOSTALIASES", "RES_OPTIONS", "LOCALDOMAIN", "MALLOC_",
+	"GLIBC_TUNABLES", "POSIXLY_CORRECT", "IFS", "ENV", "BASH_ENV",
+	"SHELLOPTS", "CDPATH", "PYTHON", "PERL5", "TMPDIR",
+};
+
+static char *minimal_env[] = {
+	(char *)"PATH=/usr/bin:/bin", (char *)"HOME=/", NULL
+};
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "posthorn: cannot %s; refusing to run setgid\n",
+	    what);
+	_exit(70);
+}
+
+static int
+unsafe_name(const char *entry)
+{
+	size_t i, n;
+
+	for (i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++) {
+		n = strlen(unsafe[i]);
+		if (strncmp(entry, unsafe[i], n) == 0 && (unsafe[i][n - 1] ==
+		    '_' || entry[n] == '='))
+			return 1;
+	}
+	return 0;
+}
+
+/* Removes the unsafe names in place (environ keeps the rest). */
+static void
+sanitise_env(void)
+{
+	char **r, **w;
+
+	if (environ == NULL)
+		return;
+	for (r = w = environ; *r != NULL; r++)
+		if (!unsafe_name(*r))
+			*w++ = *r;
+	*w = NULL;
+}
+
+void
+privsep_start(void)
+{
+	gid_t rgid = getgid(), egid = getegid();
+	uid_t ruid = getuid();
+
+	if (geteuid() != ruid) {
+		/* Not the supported install: no user privilege at all. */
+		if (setresuid(ruid, ruid, ruid) == -1 || geteuid() != ruid)
+			die("drop the set-user-ID");
+	}
+	if (egid == rgid)
+		return;
+	/* Before anything else: no ptrace, no /proc/PID/mem, no core. */
+	if (secmem_protect() == -1)
+		die("make the process non-dumpable");
+	sanitise_env();
+	group = egid;
+	if (setresgid(rgid, rgid, egid) == -1 || getegid() != rgid)
+		die("put the group away");
+	held = 1;
+}
+
+int
+privsep_held(void)
+{
+	return held;
+}
+
+void
+privsep_raise(void)
+{
+	if (!held)
+		return;
+	if (setresgid(getgid(), group, group) == -1 || getegid() != group)
+		die("take the group back");
+	used = 1;
+	user_env = environ;
+	environ = minimal_env;
+}
+
+void
+privsep_drop(void)
+{
+	gid_t rgid = getgid(), r, e, s;
+
+	if (!held)
+		return;
+	if (setresgid(rgid, rgid, rgid) == -1 ||
+	    getresgid(&r, &e, &s) == -1 || r != rgid || e != rgid ||
+	    s != rgid)
+		die("drop the group");
+	/* The group can never come back (root may take any group anyway). */
+	if (geteuid() != 0 && setegid(group) == 0)
+		die("drop the group for good");
+	held = 0;
+	if (user_env != NULL) {
+		environ = user_env;
+		user_env = NULL;
+	}
+}
+
+int
+privsep_raised_group(gid_t gid)
+{
+	return held && used && user_env != NULL && gid == group &&
+	    getegid() == group;
+}
+
+int
+privsep_used(void)
+{
+	return used;
+}
+
+int
+privsep_preload(struct conf *c, struct err *e)
+{
+	struct account *a;
+	char *pw;
+	size_t i;
+
+	for (i = 0; i < c->naccounts; i++) {
+		a = c->accounts[i];
+		if (!a->auth)
+			continue;
+		pw = NULL;
+		if (a->password_in_file) {
+			if (conf_password(a, &pw, e) == -1)
+				goto fail;
+			a->password_in_file = 0;
+		} else if (a->password == NULL && a->passwordeval != NULL) {
+			if (auth_eval(a, &pw, e) == -1)
+				goto fail;
+		}
+		if (pw != NULL) {
+			if (a->password != NULL)
+				wipe_free(a->password);
+			a->password = pw;
+			free(a->passwordeval);
+			a->passwordeval = NULL;
+		}
+		continue;
+fail:
+		return err_prefix(e, "account '%s' of %s: ", a->name,
+		    c->path != NULL ? c->path : "the system configuration");
+	}
+	secmem_scrub_stack();
+	return 0;
+}
+
+void
+privsep_forget_secret(struct account *a)
+{
+	if (!used)
+		return;
+	if (a->password != NULL)
+		wipe_free(a->password);
+	a->password = NULL;
+	a->password_in_file = 0;
+	free(a->passwordeval);
+	a->passwordeval = NULL;
+}
