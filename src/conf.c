@@ -522,6 +522,11 @@ conf_account_release(struct account *a)
 	free(a->auth_mech);
 	free(a->name);
 	free(a->file);
+	free(a->tls_cert_pem);
+	if (a->tls_key_pem != NULL) {
+		wipe(a->tls_key_pem, a->tls_key_pem_len);
+		free(a->tls_key_pem);
+	}
 	wipe(a, sizeof(*a));
 }
 
@@ -551,6 +556,18 @@ conf_account_dup(const struct account *src)
 	a->line = src->line;
 	a->set = src->set;
 	a->password_in_file = src->password_in_file;
+	if (src->tls_cert_pem != NULL) {
+		a->tls_cert_pem = xmalloc(src->tls_cert_pem_len + 1);
+		memcpy(a->tls_cert_pem, src->tls_cert_pem,
+		    src->tls_cert_pem_len + 1);
+		a->tls_cert_pem_len = src->tls_cert_pem_len;
+	}
+	if (src->tls_key_pem != NULL) {
+		a->tls_key_pem = xmalloc(src->tls_key_pem_len + 1);
+		memcpy(a->tls_key_pem, src->tls_key_pem,
+		    src->tls_key_pem_len + 1);
+		a->tls_key_pem_len = src->tls_key_pem_len;
+	}
 	return a;
 }
 

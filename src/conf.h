@@ -87,6 +87,13 @@ struct account {
 	char		*local_domains;	/* blank-separated, lower case; NULL:
 					   the default (conf_local_domains) */
 	char		*admin;		/* catch-all for local names, or NULL */
+	/* The client certificate and key as read by a setgid run before it
+	   dropped its group (privsep_preload), used instead of the files;
+	   the key is wiped when freed.  NULL: read the files. */
+	char		*tls_cert_pem;
+	size_t		 tls_cert_pem_len;
+	char		*tls_key_pem;
+	size_t		 tls_key_pem_len;
 };
 
 /* The longest local_domains value, in octets. */

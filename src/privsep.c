@@ -9,6 +9,10 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,8 @@
 #include "err.h"
 #include "privsep.h"
 #include "util/alloc.h"
+#include "util/buf.h"
+#include "util/fsio.h"
 #include "util/secmem.h"
 
 extern char **environ;
@@ -151,6 +157,65 @@ privsep_used(void)
 	return used;
 }
 
+/* The most a certificate or key file may hold. */
+#define PRIVSEP_PEM_MAX	(1024 * 1024)
+
+/*
+ * Reads a client certificate or key file (the rules of conf_check_file,
+ * PRIVSEP_PEM_MAX) into *out, NUL-terminated, *len its length.
+ */
+static int
+read_pem(const char *path, const char *what, char **out, size_t *len,
+    struct err *e)
+{
+	char chunk[4096];
+	struct stat st;
+	struct buf b;
+	ssize_t r;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1)
+		return err_set(e, ERR_CONFIG, "cannot read %s '%s': %s", what,
+		    path, strerror(errno));
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		close(fd);
+		return err_set(e, ERR_CONFIG, "cannot read %s '%s': %s", what,
+		    path, strerror(saved));
+	}
+	if (conf_check_file(&st, what, path, e) == -1) {
+		close(fd);
+		return -1;
+	}
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	buf_init_secret(&b, PRIVSEP_PEM_MAX);
+	while ((r = fsio_read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(&b, chunk, (size_t)r) == -1)
+			break;
+	saved = errno;
+	close(fd);
+	wipe(chunk, sizeof(chunk));
+	if (r == -1) {
+		buf_release(&b);
+		return err_set(e, ERR_CONFIG, "cannot read %s '%s': %s", what,
+		    path, strerror(saved));
+	}
+	if (r > 0) {
+		buf_release(&b);
+		return err_set(e, ERR_CONFIG, "%s '%s' is larger than %d bytes",
+		    what, path, PRIVSEP_PEM_MAX);
+	}
+	*len = b.len;
+	if (buf_add(&b, "", 1) == -1) {
+		buf_release(&b);
+		return err_set(e, ERR_CONFIG, "%s '%s' is larger than %d "
+		    "bytes", what, path, PRIVSEP_PEM_MAX);
+	}
+	*out = buf_detach(&b);
+	return 0;
+}
+
 int
 privsep_preload(struct conf *c, struct err *e)
 {
@@ -160,6 +225,15 @@ privsep_preload(struct conf *c, struct err *e)
 
 	for (i = 0; i < c->naccounts; i++) {
 		a = c->accounts[i];
+		if (a->tls_cert_file != NULL && a->tls_key_file != NULL &&
+		    a->tls_key_pem == NULL) {
+			if (read_pem(a->tls_cert_file, "TLS client "
+			    "certificate", &a->tls_cert_pem,
+			    &a->tls_cert_pem_len, e) == -1 ||
+			    read_pem(a->tls_key_file, "TLS client key",
+			    &a->tls_key_pem, &a->tls_key_pem_len, e) == -1)
+				goto fail;
+		}
 		if (!a->auth)
 			continue;
 		pw = NULL;
@@ -198,4 +272,13 @@ privsep_forget_secret(struct account *a)
 	a->password_in_file = 0;
 	free(a->passwordeval);
 	a->passwordeval = NULL;
+	free(a->tls_cert_pem);
+	a->tls_cert_pem = NULL;
+	a->tls_cert_pem_len = 0;
+	if (a->tls_key_pem != NULL) {
+		wipe(a->tls_key_pem, a->tls_key_pem_len);
+		free(a->tls_key_pem);
+	}
+	a->tls_key_pem = NULL;
+	a->tls_key_pem_len = 0;
 }

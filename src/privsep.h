@@ -56,9 +56,9 @@ int	 privsep_raised_group(gid_t gid);
  * While raised, after the system configuration is loaded: reads every
  * account's secret into memory (the password its file holds, the output
  * of its passwordeval, run now with the group's rights and the minimal
- * environment), so that nothing needs the group once it is dropped.
- * Accounts without auth are left alone.  0, or -1 with e filled (naming
- * the account).
+ * environment, for accounts with auth; the client certificate and key of
+ * tls_cert_file and tls_key_file), so that nothing needs the group once
+ * it is dropped.  0, or -1 with e filled (naming the account).
  */
 struct conf;
 struct err;
