@@ -5,11 +5,8 @@
  */
 #include "config.h"
 
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/types.h>
-
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,12 +31,18 @@ static int	 used;		/* the group was raised this run */
 static gid_t	 group;		/* the privileged group */
 static char	**user_env;	/* the caller's environment while raised */
 
-/* Environment names removed before anything runs. */
+/*
+ * Environment names removed before anything runs (a name ending in "_" is
+ * a prefix): what could make a library load code, change name lookups or
+ * write TLS secrets.  glibc drops most of them for a setgid process
+ * already, and GnuTLS reads its own with secure_getenv; this list does
+ * not depend on either.  (A passwordeval command gets none of the
+ * caller's environment: privsep_raise.)
+ */
 static const char *const unsafe[] = {
 	"SSLKEYLOGFILE", "GNUTLS_", "LD_", "GCONV_PATH", "NLSPATH",
 	"LOCPATH", "HOSTALIASES", "RES_OPTIONS", "LOCALDOMAIN", "MALLOC_",
-	"GLIBC_TUNABLES", "POSIXLY_CORRECT", "IFS", "ENV", "BASH_ENV",
-	"SHELLOPTS", "CDPATH", "PYTHON", "PERL5", "TMPDIR",
+	"GLIBC_TUNABLES", "TMPDIR",
 };
 
 static char *minimal_env[] = {
