@@ -165,11 +165,14 @@ msg_domain(const struct msg_params *p)
 int
 msg_local_domain(const struct msg_params *p, const char *domain, size_t n)
 {
-	const char *mail = msg_domain(p);
+	const char *from = p->acct != NULL ? p->acct->from : NULL;
+	const char *at = from != NULL ? strrchr(from, '@') : NULL;
 	size_t i;
 
-	if (p->local_domains == NULL || n == 0 ||
-	    (strlen(mail) == n && strncasecmp(mail, domain, n) == 0))
+	/* The from domain is other people's too (colleagues at the same
+	   domain), whatever local_domains lists. */
+	if (p->local_domains == NULL || n == 0 || (at != NULL &&
+	    strlen(at + 1) == n && strncasecmp(at + 1, domain, n) == 0))
 		return 0;
 	for (i = 0; i < p->local_domains->n; i++)
 		if (strlen(p->local_domains->v[i]) == n &&

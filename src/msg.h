@@ -73,7 +73,7 @@ int	 msg_read_source(const struct msg_source *src,
 
 /*
  * Resolves one address the way recipients and senders are.  A local name
- * (no "@", or "@" one of p->local_domains other than the mail domain) goes
+ * (no "@", or "@" one of p->local_domains other than from's domain) goes
  * through the aliases file (single: the alias must give exactly one
  * address, as for a sender); a recipient (not single) that no alias maps
  * goes to p->admin when set; what is left unqualified gets the mail
@@ -84,7 +84,7 @@ int	 msg_resolve(const struct msg_params *p, const char *addr, int single,
 	    struct strv *out, struct err *e);
 
 /* 1 if domain (not NUL-terminated: n octets) is one of p->local_domains
-   and not the mail domain. */
+   and not the domain of the account's from. */
 int	 msg_local_domain(const struct msg_params *p, const char *domain,
 	    size_t n);
 

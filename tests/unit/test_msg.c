@@ -150,6 +150,11 @@ static const struct row {
 	  O_ADMIN, "operator", "cron",
 	  "S: s\nFrom: cron@example.org\n" DATE MID "\n",
 	  "cron@example.org > ops@example.net", 0, 0, 0 },
+	{ "local domains: without from, the host's own name is local",
+	  "S: s\n\n", 0, O_NOFROM | O_LOCAL | O_ALIASES,
+	  "root@Mail.Example.Net", NULL,
+	  "S: s\nFrom: tester@mail.example.net\n" DATE "Message-ID: <ID>\n\n",
+	  "tester@mail.example.net > admin@example.org", 0, 0, 0 },
 	{ "without local_domains, localhost is a domain", "S: s\n\n", 0,
 	  O_ADMIN, "root@localhost", NULL, "S: s\n" FROM DATE MID "\n",
 	  "alice@example.org > root@localhost", 0, 0, 0 },
@@ -322,6 +327,7 @@ test_rows(void)
 	alias_parse(&am, aliases, sizeof(aliases) - 1, "aliases", &e);
 	strv_add(&local, "localhost");
 	strv_add(&local, "h.example.test");
+	strv_add(&local, "mail.example.net");
 	/* The from domain is never local, even when listed. */
 	strv_add(&local, "example.org");
 	for (i = 0; i < N(rows); i++) {
