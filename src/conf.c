@@ -2214,6 +2214,28 @@ conf_local_domains(const struct account *a, struct conf_env *env,
 	conf_local_add(out, "localhost.localdomain");
 	if (env != NULL) {
 		conf_local_add(out, env->host);
-		conf_local_add(out, conf_env_canon(env));
+		/* Known already, or looked up when an address needs it
+		   (conf_local_fqdn). */
+		if (env->looked_up)
+			conf_local_add(out, env->canon);
 	}
+}
+
+int
+conf_local_fqdn(const struct account *a, struct conf_env *env,
+    const char *domain, size_t n)
+{
+	const char *canon;
+	size_t hl;
+
+	if (env == NULL || env->host == NULL || env->looked_up ||
+	    (a != NULL && a->local_domains != NULL))
+		return 0;
+	hl = strlen(env->host);
+	if (n <= hl + 1 || strncasecmp(domain, env->host, hl) != 0 ||
+	    domain[hl] != '.')
+		return 0;
+	canon = conf_env_canon(env);
+	return canon != NULL && strlen(canon) == n &&
+	    strncasecmp(canon, domain, n) == 0;
 }

@@ -160,11 +160,20 @@ void	 conf_env_release(struct conf_env *env);
  * the account's local_domains, else localhost, localhost.localdomain,
  * the host name and its canonical name.  Not /etc/mailname: on Debian it
  * names the mail domain, whose addresses are other people's, not this
- * host's.  Appends lower-case names to out, each once.
+ * host's.  Appends lower-case names to out, each once.  The canonical
+ * name needs a DNS lookup: it is in out only when it was looked up
+ * already; conf_local_fqdn finds it when an address needs it.
  */
 struct strv;
 void	 conf_local_domains(const struct account *a, struct conf_env *env,
 	    struct strv *out);
+/*
+ * 1 if domain (n octets) is the host's canonical name and a has no
+ * local_domains: looked up only for a domain that starts with the host
+ * name and a dot, and only when conf_local_domains could not list it.
+ */
+int	 conf_local_fqdn(const struct account *a, struct conf_env *env,
+	    const char *domain, size_t n);
 
 /*
  * Finds the file to read: cli_path if given, else $POSTHORN_CONFIG, else

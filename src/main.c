@@ -466,6 +466,7 @@ submit(struct ctx *c, int in, const char *sender, const struct strv *rcpts,
 	conf_local_domains(a, &c->env, &local);
 	p.local_domains = &local;
 	p.admin = a->admin;
+	p.env = &c->env;
 	p.now = time(NULL);
 
 	if (compose)

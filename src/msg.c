@@ -178,7 +178,7 @@ msg_local_domain(const struct msg_params *p, const char *domain, size_t n)
 		if (strlen(p->local_domains->v[i]) == n &&
 		    strncasecmp(p->local_domains->v[i], domain, n) == 0)
 			return 1;
-	return 0;
+	return conf_local_fqdn(p->acct, p->env, domain, n);
 }
 
 int

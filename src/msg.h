@@ -18,6 +18,7 @@
 
 struct account;
 struct alias_map;
+struct conf_env;
 struct err;
 
 #define MSG_LINE_MAX	998		/* RFC 5322 2.1.1, without CRLF */
@@ -44,6 +45,8 @@ struct msg_params {
 						   local name user; NULL: none */
 	const char		*admin;		/* recipient for local names no
 						   alias maps, or NULL */
+	struct conf_env		*env;		/* for the host's canonical name
+						   (conf_local_fqdn), or NULL */
 	time_t			 now;
 };
 

@@ -1396,6 +1396,21 @@ test_local_domains(void)
 	conf_local_domains(NULL, &env, &v);
 	t_ok(v.n == 2, "local domains: duplicates and non-names left out");
 	strv_free(&v);
+	/* Not looked up yet: the canonical name is found on demand, and
+	   only for a name that starts with the host's. */
+	memset(&env, 0, sizeof(env));
+	env.host = "box";
+	conf_local_domains(NULL, &env, &v);
+	t_ok(v.n == 3 && !env.looked_up,
+	    "local domains: no DNS lookup to list them");
+	strv_free(&v);
+	t_ok(!conf_local_fqdn(NULL, &env, "example.org", 11) &&
+	    !conf_local_fqdn(NULL, &env, "boxer.example", 13) &&
+	    !env.looked_up, "local fqdn: other names need no lookup");
+	env.looked_up = 1;	/* as if the lookup ran and found this: */
+	env.canon = "box.example.net";
+	t_ok(!conf_local_fqdn(NULL, &env, "box.example.net", 15),
+	    "local fqdn: once looked up, conf_local_domains lists it");
 	a = conf_account_new("x");
 	a->local_domains = xstrdup("a.example b.example a.example");
 	conf_local_domains(a, &env, &v);
