@@ -31,7 +31,7 @@ _posthorn_longopts=(--account --all --allow-empty --attach --auth --bcc --body -
     --session-timeout --scram-max-iterations --command-timeout
     --failed-lifetime --proxy-host --proxy-port --proxy-user --socket
     --fallback --queue-runner --queue-backoff --bounce --bounce-to
-    --max-connections)
+    --max-connections --local-domains --admin)
 _posthorn_shortopts=(-t -i -oi -f -r -F -N -R -V -B -C -v -bm -bp -bs -bi
     -I -q -qq -qI -A -s -a -c -b -e -E -H -G -h -L -m -n -o -O -U -P)
 # mailq lists the queue: only these make sense there.

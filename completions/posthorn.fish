@@ -260,3 +260,5 @@ complete -c posthorn -n __posthorn_no_rcpt -l queue-backoff -r -d 'Key queue_bac
 complete -c posthorn -n __posthorn_no_rcpt -l bounce -r -d 'Key bounce'
 complete -c posthorn -n __posthorn_no_rcpt -l bounce-to -r -d 'Key bounce_to'
 complete -c posthorn -n __posthorn_no_rcpt -l max-connections -r -d 'Key max_connections'
+complete -c posthorn -n __posthorn_no_rcpt -l local-domains -r -d 'Key local_domains'
+complete -c posthorn -n __posthorn_no_rcpt -l admin -r -d 'Key admin'

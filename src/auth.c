@@ -345,6 +345,13 @@ auth_renew(const struct account *a, struct err *e)
 }
 
 int
+auth_eval(const struct account *a, char **pw, struct err *e)
+{
+	(void)secmem_protect();
+	return run_eval(a, pw, e);
+}
+
+int
 auth_password(const struct account *a, char **pw, struct err *e)
 {
 	*pw = NULL;

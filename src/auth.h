@@ -64,5 +64,8 @@ int	 auth_renew(const struct account *a, struct err *e);
  * wipe_frees *pw.
  */
 int	 auth_password(const struct account *a, char **pw, struct err *e);
+/* The account's passwordeval command's output (the checks and limits of
+   auth_password); 0, or -1 with e filled. */
+int	 auth_eval(const struct account *a, char **pw, struct err *e);
 
 #endif

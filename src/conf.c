@@ -35,7 +35,9 @@
 #include "err.h"
 #include "evalcmd.h"
 #include "fallback.h"
+#include "privsep.h"
 #include "util/alloc.h"
+#include "util/strv.h"
 #include "util/buf.h"
 #include "util/fsio.h"
 #include "util/secmem.h"
@@ -134,6 +136,8 @@ enum conf_k {
 	CONF_K_RECORD,
 	CONF_K_PERSIST,
 	CONF_K_MAX_CONNECTIONS,
+	CONF_K_LOCAL_DOMAINS,
+	CONF_K_ADMIN,
 	CONF_K_MAX,
 	CONF_K_NONE = -1		/* defaults, account, unsupported */
 };
@@ -264,6 +268,8 @@ static const struct conf_field conf_fields[CONF_K_MAX] = {
 	[CONF_K_PERSIST] =	F(FT_INT, persist, SUB_NONE, 0),
 	[CONF_K_MAX_CONNECTIONS] =
 	    F(FT_INT, max_connections, SUB_NONE, 0),
+	[CONF_K_LOCAL_DOMAINS] = F(FT_STR, local_domains, SUB_NONE, 0),
+	[CONF_K_ADMIN] =	F(FT_STR, admin, SUB_NONE, 0),
 };
 
 #undef F
@@ -381,6 +387,10 @@ static int	conf_k_redirect_port(struct conf_parser *,
 		    const struct conf_key *, const char *);
 static int	conf_k_bounce_to(struct conf_parser *, const struct conf_key *,
 		    const char *);
+static int	conf_k_local_domains(struct conf_parser *,
+		    const struct conf_key *, const char *);
+static int	conf_k_admin(struct conf_parser *, const struct conf_key *,
+		    const char *);
 
 #define K_STR(n, id)	{ n, id, KIND_STR, 0, 0, NULL }
 #define K_PATH(n, id)	{ n, id, KIND_PATH, 0, 0, NULL }
@@ -430,6 +440,8 @@ static const struct conf_key conf_keys[] = {
 	    conf_k_set_msgid),
 	K_FN("set_to_header", CONF_K_SET_TO_HEADER, 0, conf_k_set_to),
 	K_BOOL("allow_from_override", CONF_K_ALLOW_FROM_OVERRIDE),
+	K_FN("local_domains", CONF_K_LOCAL_DOMAINS, 0, conf_k_local_domains),
+	K_FN("admin", CONF_K_ADMIN, 0, conf_k_admin),
 	K_BOOL("queue", CONF_K_QUEUE),
 	K_BOOL("edit", CONF_K_EDIT),
 	K_PATH("record", CONF_K_RECORD),
@@ -670,6 +682,11 @@ conf_account_release(struct account *a)
 	free(a->name);
 	free(a->file);
 	free(a->fallback_to);
+	free(a->tls_cert_pem);
+	if (a->tls_key_pem != NULL) {
+		wipe(a->tls_key_pem, a->tls_key_pem_len);
+		free(a->tls_key_pem);
+	}
 	wipe(a, sizeof(*a));
 }
 
@@ -707,6 +724,18 @@ conf_account_dup(const struct account *src)
 		memcpy(a->fallback_to, src->fallback_to, src->nfallback *
 		    sizeof(*a->fallback_to));
 		a->nfallback = src->nfallback;
+	}
+	if (src->tls_cert_pem != NULL) {
+		a->tls_cert_pem = xmalloc(src->tls_cert_pem_len + 1);
+		memcpy(a->tls_cert_pem, src->tls_cert_pem,
+		    src->tls_cert_pem_len + 1);
+		a->tls_cert_pem_len = src->tls_cert_pem_len;
+	}
+	if (src->tls_key_pem != NULL) {
+		a->tls_key_pem = xmalloc(src->tls_key_pem_len + 1);
+		memcpy(a->tls_key_pem, src->tls_key_pem,
+		    src->tls_key_pem_len + 1);
+		a->tls_key_pem_len = src->tls_key_pem_len;
 	}
 	return a;
 }
@@ -1224,6 +1253,77 @@ conf_k_session_timeout(struct conf_parser *p, const struct conf_key *k,
 	    &p->cur->session_timeout) < 0)
 		return conf_bad(p, k, v, "not off or a duration like 20m, 1h "
 		    "or 1200");
+	return 0;
+}
+
+/* A domain name as local_domains takes it: LDH labels, none empty. */
+static int
+conf_domain_word(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (ch == '.' ? s[i + 1] == '.' : !((ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * local_domains: domain names separated by blanks or commas, stored lower
+ * case, one blank apart; empty: back to the default (conf_local_domains).
+ */
+static int
+conf_k_local_domains(struct conf_parser *p, const struct conf_key *k,
+    const char *v)
+{
+	struct buf out;
+	const char *s = v;
+	size_t n;
+
+	buf_init(&out, CONF_LOCAL_DOMAINS_MAX);
+	for (;;) {
+		s += strspn(s, " \t,");
+		if (*s == '\0')
+			break;
+		n = strcspn(s, " \t,");
+		if (!conf_domain_word(s, n)) {
+			buf_release(&out);
+			return conf_bad(p, k, v, "not a list of domain names");
+		}
+		if ((out.len > 0 && buf_adds(&out, " ") == -1) ||
+		    buf_add(&out, s, n) == -1) {
+			buf_release(&out);
+			return conf_bad(p, k, v, "longer than the list may be");
+		}
+		s += n;
+	}
+	if (out.len > 0 && buf_add(&out, "", 1) == -1) {
+		buf_release(&out);
+		return conf_bad(p, k, v, "longer than the list may be");
+	}
+	conf_str_set(p->cur, k->id, out.len > 0 ? str_lower(out.data) : NULL);
+	buf_release(&out);
+	return 0;
+}
+
+/* admin ADDRESS: local@domain, no blanks or controls; empty unsets. */
+static int
+conf_k_admin(struct conf_parser *p, const struct conf_key *k, const char *v)
+{
+	const char *at = strrchr(v, '@');
+
+	if (*v != '\0' && (at == NULL || at == v || at[1] == '\0' ||
+	    str_has_ctl(v) || strpbrk(v, " \t<>,;") != NULL ||
+	    !conf_domain_word(at + 1, strlen(at + 1))))
+		return conf_bad(p, k, v, "not an address (user@domain)");
+	conf_str_set(p->cur, k->id, *v != '\0' ? v : NULL);
 	return 0;
 }
 
@@ -2431,12 +2531,6 @@ conf_merge(struct conf *user, struct conf *sys)
 	memset(sys, 0, sizeof(*sys));
 }
 
-const char *
-conf_system_path(void)
-{
-	return SYSTEM_CONFIG;
-}
-
 char *
 conf_describe_paths(void)
 {
@@ -2488,6 +2582,8 @@ conf_exists(const char *path)
 	return errno != ENOENT && errno != ENOTDIR;
 }
 
+const char *conf_system_path = SYSTEM_CONFIG;
+
 char *
 conf_find(const char *cli_path, int *found, struct err *e)
 {
@@ -2534,7 +2630,7 @@ conf_find(const char *cli_path, int *found, struct err *e)
 			goto done;
 		free(path);
 	}
-	path = xstrdup(SYSTEM_CONFIG);
+	path = xstrdup(conf_system_path);
 	if (conf_exists(path))
 		goto done;
 	free(path);
@@ -2662,7 +2758,11 @@ conf_read(struct conf *c, const char *path, enum err_kind kind,
 	buf_release(&b);
 	if (rc == -1)
 		return -1;
-	if (c->has_secret && (st.st_mode & (S_IRGRP | S_IROTH))) {
+	/* Group-readable is right for the system file of a setgid install
+	   (root:posthorn 0640): only that group, which only the setgid
+	   path holds, can read it. */
+	if (c->has_secret && ((st.st_mode & S_IROTH) ||
+	    ((st.st_mode & S_IRGRP) && !privsep_raised_group(st.st_gid)))) {
 		conf_free(c);
 		return err_set(e, ERR_CONFIG, "refusing '%s': it holds a "
 		    "password and group or others can read it (run chmod 600 "
@@ -2886,4 +2986,68 @@ conf_env_release(struct conf_env *env)
 	free((char *)(uintptr_t)env->mailname);
 	free((char *)(uintptr_t)env->home);
 	memset(env, 0, sizeof(*env));
+}
+
+static void
+conf_local_add(struct strv *out, const char *name)
+{
+	char *low;
+
+	if (name == NULL || !conf_domain_word(name, strlen(name)))
+		return;
+	low = str_lower(xstrdup(name));
+	if (strv_has(out, low))
+		free(low);
+	else
+		strv_take(out, low);
+}
+
+void
+conf_local_domains(const struct account *a, struct conf_env *env,
+    struct strv *out)
+{
+	const char *s;
+	size_t n;
+	char *word;
+
+	if (a != NULL && a->local_domains != NULL) {
+		for (s = a->local_domains; *s != '\0'; s += n) {
+			s += strspn(s, " ");
+			n = strcspn(s, " ");
+			if (n == 0)
+				break;
+			word = xstrndup(s, n);
+			conf_local_add(out, word);
+			free(word);
+		}
+		return;
+	}
+	conf_local_add(out, "localhost");
+	conf_local_add(out, "localhost.localdomain");
+	if (env != NULL) {
+		conf_local_add(out, env->host);
+		/* Known already, or looked up when an address needs it
+		   (conf_local_fqdn). */
+		if (env->looked_up)
+			conf_local_add(out, env->canon);
+	}
+}
+
+int
+conf_local_fqdn(const struct account *a, struct conf_env *env,
+    const char *domain, size_t n)
+{
+	const char *canon;
+	size_t hl;
+
+	if (env == NULL || env->host == NULL || env->looked_up ||
+	    (a != NULL && a->local_domains != NULL))
+		return 0;
+	hl = strlen(env->host);
+	if (n <= hl + 1 || strncasecmp(domain, env->host, hl) != 0 ||
+	    domain[hl] != '.')
+		return 0;
+	canon = conf_env_canon(env);
+	return canon != NULL && strlen(canon) == n &&
+	    strncasecmp(canon, domain, n) == 0;
 }

@@ -149,11 +149,24 @@ struct account {
 					   session (persist.c); 0 = off */
 	int		 max_connections; /* sessions at once per account and
 					    user while persist is on; 2 */
+	char		*local_domains;	/* blank-separated, lower case; NULL:
+					   the default (conf_local_domains) */
+	char		*admin;		/* catch-all for local names, or NULL */
+	/* The client certificate and key as read by a setgid run before it
+	   dropped its group (privsep_preload), used instead of the files;
+	   the key is wiped when freed.  NULL: read the files. */
+	char		*tls_cert_pem;
+	size_t		 tls_cert_pem_len;
+	char		*tls_key_pem;
+	size_t		 tls_key_pem_len;
 };
 
 #define CONF_FROM_DEFAULT	0
 #define CONF_FROM_CLI		(-1)
 #define CONF_FROM_ENV		(-2)
+
+/* The longest local_domains value, in octets. */
+#define CONF_LOCAL_DOMAINS_MAX	4096
 
 /* session_timeout's default: 20 minutes. */
 #define CONF_SESSION_TIMEOUT	1200
@@ -230,6 +243,26 @@ const char *conf_env_ehlo(struct conf_env *env);
 void	 conf_env_release(struct conf_env *env);
 
 /*
+ * The domains whose addresses are local names (user@localhost is user):
+ * the account's local_domains, else localhost, localhost.localdomain,
+ * the host name and its canonical name.  Not /etc/mailname: on Debian it
+ * names the mail domain, whose addresses are other people's, not this
+ * host's.  Appends lower-case names to out, each once.  The canonical
+ * name needs a DNS lookup: it is in out only when it was looked up
+ * already; conf_local_fqdn finds it when an address needs it.
+ */
+struct strv;
+void	 conf_local_domains(const struct account *a, struct conf_env *env,
+	    struct strv *out);
+/*
+ * 1 if domain (n octets) is the host's canonical name and a has no
+ * local_domains: looked up only for a domain that starts with the host
+ * name and a dot, and only when conf_local_domains could not list it.
+ */
+int	 conf_local_fqdn(const struct account *a, struct conf_env *env,
+	    const char *domain, size_t n);
+
+/*
  * Finds the file to read: cli_path if given, else $POSTHORN_CONFIG, else
  * ${XDG_CONFIG_HOME:-~/.config}/posthorn/config, ~/.posthornrc,
  * SYSTEM_CONFIG (/etc/posthorn.conf) (the first that exists).  Returns a malloc'd path, or
@@ -239,6 +272,10 @@ void	 conf_env_release(struct conf_env *env);
  * e filled and *found = -1.
  */
 char	*conf_find(const char *cli_path, int *found, struct err *e);
+/* The system file conf_find falls back to: SYSTEM_CONFIG as the library
+   was built, set by main to the one it was built with (a test binary's
+   differs). */
+extern const char *conf_system_path;
 
 /*
  * Reads, checks and parses path, then substitutes with env.  Refused
@@ -273,8 +310,6 @@ int	 conf_check_file(const struct stat *st, const char *what,
  * from matches is the system's when both match).  sys is left empty.
  */
 void	 conf_merge(struct conf *user, struct conf *sys);
-/* The system file: SYSTEM_CONFIG (/etc/posthorn.conf). */
-const char *conf_system_path(void);
 /* Where posthorn looks for its configuration, for --version: a malloc'd
    text of lines without a final newline. */
 char	*conf_describe_paths(void);

@@ -37,6 +37,7 @@
 #include "pgp.h"
 #include "record.h"
 #include "persist.h"
+#include "privsep.h"
 #include "route.h"
 #include "runner.h"
 #include "smtp.h"
@@ -77,6 +78,10 @@ apply_overrides(struct account *a, const char *host, int port,
 		free(a->host);
 		a->host = xstrdup(host);
 	}
+	/* The system account's secret goes only where its file says. */
+	if (host != NULL || port != 0 || tls != NULL || user != NULL ||
+	    auth != NULL)
+		privsep_forget_secret(a);
 	if (port != 0)
 		a->port = port;
 	if (tls != NULL) {
@@ -376,6 +381,26 @@ deliver_init(struct deliver_ctx *d, struct ctx *c, struct spool *sp)
 	d->on_failed = failed_hook;
 }
 
+/*
+ * 1 when this run may read the system configuration with the setgid
+ * group's rights: it is the file conf_find chose (no -C, no
+ * POSTHORN_CONFIG, no configuration of the caller's own) and nothing on
+ * the command line sends its credentials to another server or as another
+ * user (--host, --port, --tls, --user, --auth, and every --KEY=VALUE:
+ * --proxy-host, --socket or --tls-certcheck=off would do it too).
+ */
+static int
+system_route(const struct ctx *c, const char *path)
+{
+	const struct cli *cl = &c->cli;
+	const char *env = getenv("POSTHORN_CONFIG");
+
+	return cl->config == NULL && (env == NULL || *env == '\0') &&
+	    strcmp(path, conf_system_path) == 0 && cl->host == NULL &&
+	    cl->port == 0 && cl->tls == NULL && cl->user == NULL &&
+	    cl->auth == NULL && cl->keyopts.n == 0;
+}
+
 static int
 load_conf(struct ctx *c, struct err *e)
 {
@@ -383,16 +408,27 @@ load_conf(struct ctx *c, struct err *e)
 	const char *env, *sys;
 	char *path;
 	size_t i;
-	int found;
+	int found, r;
 
 	conf_env_init(&c->env);
 	path = conf_find(c->cli.config, &found, e);
-	if (found == -1)
-		return -1;
-	if (found == 0)
-		return 0;
-	if (conf_load(&c->conf, path, c->cli.config != NULL, &c->env, e) ==
-	    -1) {
+	if (found != 1) {
+		privsep_drop();
+		return found == -1 ? -1 : 0;
+	}
+	/* The group's rights for the system file and its secrets only;
+	   gone for good before anything else happens. */
+	if (privsep_held() && system_route(c, path))
+		privsep_raise();
+	else
+		privsep_drop();
+	r = conf_load(&c->conf, path, c->cli.config != NULL, &c->env, e);
+	if (r == 0 && privsep_used() && privsep_preload(&c->conf, e) == -1) {
+		conf_free(&c->conf);
+		r = -1;
+	}
+	privsep_drop();
+	if (r == -1) {
 		free(path);
 		return -1;
 	}
@@ -402,7 +438,7 @@ load_conf(struct ctx *c, struct err *e)
 	 * user cannot read is passed over, as msmtp does.
 	 */
 	env = getenv("POSTHORN_CONFIG");
-	sys = conf_system_path();
+	sys = conf_system_path;
 	if (c->cli.config == NULL && (env == NULL || *env == '\0') &&
 	    strcmp(path, sys) != 0 && access(sys, R_OK) == 0) {
 		if (conf_load(&sysconf, sys, 0, &c->env, e) == -1) {
@@ -724,6 +760,7 @@ submit_one(struct ctx *c, int in, const char *sender,
 	struct cli *cl = &c->cli;
 	struct msg_params p;
 	struct alias_map aliases;
+	struct strv local = { NULL, 0 };
 	struct spool sp;
 	struct spool_entry ent;
 	struct deliver_ctx d;
@@ -772,6 +809,10 @@ submit_one(struct ctx *c, int in, const char *sender,
 	if (a->from == NULL || strchr(a->from, '@') == NULL ||
 	    strpbrk(a->from, "*?[") != NULL)
 		p.domain = conf_env_mailname(&c->env);
+	conf_local_domains(a, &c->env, &local);
+	p.local_domains = &local;
+	p.admin = a->admin;
+	p.env = &c->env;
 	p.now = time(NULL);
 
 	if (compose)
@@ -790,6 +831,7 @@ submit_one(struct ctx *c, int in, const char *sender,
 			spool_close(&sp);
 			if (have_aliases)
 				alias_free(&aliases);
+			strv_free(&local);
 			conf_account_free(a);
 			if (scratch != -1)
 				close(scratch);
@@ -848,6 +890,7 @@ out_code:
 		close(scratch);
 	if (have_aliases)
 		alias_free(&aliases);
+	strv_free(&local);
 	conf_account_free(a);
 	return code;
 
@@ -856,6 +899,7 @@ out_fail:
 		close(scratch);
 	if (have_aliases)
 		alias_free(&aliases);
+	strv_free(&local);
 	conf_account_free(a);
 	return fail(&e);
 }
@@ -1486,6 +1530,9 @@ main(int argc, char **argv)
 	struct err e;
 	int code;
 
+	/* Before anything: a setgid install puts its group away. */
+	privsep_start();
+	conf_system_path = SYSTEM_CONFIG;
 	memset(&c, 0, sizeof(c));
 	err_clear(&e);
 	sig_install();
@@ -1495,9 +1542,19 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (cli_parse(&c.cli, argc, argv, &e) == -1) {
+		privsep_drop();
 		code = fail(&e);
 		cli_release(&c.cli);
 		return code;
+	}
+	switch (c.cli.mode) {
+	case CLI_HELP:
+	case CLI_VERSION:
+	case CLI_NOOP:
+		privsep_drop();
+		break;
+	default:
+		break;
 	}
 	switch (c.cli.mode) {
 	case CLI_HELP:

@@ -164,33 +164,61 @@ msg_domain(const struct msg_params *p)
 }
 
 int
+msg_local_domain(const struct msg_params *p, const char *domain, size_t n)
+{
+	const char *from = p->acct != NULL ? p->acct->from : NULL;
+	const char *at = from != NULL ? strrchr(from, '@') : NULL;
+	size_t i;
+
+	/* The from domain is other people's too (colleagues at the same
+	   domain), whatever local_domains lists. */
+	if (p->local_domains == NULL || n == 0 || (at != NULL &&
+	    strlen(at + 1) == n && strncasecmp(at + 1, domain, n) == 0))
+		return 0;
+	for (i = 0; i < p->local_domains->n; i++)
+		if (strlen(p->local_domains->v[i]) == n &&
+		    strncasecmp(p->local_domains->v[i], domain, n) == 0)
+			return 1;
+	return conf_local_fqdn(p->acct, p->env, domain, n);
+}
+
+int
 msg_resolve(const struct msg_params *p, const char *addr, int single,
     struct strv *out, struct err *e)
 {
 	struct strv exp = { NULL, 0 };
 	const char *domain = msg_domain(p);
+	const char *at = strrchr(addr, '@');
+	char *local = NULL;
 	size_t i;
 	int r;
 
-	if (*addr == '\0' || strchr(addr, '@') != NULL) {
+	if (*addr == '\0' || (at != NULL && (at == addr ||
+	    !msg_local_domain(p, at + 1, strlen(at + 1))))) {
 		strv_add(out, addr);
 		return 0;
 	}
+	if (at != NULL)
+		addr = local = xstrndup(addr, (size_t)(at - addr));
 	r = p->aliases != NULL ? alias_expand(p->aliases, addr, &exp, e) : 0;
-	if (r == -1)
+	if (r == -1) {
+		free(local);
 		return -1;
-	if (r == 0 || (single && exp.n != 1)) {
+	}
+	if (r == 0 && !single && p->admin != NULL)
+		strv_add(out, p->admin);
+	else if (r == 0 || (single && exp.n != 1))
 		strv_take(out, xasprintf("%s@%s", addr, domain));
-		strv_free(&exp);
-		return 0;
-	}
-	for (i = 0; i < exp.n; i++) {
-		if (strchr(exp.v[i], '@') != NULL)
-			strv_add(out, exp.v[i]);
-		else
-			strv_take(out, xasprintf("%s@%s", exp.v[i], domain));
-	}
+	else
+		for (i = 0; i < exp.n; i++) {
+			if (strchr(exp.v[i], '@') != NULL)
+				strv_add(out, exp.v[i]);
+			else
+				strv_take(out, xasprintf("%s@%s", exp.v[i],
+				    domain));
+		}
 	strv_free(&exp);
+	free(local);
 	return 0;
 }
 
@@ -224,7 +252,9 @@ qualify_field(struct reader *r, const struct hdr_field *f, unsigned flags,
 		struct strv res = { NULL, 0 };
 		char *spec;
 
-		if (a->domain != NULL || a->local[0] == '\0')
+		if (a->local[0] == '\0' || (a->domain != NULL &&
+		    (!(flags & F_SENDER) || !msg_local_domain(r->p, a->domain,
+		    strlen(a->domain)))))
 			continue;
 		spec = addr_spec(a);
 		if ((flags & F_SENDER) &&

@@ -19,6 +19,7 @@
 struct account;
 struct buf;
 struct alias_map;
+struct conf_env;
 struct err;
 
 #define MSG_LINE_MAX	998		/* RFC 5322 2.1.1, without CRLF */
@@ -41,6 +42,12 @@ struct msg_params {
 	const char		*user;		/* login name, for user@domain */
 	const char		*domain;	/* mail domain when the account's
 						   from has none */
+	const struct strv	*local_domains;	/* user@one of these is the
+						   local name user; NULL: none */
+	const char		*admin;		/* recipient for local names no
+						   alias maps, or NULL */
+	struct conf_env		*env;		/* for the host's canonical name
+						   (conf_local_fqdn), or NULL */
 	time_t			 now;
 };
 
@@ -91,13 +98,21 @@ int	 msg_read_prefixed(int in, const char *pre, size_t len,
 	    struct err *e);
 
 /*
- * Resolves one address the way recipients and senders are: through the
- * aliases file when it has no "@" (single: the alias must give exactly one
- * address, as for a sender), then qualified with the mail domain.
- * Appends the results to out.  -1 with ERR_CONFIG for a broken alias.
+ * Resolves one address the way recipients and senders are.  A local name
+ * (no "@", or "@" one of p->local_domains other than from's domain) goes
+ * through the aliases file (single: the alias must give exactly one
+ * address, as for a sender); a recipient (not single) that no alias maps
+ * goes to p->admin when set; what is left unqualified gets the mail
+ * domain.  Appends the results to out.  -1 with ERR_CONFIG for a broken
+ * alias.
  */
 int	 msg_resolve(const struct msg_params *p, const char *addr, int single,
 	    struct strv *out, struct err *e);
+
+/* 1 if domain (not NUL-terminated: n octets) is one of p->local_domains
+   and not the domain of the account's from. */
+int	 msg_local_domain(const struct msg_params *p, const char *domain,
+	    size_t n);
 
 /* The mail domain: the account's from domain, else p->domain. */
 const char *msg_domain(const struct msg_params *p);

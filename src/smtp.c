@@ -325,6 +325,10 @@ tls_params_of(const struct smtp *s, struct tls_params *p)
 	}
 	p->cert_file = a->tls_cert_file;
 	p->key_file = a->tls_key_file;
+	p->cert_pem = a->tls_cert_pem;
+	p->cert_pem_len = a->tls_cert_pem_len;
+	p->key_pem = a->tls_key_pem;
+	p->key_pem_len = a->tls_key_pem_len;
 	p->priorities = a->tls_priorities;
 	p->min_dh_bits = (unsigned)a->tls_min_dh_prime_bits;
 	p->timeout = limit(s, SMTP_TLS);

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,8 +222,18 @@ tls_setup(struct tls *t, const struct tls_params *p, const char *host,
 			return err_set(e, ERR_CONFIG, "a TLS client "
 			    "certificate needs both tls_cert_file and "
 			    "tls_key_file");
-		r = gnutls_certificate_set_x509_key_file(t->cred, p->cert_file,
-		    p->key_file, GNUTLS_X509_FMT_PEM);
+		if (p->cert_pem != NULL && p->key_pem != NULL) {
+			gnutls_datum_t cd, kd;
+
+			cd.data = (unsigned char *)(uintptr_t)p->cert_pem;
+			cd.size = (unsigned)p->cert_pem_len;
+			kd.data = (unsigned char *)(uintptr_t)p->key_pem;
+			kd.size = (unsigned)p->key_pem_len;
+			r = gnutls_certificate_set_x509_key_mem(t->cred, &cd,
+			    &kd, GNUTLS_X509_FMT_PEM);
+		} else
+			r = gnutls_certificate_set_x509_key_file(t->cred,
+			    p->cert_file, p->key_file, GNUTLS_X509_FMT_PEM);
 		if (r < 0)
 			return err_set(e, ERR_CONFIG, "cannot load TLS client "
 			    "certificate '%s' with key '%s': %s", p->cert_file,

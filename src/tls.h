@@ -28,6 +28,11 @@ struct tls_params {
 	size_t			 fingerprint_len; /* 32 SHA-256 or 20 SHA-1 */
 	const char		*cert_file;	/* client certificate, or NULL */
 	const char		*key_file;
+	const char		*cert_pem;	/* the same, already read (a setgid
+						   run's, privsep), or NULL */
+	size_t			 cert_pem_len;
+	const char		*key_pem;
+	size_t			 key_pem_len;
 	const char		*priorities;	/* GnuTLS priority string, or NULL
 						   for posthorn's default */
 	unsigned		 min_dh_bits;	/* fewest DH prime bits

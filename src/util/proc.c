@@ -72,7 +72,13 @@ proc_child(const char *cmd, int out, int devnull, int tty)
 #endif
 		for (fd = 3; fd < 1024; fd++)
 			close(fd);
-	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	/* Run setgid (privsep: a passwordeval of the system file), the shell
+	   keeps the group with -p; the kernel keeps the child undumpable
+	   while its groups differ. */
+	if (getegid() != getgid())
+		execl("/bin/sh", "sh", "-p", "-c", cmd, (char *)NULL);
+	else
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 	_exit(127);
 }
 

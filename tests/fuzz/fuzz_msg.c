@@ -22,6 +22,7 @@
 #include "err.h"
 #include "msg.h"
 #include "util/alloc.h"
+#include "util/strv.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -84,6 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char aliases[] = "root: admin@example.org\n"
 	    "team: a@x.org, b@y.org\nloop: loop\n";
 	static struct alias_map am;
+	static struct strv local;
 	static int loaded;
 	struct account *a;
 	struct msg_params p;
@@ -97,6 +99,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!loaded) {
 		alias_parse(&am, aliases, sizeof(aliases) - 1, "aliases", &e);
+		strv_add(&local, "localhost");
+		strv_add(&local, "box.example.test");
 		loaded = 1;
 	}
 	if (msg_sender_of((const char *)data, size, &m) == 0) {
@@ -116,6 +120,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.read_recipients = 1;
 	p.user = "fuzz";
 	p.domain = "example.net";
+	/* Every other input: local names at local domains, and an admin. */
+	if (size % 2 == 0) {
+		p.local_domains = &local;
+		p.admin = "ops@example.net";
+	}
 	p.now = 1795435200;
 	envelope_init(&env);
 	err_clear(&e);

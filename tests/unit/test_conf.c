@@ -20,6 +20,7 @@
 #include "err.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/strv.h"
 #include "t.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
@@ -80,6 +81,7 @@ static const struct {
 	FI(line), FI(protocol), FS(socket), FS(proxy_host), FI(proxy_port),
 	FS(proxy_user), FS(proxy_password),
 	FI(persist), FI(max_connections),
+	FS(local_domains), FS(admin),
 	FI(line),
 #undef FS
 #undef FI
@@ -255,6 +257,12 @@ static const struct {
 	{ "scram_max_iterations 2147483647\n", "scram_max_iterations",
 	    "2147483647" },
 	{ "command_timeout 5\n", "command_timeout", "5" },
+	{ "local_domains LocalHost, box.Example.test\tx-1.example\n",
+	    "local_domains", "localhost box.example.test x-1.example" },
+	{ "local_domains a.example\nlocal_domains\n", "local_domains",
+	    "(null)" },
+	{ "admin ops@example.net\n", "admin", "ops@example.net" },
+	{ "admin ops@example.net\nadmin\n", "admin", "(null)" },
 	{ "command_timeout off\n", "command_timeout", "0" },
 	{ "", "protocol", "0" },
 	{ "protocol lmtp\n", "protocol", "1" },
@@ -424,6 +432,17 @@ static const struct {
 	    "'max_connections': not a number from 1 to 64" },
 	{ "max_connections 65\n", "t.conf:2: invalid value '65' for key "
 	    "'max_connections': not a number from 1 to 64" },
+	{ "local_domains a..example\n", "t.conf:2: invalid value "
+	    "'a..example' for key 'local_domains': not a list of domain "
+	    "names" },
+	{ "local_domains user@localhost\n", "t.conf:2: invalid value "
+	    "'user@localhost' for key 'local_domains': not a list of domain "
+	    "names" },
+	{ "admin root\n", "t.conf:2: invalid value 'root' for key 'admin': "
+	    "not an address (user@domain)" },
+	{ "admin a@b.example, c@d.example\n", "t.conf:2: invalid value "
+	    "'a@b.example, c@d.example' for key 'admin': not an address "
+	    "(user@domain)" },
 	{ "command_timeout 1s\n", "t.conf:2: invalid value '1s' for key "
 	    "'command_timeout': not off or a number of seconds" },
 	{ "set_msgid_header on\n", "t.conf:2: invalid value 'on' for key "
@@ -1639,6 +1658,55 @@ test_ehlo(void)
 }
 
 static void
+test_local_domains(void)
+{
+	struct conf_env env;
+	struct account *a;
+	struct strv v = { NULL, 0 };
+
+	memset(&env, 0, sizeof(env));
+	env.looked_up = 1;
+	env.host = "Box";
+	env.canon = "box.example.net";
+	env.mailname = "example.net";	/* the mail domain: never local */
+	conf_local_domains(NULL, &env, &v);
+	t_ok(v.n == 4 && strcmp(v.v[0], "localhost") == 0 &&
+	    strcmp(v.v[1], "localhost.localdomain") == 0 &&
+	    strcmp(v.v[2], "box") == 0 &&
+	    strcmp(v.v[3], "box.example.net") == 0,
+	    "local domains: localhost, localhost.localdomain, host, FQDN");
+	strv_free(&v);
+	env.canon = "localhost";	/* no DNS name: no duplicate */
+	env.host = "bad host";
+	conf_local_domains(NULL, &env, &v);
+	t_ok(v.n == 2, "local domains: duplicates and non-names left out");
+	strv_free(&v);
+	/* Not looked up yet: the canonical name is found on demand, and
+	   only for a name that starts with the host's. */
+	memset(&env, 0, sizeof(env));
+	env.host = "box";
+	conf_local_domains(NULL, &env, &v);
+	t_ok(v.n == 3 && !env.looked_up,
+	    "local domains: no DNS lookup to list them");
+	strv_free(&v);
+	t_ok(!conf_local_fqdn(NULL, &env, "example.org", 11) &&
+	    !conf_local_fqdn(NULL, &env, "boxer.example", 13) &&
+	    !env.looked_up, "local fqdn: other names need no lookup");
+	env.looked_up = 1;	/* as if the lookup ran and found this: */
+	env.canon = "box.example.net";
+	t_ok(!conf_local_fqdn(NULL, &env, "box.example.net", 15),
+	    "local fqdn: once looked up, conf_local_domains lists it");
+	a = conf_account_new("x");
+	a->local_domains = xstrdup("a.example b.example a.example");
+	conf_local_domains(a, &env, &v);
+	t_ok(v.n == 2 && strcmp(v.v[0], "a.example") == 0 &&
+	    strcmp(v.v[1], "b.example") == 0,
+	    "local domains: the key replaces the default");
+	strv_free(&v);
+	conf_account_free(a);
+}
+
+static void
 test_env(void)
 {
 	struct conf_env env;
@@ -1687,6 +1755,7 @@ main(void)
 	test_load_rules();
 	test_find();
 	test_ehlo();
+	test_local_domains();
 	test_env();
 	rmdir(tmpdir);
 	return t_done();

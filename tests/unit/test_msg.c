@@ -36,6 +36,8 @@ enum {
 	O_NOOVERRIDE = 1 << 6,
 	O_ALIASES = 1 << 7,
 	O_NOFROM = 1 << 8,	/* account without from */
+	O_LOCAL = 1 << 9,	/* local_domains localhost, h.example.test */
+	O_ADMIN = 1 << 10,	/* admin ops@example.net */
 };
 
 static const struct row {
@@ -131,6 +133,31 @@ static const struct row {
 	  "To: root@example.org, <team@example.org>\n" DATE MID "\nb\n",
 	  "admin@example.org > admin@example.org t1@x.org t2@y.org", 0, 0,
 	  0 },
+	{ "local domains: user@host is the local name user",
+	  "From: root@LocalHost (Cron Daemon)\nSender: x@h.example.test\n"
+	  "To: root@localhost\n\nb\n", 0, O_T | O_ALIASES | O_LOCAL, "",
+	  "cron@h.example.test",
+	  "From: admin@example.org (Cron Daemon)\n"
+	  "Sender: x@example.org\nTo: root@localhost\n" DATE MID "\nb\n",
+	  "cron@example.org > admin@example.org", 0, 0, 0 },
+	{ "local domains: aliases, admin, others untouched", "S: s\n\n", 0,
+	  O_ALIASES | O_LOCAL | O_ADMIN,
+	  "team@localhost nobody@h.example.test bob@x.org bob@example.org "
+	  "root", NULL, "S: s\n" FROM DATE MID "\n",
+	  "alice@example.org > t1@x.org t2@y.org ops@example.net bob@x.org "
+	  "bob@example.org admin@example.org", 0, 0, 0 },
+	{ "admin: a bare name no alias maps; senders never", "S: s\n\n", 0,
+	  O_ADMIN, "operator", "cron",
+	  "S: s\nFrom: cron@example.org\n" DATE MID "\n",
+	  "cron@example.org > ops@example.net", 0, 0, 0 },
+	{ "local domains: without from, the host's own name is local",
+	  "S: s\n\n", 0, O_NOFROM | O_LOCAL | O_ALIASES,
+	  "root@Mail.Example.Net", NULL,
+	  "S: s\nFrom: tester@mail.example.net\n" DATE "Message-ID: <ID>\n\n",
+	  "tester@mail.example.net > admin@example.org", 0, 0, 0 },
+	{ "without local_domains, localhost is a domain", "S: s\n\n", 0,
+	  O_ADMIN, "root@localhost", NULL, "S: s\n" FROM DATE MID "\n",
+	  "alice@example.org > root@localhost", 0, 0, 0 },
 	{ "no from in the account: user@domain", "S: s\n\n", 0, O_NOFROM,
 	  "a@x.org", NULL,
 	  "S: s\nFrom: tester@mail.example.net\n" DATE
@@ -293,10 +320,16 @@ test_rows(void)
 	static const char aliases[] =
 	    "root: admin@example.org\nteam: t1@x.org, t2@y.org\n";
 	struct alias_map am;
+	struct strv local = { NULL, 0 };
 	struct err e;
 	size_t i;
 
 	alias_parse(&am, aliases, sizeof(aliases) - 1, "aliases", &e);
+	strv_add(&local, "localhost");
+	strv_add(&local, "h.example.test");
+	strv_add(&local, "mail.example.net");
+	/* The from domain is never local, even when listed. */
+	strv_add(&local, "example.org");
 	for (i = 0; i < N(rows); i++) {
 		const struct row *w = &rows[i];
 		struct account *a = account(w->opts);
@@ -320,6 +353,8 @@ test_rows(void)
 		p.rcpts = &rc;
 		p.user = "tester";
 		p.domain = "mail.example.net";
+		p.local_domains = (w->opts & O_LOCAL) ? &local : NULL;
+		p.admin = (w->opts & O_ADMIN) ? "ops@example.net" : NULL;
 		p.now = NOW;
 		r = run(w->in, w->inlen ? w->inlen : strlen(w->in), &p, &env,
 		    &out, &outlen, &e);
@@ -356,6 +391,7 @@ test_rows(void)
 		conf_account_free(a);
 	}
 	alias_free(&am);
+	strv_free(&local);
 }
 
 /* Line-length rules: 998 octets in a header is fine, 999 is not; long
