@@ -464,6 +464,10 @@ http_request(const char *url, const char *form, const struct http_opts *o,
 	d.port = port;
 	d.source_ip = o->source_ip;
 	d.connect_timeout = o->connect_timeout;
+	d.proxy_host = o->proxy_host;
+	d.proxy_port = o->proxy_port;
+	d.proxy_user = o->proxy_user;
+	d.proxy_password = o->proxy_password;
 	d.tls = &tp;
 	buf_init_secret(&req, 0);
 	conn_init(&c);

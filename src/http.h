@@ -74,6 +74,10 @@ struct http_opts {
 	int		 timeout;		/* seconds for the whole
 						   exchange, 0 none */
 	size_t		 max;			/* body cap; 0 HTTP_BODY_MAX */
+	const char	*proxy_host;	/* SOCKS5, as for SMTP; NULL none */
+	int		 proxy_port;
+	const char	*proxy_user;
+	const char	*proxy_password;
 };
 
 /*

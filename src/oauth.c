@@ -289,6 +289,11 @@ http_opts_of(const struct account *a, struct tls_params *tp,
 	o->source_ip = a->source_ip;
 	o->connect_timeout = a->timeout > 0 ? a->timeout : 30;
 	o->timeout = a->timeout > 0 ? a->timeout : HTTP_TIMEOUT;
+	/* The endpoints through the account's SOCKS5 proxy, as SMTP. */
+	o->proxy_host = a->proxy_host;
+	o->proxy_port = a->proxy_port;
+	o->proxy_user = a->proxy_user;
+	o->proxy_password = a->proxy_password;
 }
 
 /* Appends "&key=value" (form-encoded) to b. */

@@ -12,11 +12,13 @@ sub-negotiation (the user, and whether the password matched; never the
 password), and the CONNECT target exactly as sent ("name smtp.example:25"
 for a domain name, "ipv4 1.2.3.4:25" for an address), so that a test can
 check that the client let the proxy resolve the name.  Every target is
-relayed to `relay`, whatever was asked.
+relayed to `relay`, whatever was asked (or, with relay = "target",
+to the 127.0.0.1 port asked for).
 
 Script keys (all optional):
   relay = "127.0.0.1:PORT"   where every CONNECT goes (required unless
-                             reply is not 0)
+                             reply is not 0); "target": where it asks,
+                             for a target on 127.0.0.1 only
   users = {"u": "pw"}        require user/password (method 2)
   reply = 0                  the CONNECT reply code (5: connection refused)
   close_after = N            close both sides after N bytes from the
@@ -146,7 +148,14 @@ def serve(c, n, script, rec):
             c.sendall(bytes([5, code, 0, 1, 0, 0, 0, 0, 0, 0]))
             rec.event(n, "socks refused with %d" % code)
             return
-        host, _, rport = script["relay"].rpartition(":")
+        if script["relay"] == "target":
+            if target != "ipv4 127.0.0.1":
+                c.sendall(bytes([5, 2, 0, 1, 0, 0, 0, 0, 0, 0]))
+                rec.event(n, "socks refused: not 127.0.0.1")
+                return
+            host, rport = "127.0.0.1", port
+        else:
+            host, _, rport = script["relay"].rpartition(":")
         up = socket.create_connection((host, int(rport)), timeout=10)
         up.settimeout(None)
         # The bound address: a name, to exercise the variable length.
