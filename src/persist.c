@@ -543,7 +543,33 @@ struct holder {
 	char			*grant;		/* its sign-in when it began */
 	int			 devnull;
 	int			 end;		/* stop after this client */
+	int			 retired;	/* socket and lock given up */
 };
+
+/*
+ * The holder is ending: its socket and description go, and its lock, so
+ * that the sender it turns away can become the next holder at once (the
+ * old session's QUIT follows).  After this the paths may be another
+ * holder's: nothing of them is touched again.
+ */
+static void
+retire(struct holder *h)
+{
+	struct sockaddr_un sa;
+	char info[PATH_MAX];
+
+	if (h->retired)
+		return;
+	h->retired = 1;
+	h->end = 1;
+	if (sock_addr(h->p, &sa) == 0)
+		(void)unlink(sa.sun_path);
+	if (path_in(h->p, ".info", info, sizeof(info)) == 0)
+		(void)unlink(info);
+	if (h->p->lock_fd != -1)
+		close(h->p->lock_fd);
+	h->p->lock_fd = -1;
+}
 
 static int
 conf_changed(const struct holder *h)
@@ -694,13 +720,13 @@ serve(struct holder *h, int c)
 		goto out;
 	}
 	if ((why = must_end(h)) != NULL) {
+		retire(h);
 		answer(c, why);
-		h->end = 1;
 		goto out;
 	}
 	if (!alive(h)) {
+		retire(h);
 		answer(c, "the session ended");
-		h->end = 1;
 		goto out;
 	}
 	memset(&ent, 0, sizeof(ent));
@@ -822,8 +848,10 @@ holder_loop(struct holder *h, int lfd)
 			break;
 		}
 		now = time(NULL);
-		if (n == 0 && must_end(h) != NULL)
+		if (n == 0 && must_end(h) != NULL) {
+			retire(h);
 			break;
+		}
 		if (pf[1].revents != 0 || now - last_cmd >= PERSIST_NOOP_IDLE) {
 			/* The server spoke unasked (421, a close) or the
 			   session has been silent long enough. */
@@ -932,8 +960,7 @@ persist_hold(struct persist *p, struct smtp *s, struct deliver_ctx *d,
 	    chmod(sa.sun_path, 0600) == 0 && listen(lfd, 64) == 0) {
 		write_info(&h, info);
 		holder_loop(&h, lfd);
-		(void)unlink(sa.sun_path);
-		(void)unlink(info);
+		retire(&h);
 	}
 	if (lfd != -1)
 		close(lfd);
