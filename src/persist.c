@@ -22,8 +22,11 @@
  * killed in the middle leaves the entry locked by the client, which then
  * queues it (deliver_lost) for -q; nothing is sent twice by posthorn.
  * The holder checks the peer's uid (SO_PEERCRED), the key, that the
- * configuration file is unchanged (it ends otherwise) and that its
- * session is alive (a 421 or a closed connection ends it) before OK.
+ * configuration file is unchanged and the account's OAuth2 sign-in the
+ * same (oauth_store_grant: a refreshed access token is the same sign-in)
+ * (it ends otherwise) and that its session is alive (a 421 or a closed
+ * connection ends it) before OK.  A queue run (-q, the runner) offers
+ * its entries the same way (persist_try), one exchange per entry.
  */
 #include "config.h"
 

@@ -8,8 +8,11 @@
  * spool their message as always, pass the entry's locked file over a
  * Unix-domain socket in the user's private runtime directory, and wait
  * for the holder's outcome: the exit status, the lines on standard error
- * and standard output it wrote for them.  max_connections bounds the
- * sessions one user opens at once for one route (a flock'd slot each).
+ * and standard output it wrote for them.  Queue runs (-q, the runner)
+ * hand their entries over the same way, but never become holders
+ * themselves.  A changed configuration file or a new OAuth2 sign-in (not
+ * a refresh) ends a holder.  max_connections bounds the sessions one
+ * user opens at once for one route (a flock'd slot each).
  */
 #ifndef POSTHORN_PERSIST_H
 #define POSTHORN_PERSIST_H
