@@ -855,6 +855,12 @@ run_route(struct deliver_ctx *d, const struct account *a, struct smtp *s,
 		}
 		adopt_route(&ent.env, a, d->conf != NULL ? d->conf->path :
 		    NULL);
+		/* A holder's session first, while this run has none. */
+		if (!s->open && !opened_failed && d->offer != NULL &&
+		    d->offer(d, &ent, a) == 1) {
+			spool_release(&ent);
+			continue;
+		}
 		if (opened_failed) {
 			settle(d, &ent, a, NULL, -1, &open_err, 0, NULL);
 			spool_release(&ent);
@@ -971,6 +977,23 @@ deliver_held(struct deliver_ctx *d, struct spool_entry *ent,
 }
 
 int
+deliver_held_queued(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a, struct smtp *s)
+{
+	unsigned char *tried;
+	struct err e;
+	int r, code;
+
+	err_clear(&e);
+	adopt_route(&ent->env, a, d->conf != NULL ? d->conf->path : NULL);
+	tried = pending_now(&ent->env);
+	r = smtp_send(s, &ent->env, ent->fd, 0, &e);
+	code = settle(d, ent, a, s, r, &e, 0, tried);
+	free(tried);
+	return code;
+}
+
+int
 deliver_lost(struct deliver_ctx *d, struct spool_entry *ent,
     const struct account *a, const char *why)
 {
@@ -978,7 +1001,8 @@ deliver_lost(struct deliver_ctx *d, struct spool_entry *ent,
 
 	err_clear(&e);
 	err_set(&e, ERR_TEMP, "%s", why);
-	return settle(d, ent, a, NULL, -1, &e, 1, NULL);
+	return settle(d, ent, a, NULL, -1, &e, ent->area != SPOOL_QUEUE,
+	    NULL);
 }
 
 int

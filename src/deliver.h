@@ -68,6 +68,17 @@ struct deliver_ctx {
 	 * says whether it still is.
 	 */
 	struct smtp		*keep;
+
+	/*
+	 * A queue run (-q, the runner) with persist (persist.c): before it
+	 * opens a session of its own for a route, each entry (locked in
+	 * queue/, for account a) is offered here; 1 when it was settled
+	 * elsewhere (a holder sent it) and the run goes on to the next, 0
+	 * to deliver it as without.  NULL: none.
+	 */
+	int			(*offer)(struct deliver_ctx *,
+				    struct spool_entry *ent,
+				    const struct account *a);
 };
 
 /*
@@ -92,9 +103,19 @@ int	 deliver_held(struct deliver_ctx *d, struct spool_entry *ent,
 	    const struct account *a, struct smtp *s);
 
 /*
+ * A queue run's entry (ent locked in queue/), handed to a holder
+ * (persist.c): delivered over s and settled as a queue run settles it
+ * (its lines, its log line, its hooks), that entry alone.  s stays open
+ * (no QUIT) unless the server ended it.  Returns what settling it gave.
+ */
+int	 deliver_held_queued(struct deliver_ctx *d, struct spool_entry *ent,
+	    const struct account *a, struct smtp *s);
+
+/*
  * ent was handed to a holder that ended without saying what became of
  * it (persist.c): queued (or dropped with 75 when the queue is off) with
- * why, as a lost connection would leave it.  Returns the exit status.
+ * why, as a lost connection would leave it; a queue entry (in queue/) is
+ * deferred as a queue run defers it.  Returns the exit status.
  */
 int	 deliver_lost(struct deliver_ctx *d, struct spool_entry *ent,
 	    const struct account *a, const char *why);

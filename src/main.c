@@ -638,6 +638,50 @@ send_new(struct ctx *c, struct deliver_ctx *d, struct spool *sp,
 }
 
 /*
+ * deliver_ctx.offer for a queue run (-q, the runner): an entry of an
+ * account that persists goes through the holder of its route, when one
+ * is there and takes it, and is settled there as this run would have
+ * settled it (its lines come back to our stdout and stderr).  Without a
+ * holder this run opens its own session and does not become one.
+ */
+static int
+queue_offer(struct deliver_ctx *d, struct spool_entry *ent,
+    const struct account *a)
+{
+	struct ctx *c = d->arg;
+	int secs = c->cli.persist > 0 ? c->cli.persist - 1 : a->persist;
+	struct persist pp;
+	char *path;
+	int code, done = 0;
+
+	if (secs <= 0 || !a->queue || persist_init(&pp, a, c->have_conf ?
+	    (c->conf_real != NULL ? c->conf_real : c->conf.path) : NULL,
+	    d->spool->dir, secs) == -1)
+		return 0;
+	switch (persist_try(&pp, ent, d->verbose, d->json, &code)) {
+	case PERSIST_DONE:
+		done = 1;
+		break;
+	case PERSIST_LOST:
+		/* Still in queue/ (the holder died in the transaction):
+		   an attempt that failed; else the holder settled it. */
+		done = 1;
+		path = xasprintf("%s/%s", d->spool->area[SPOOL_QUEUE],
+		    ent->id);
+		if (access(path, F_OK) == 0)
+			(void)deliver_lost(d, ent, a, "the process holding "
+			    "the connection (persist) ended during the "
+			    "transaction");
+		free(path);
+		break;
+	default:
+		break;
+	}
+	persist_release(&pp);
+	return done;
+}
+
+/*
  * The body a person types, and -E's look at the input, before anything
  * is spooled: at a terminal in compose mode (no --body) the body is read
  * as mail(1) reads it into a scratch file; with -E a piped body (or a
@@ -1177,6 +1221,7 @@ list_or_flush(struct ctx *c)
 			    fail(&e) : 0;
 		} else {
 			deliver_init(&d, c, &sp);
+			d.offer = queue_offer;
 			r = deliver_queue(&d, c->cli.queue_id);
 		}
 		if (r != 0)
@@ -1431,6 +1476,7 @@ runner_once(void *arg)
 		return -1;
 	deliver_init(&d, c, &sp);
 	d.due_only = 1;
+	d.offer = queue_offer;
 	deliver_queue(&d, NULL);
 	d.now = time(NULL);
 	next = deliver_next_due(&d);

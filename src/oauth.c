@@ -436,6 +436,21 @@ renew(const struct account *a, const struct oauth_cfg *cfg,
 }
 
 /*
+ * A refresh is the same sign-in: its id goes over to the new tokens (a
+ * connection holder goes on, persist.c).  A file without one gets one
+ * now: a holder that started from it ends this once.
+ */
+static void
+keep_sign_in(const struct oauth_tokens *old, struct oauth_tokens *fresh)
+{
+	if (old->sign_in != NULL) {
+		free(fresh->sign_in);
+		fresh->sign_in = xstrdup(old->sign_in);
+	} else
+		oauth_store_new_sign_in(fresh);
+}
+
+/*
  * Under the lock: the store again (another process may have refreshed),
  * then a refresh when still needed.  refused: the token the server
  * refused, or NULL.
@@ -457,10 +472,12 @@ token_locked(const struct account *a, const char *path,
 		return 0;
 	}
 	if (oauth_cfg_resolve(a, &cfg, e) == 0 &&
-	    renew(a, &cfg, &t, &fresh, e) == 0 &&
-	    oauth_store_save(path, &fresh, e) == 0) {
-		*token = xstrdup(fresh.access);
-		rv = 0;
+	    renew(a, &cfg, &t, &fresh, e) == 0) {
+		keep_sign_in(&t, &fresh);
+		if (oauth_store_save(path, &fresh, e) == 0) {
+			*token = xstrdup(fresh.access);
+			rv = 0;
+		}
 	}
 	oauth_cfg_release(&cfg);
 	oauth_tokens_release(&t);
@@ -670,6 +687,9 @@ oauth_login(const struct account *a, FILE *out, struct err *e)
 		rv = code_login(a, &cfg, out, &t, e);
 	else
 		rv = client_credentials(a, &cfg, &t, code, e);
+	/* A new sign-in ends the holders of the old one (persist.c). */
+	if (rv == 0)
+		oauth_store_new_sign_in(&t);
 	if (rv == 0 && (rv = oauth_store_lock(path, &fd, e)) == 0) {
 		rv = oauth_store_save(path, &t, e);
 		close(fd);

@@ -1,7 +1,7 @@
 /*
  * oauth_store owns the token file: where it is, its format (a JSON object
- * with version, access_token, refresh_token, expires_at, obtained_at and
- * scope), its permissions, its lock, and the crash-safe replacement.
+ * with version, access_token, refresh_token, expires_at, obtained_at,
+ * scope and sign_in), its permissions, its lock, and the crash-safe replacement.
  * A crash between the provider's answer and the rename leaves the old
  * file with the old refresh token; providers that keep accepting it
  * (Microsoft does, within its lifetime) lose nothing, and with one that
@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -23,9 +24,11 @@
 #include "conf.h"
 #include "err.h"
 #include "oauth_store.h"
+#include "route.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fsio.h"
+#include "util/rand.h"
 
 #define STORE_MAX	(256 * 1024)
 
@@ -35,6 +38,7 @@ oauth_tokens_release(struct oauth_tokens *t)
 	wipe_free(t->access);
 	wipe_free(t->refresh);
 	free(t->scope);
+	free(t->sign_in);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -166,6 +170,7 @@ from_json(const char *path, const char *text, size_t n,
 	t->access = json_strdup(o, "access_token");
 	t->refresh = json_strdup(o, "refresh_token");
 	t->scope = json_strdup(o, "scope");
+	t->sign_in = json_strdup(o, "sign_in");
 	t->expires = (time_t)json_integer_value(json_object_get(o,
 	    "expires_at"));
 	t->obtained = (time_t)json_integer_value(json_object_get(o,
@@ -218,6 +223,8 @@ to_json(const struct oauth_tokens *t)
 		    json_string(t->refresh));
 	if (t->scope != NULL)
 		json_object_set_new(o, "scope", json_string(t->scope));
+	if (t->sign_in != NULL)
+		json_object_set_new(o, "sign_in", json_string(t->sign_in));
 	json_object_set_new(o, "expires_at", json_integer(t->expires));
 	json_object_set_new(o, "obtained_at", json_integer(t->obtained));
 	return o;
@@ -300,4 +307,49 @@ oauth_store_remove(const char *path, struct err *e)
 		return err_set(e, ERR_IO, "cannot remove '%s': %s", path,
 		    strerror(errno));
 	return 0;
+}
+
+void
+oauth_store_new_sign_in(struct oauth_tokens *t)
+{
+	char id[17];
+
+	free(t->sign_in);
+	t->sign_in = NULL;
+	/* Without random numbers the file has no id: a holder then
+	   compares the refresh token's digest. */
+	if (rand_alnum(id, 16) == 0)
+		t->sign_in = xstrdup(id);
+}
+
+char *
+oauth_store_grant(const char *path)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct oauth_tokens t;
+	struct err e;
+	const char *secret;
+	uint8_t h[32];
+	char d[65], *s;
+	size_t i;
+
+	if (oauth_store_load(path, &t, &e) == -1)
+		return xstrdup("unreadable");
+	secret = t.refresh != NULL ? t.refresh : t.access;
+	if (t.sign_in != NULL)
+		s = xasprintf("sign-in %s", t.sign_in);
+	else if (secret != NULL) {
+		route_sha256(secret, strlen(secret), h);
+		for (i = 0; i < 32; i++) {
+			d[2 * i] = hex[h[i] >> 4];
+			d[2 * i + 1] = hex[h[i] & 15];
+		}
+		d[64] = '\0';
+		s = xasprintf("%s %s", t.refresh != NULL ? "refresh" :
+		    "access", d);
+		explicit_bzero(h, sizeof(h));
+	} else
+		s = xstrdup("signed out");
+	oauth_tokens_release(&t);
+	return s;
 }

@@ -21,6 +21,9 @@ struct oauth_tokens {
 	char	*access;	/* secret; NULL none */
 	char	*refresh;	/* secret; NULL none */
 	char	*scope;		/* as granted; NULL unknown */
+	char	*sign_in;	/* not secret: a random id made by each
+				   posthorn --login and kept by every
+				   refresh; NULL in older files */
 	time_t	 expires;	/* when access expires; 0 unknown */
 	time_t	 obtained;	/* when access was issued */
 };
@@ -53,6 +56,20 @@ int	 oauth_store_load(const char *path, struct oauth_tokens *t,
 /* Replaces the file at path with t (see the top).  ERR_IO.  0 or -1. */
 int	 oauth_store_save(const char *path, const struct oauth_tokens *t,
 	    struct err *e);
+
+/*
+ * What a connection holder (persist.c) compares to see whether the
+ * account was signed in again or out since it authenticated, but not
+ * whether an access token was merely refreshed: "sign-in ID" from the
+ * file's sign_in, else (an older or hand-written file) a SHA-256 of the
+ * refresh token (or of the access token when there is none), "signed
+ * out" without a file or tokens, "unreadable".  No secret in it.
+ * Returns a malloc'd string.
+ */
+char	*oauth_store_grant(const char *path);
+
+/* A new sign-in id for t->sign_in (16 random letters and digits). */
+void	 oauth_store_new_sign_in(struct oauth_tokens *t);
 
 /* Removes the file; a missing one is fine. */
 int	 oauth_store_remove(const char *path, struct err *e);

@@ -5,9 +5,11 @@
  *
  * The exchange on the socket, client first (one connection per message):
  *
- *   C: "posthorn-persist 1 KEY ID VERBOSE JSON ENVLEN\n", the entry's
- *      message file passed with SCM_RIGHTS on its first byte, then ENVLEN
- *      octets of envelope text (envelope_write)
+ *   C: "posthorn-persist 2 KEY ID VERBOSE JSON QUEUED ENVLEN\n", the
+ *      entry's message file passed with SCM_RIGHTS on its first byte,
+ *      then ENVLEN octets of envelope text (envelope_write); QUEUED 1
+ *      for a queue entry of a queue run (-q, the runner), settled by the
+ *      holder as a queue run settles it, 0 for a new message in tmp/
  *   S: "OK PID\n", or "NO reason\n" and the end
  *   C: "GO\n"  (the client is committed: from now on only the holder
  *      sends it; a client that timed out waiting for OK never says GO,
@@ -20,8 +22,11 @@
  * killed in the middle leaves the entry locked by the client, which then
  * queues it (deliver_lost) for -q; nothing is sent twice by posthorn.
  * The holder checks the peer's uid (SO_PEERCRED), the key, that the
- * configuration file is unchanged (it ends otherwise) and that its
- * session is alive (a 421 or a closed connection ends it) before OK.
+ * configuration file is unchanged and the account's OAuth2 sign-in the
+ * same (oauth_store_grant: a refreshed access token is the same sign-in)
+ * (it ends otherwise) and that its session is alive (a 421 or a closed
+ * connection ends it) before OK.  A queue run (-q, the runner) offers
+ * its entries the same way (persist_try), one exchange per entry.
  */
 #include "config.h"
 
@@ -46,6 +51,8 @@
 #include "deliver.h"
 #include "envelope.h"
 #include "err.h"
+#include "oauth_provider.h"
+#include "oauth_store.h"
 #include "persist.h"
 #include "route.h"
 #include "smtp.h"
@@ -53,11 +60,13 @@
 #include "util/alloc.h"
 #include "util/sig.h"
 
-#define PERSIST_MAGIC		"posthorn-persist 1"
+#define PERSIST_MAGIC		"posthorn-persist 2"
 #define PERSIST_LINE_MAX	512
 /* Silence after which the holder sends NOOP: under the 5 minutes RFC
    5321 4.5.3.2.7 gives a server before it may drop an idle client. */
 #define PERSIST_NOOP_IDLE	240
+/* An idle holder looks at its configuration and token files this often. */
+#define PERSIST_CHECK_SECONDS	30
 /* A client waits this long for a holder's OK before going on. */
 #define PERSIST_OK_SECONDS	10
 /* How long a holder waits for GO, and a client between tries (ms). */
@@ -341,6 +350,11 @@ persist_parse_request(const char *line, size_t len,
 	r->json = (int)v;
 	line += n + 1;
 	len -= n + 1;
+	if ((n = number(line, len, 1, &v)) == 0 || n == len || line[n] != ' ')
+		return -1;
+	r->queued = (int)v;
+	line += n + 1;
+	len -= n + 1;
 	if ((n = number(line, len, PERSIST_ENV_MAX, &v)) == 0 || n != len)
 		return -1;
 	r->envlen = (size_t)v;
@@ -350,8 +364,8 @@ persist_parse_request(const char *line, size_t len,
 int
 persist_format_request(const struct persist_request *r, char *out, size_t n)
 {
-	int w = snprintf(out, n, "%s %s %s %d %d %zu\n", PERSIST_MAGIC, r->key,
-	    r->id, r->verbose, r->json, r->envlen);
+	int w = snprintf(out, n, "%s %s %s %d %d %d %zu\n", PERSIST_MAGIC,
+	    r->key, r->id, r->verbose, r->json, r->queued, r->envlen);
 
 	return w < 0 || (size_t)w >= n ? -1 : w;
 }
@@ -415,6 +429,7 @@ handover(struct persist *p, int fd, const struct spool_entry *ent,
 	snprintf(rq.id, sizeof(rq.id), "%s", ent->id);
 	rq.verbose = verbose > 9 ? 9 : verbose;
 	rq.json = json != 0;
+	rq.queued = ent->area == SPOOL_QUEUE;
 	rq.envlen = tlen;
 	if (tlen > PERSIST_ENV_MAX ||
 	    (n = persist_format_request(&rq, line, sizeof(line))) == -1) {
@@ -500,6 +515,24 @@ persist_offer(struct persist *p, const struct spool_entry *ent, int verbose,
 	}
 }
 
+enum persist_result
+persist_try(struct persist *p, const struct spool_entry *ent, int verbose,
+    int json, int *code)
+{
+	struct sockaddr_un sa;
+	enum handover h = H_REFUSED;
+	int fd;
+
+	if (sock_addr(p, &sa) == -1 ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return PERSIST_DIRECT;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		h = handover(p, fd, ent, verbose, json, code);
+	close(fd);
+	return h == H_DONE ? PERSIST_DONE : h == H_LOST ? PERSIST_LOST :
+	    PERSIST_DIRECT;
+}
+
 /* ------------------------------------------------------- the holder */
 
 struct holder {
@@ -509,9 +542,37 @@ struct holder {
 	const struct account	*a;
 	struct stat		 conf_st;
 	int			 have_conf;
+	char			*token_path;	/* the OAuth2 store; NULL none */
+	char			*grant;		/* its sign-in when it began */
 	int			 devnull;
 	int			 end;		/* stop after this client */
+	int			 retired;	/* socket and lock given up */
 };
+
+/*
+ * The holder is ending: its socket and description go, and its lock, so
+ * that the sender it turns away can become the next holder at once (the
+ * old session's QUIT follows).  After this the paths may be another
+ * holder's: nothing of them is touched again.
+ */
+static void
+retire(struct holder *h)
+{
+	struct sockaddr_un sa;
+	char info[PATH_MAX];
+
+	if (h->retired)
+		return;
+	h->retired = 1;
+	h->end = 1;
+	if (sock_addr(h->p, &sa) == 0)
+		(void)unlink(sa.sun_path);
+	if (path_in(h->p, ".info", info, sizeof(info)) == 0)
+		(void)unlink(info);
+	if (h->p->lock_fd != -1)
+		close(h->p->lock_fd);
+	h->p->lock_fd = -1;
+}
 
 static int
 conf_changed(const struct holder *h)
@@ -525,6 +586,33 @@ conf_changed(const struct holder *h)
 	    st.st_size != h->conf_st.st_size ||
 	    st.st_mtim.tv_sec != h->conf_st.st_mtim.tv_sec ||
 	    st.st_mtim.tv_nsec != h->conf_st.st_mtim.tv_nsec;
+}
+
+/* The account was signed in again, or out, since the holder began (a
+   refresh of the access token is not that: oauth_store_grant). */
+static int
+grant_changed(const struct holder *h)
+{
+	char *now;
+	int changed;
+
+	if (h->token_path == NULL)
+		return 0;
+	now = oauth_store_grant(h->token_path);
+	changed = strcmp(now, h->grant) != 0;
+	free(now);
+	return changed;
+}
+
+/* Why the holder must end, whoever asks; NULL while it may go on. */
+static const char *
+must_end(const struct holder *h)
+{
+	if (conf_changed(h))
+		return "the configuration changed";
+	if (grant_changed(h))
+		return "the OAuth2 sign-in changed";
+	return NULL;
 }
 
 /* The session is usable: nothing unasked-for from the server (a 421, a
@@ -613,6 +701,7 @@ serve(struct holder *h, int c)
 	socklen_t crlen = sizeof(cr);
 	struct err e;
 	FILE *fo = NULL, *fe = NULL;
+	const char *why;
 	long outlen, errlen;
 	int fd = -1, code;
 
@@ -633,14 +722,14 @@ serve(struct holder *h, int c)
 		answer(c, "another route");
 		goto out;
 	}
-	if (conf_changed(h)) {
-		answer(c, "the configuration changed");
-		h->end = 1;
+	if ((why = must_end(h)) != NULL) {
+		retire(h);
+		answer(c, why);
 		goto out;
 	}
 	if (!alive(h)) {
+		retire(h);
 		answer(c, "the session ended");
-		h->end = 1;
 		goto out;
 	}
 	memset(&ent, 0, sizeof(ent));
@@ -656,7 +745,7 @@ serve(struct holder *h, int c)
 		goto out;
 	}
 	memcpy(ent.id, rq.id, strlen(rq.id) + 1);
-	ent.area = SPOOL_TMP;
+	ent.area = rq.queued ? SPOOL_QUEUE : SPOOL_TMP;
 	ent.fd = fd;
 	fd = -1;
 	fo = tmpfile();
@@ -675,9 +764,12 @@ serve(struct holder *h, int c)
 	h->d->now = time(NULL);
 	h->s->verbose = rq.verbose;
 	if (rq.verbose)
-		fprintf(stderr, "posthorn: sending through the connection "
-		    "held by process %ld (persist)\n", (long)getpid());
-	code = deliver_held(h->d, &ent, h->a, h->s);
+		fprintf(stderr, "posthorn: %s%ssending through the connection "
+		    "held by process %ld (persist)\n", rq.queued ? ent.id : "",
+		    rq.queued ? ": " : "", (long)getpid());
+	/* A queue run's entry goes alone: the run sends the rest. */
+	code = rq.queued ? deliver_held_queued(h->d, &ent, h->a, h->s) :
+	    deliver_held(h->d, &ent, h->a, h->s);
 	spool_release(&ent);
 	fflush(stdout);
 	fflush(stderr);
@@ -742,6 +834,10 @@ holder_loop(struct holder *h, int lfd)
 		wait = (int)(idle_since + h->p->seconds - now);
 		if (last_cmd + PERSIST_NOOP_IDLE - now < wait)
 			wait = (int)(last_cmd + PERSIST_NOOP_IDLE - now);
+		/* A changed file ends an idle holder too, soon. */
+		if ((h->have_conf || h->token_path != NULL) &&
+		    wait > PERSIST_CHECK_SECONDS)
+			wait = PERSIST_CHECK_SECONDS;
 		if (wait < 0)
 			wait = 0;
 		pf[0].fd = lfd;
@@ -755,6 +851,10 @@ holder_loop(struct holder *h, int lfd)
 			break;
 		}
 		now = time(NULL);
+		if (n == 0 && must_end(h) != NULL) {
+			retire(h);
+			break;
+		}
 		if (pf[1].revents != 0 || now - last_cmd >= PERSIST_NOOP_IDLE) {
 			/* The server spoke unasked (421, a close) or the
 			   session has been silent long enough. */
@@ -798,6 +898,7 @@ persist_hold(struct persist *p, struct smtp *s, struct deliver_ctx *d,
 	char lock[PATH_MAX], info[PATH_MAX];
 	struct sockaddr_un sa;
 	struct holder h;
+	struct err e;
 	pid_t pid;
 	int lfd, nul;
 
@@ -849,6 +950,12 @@ persist_hold(struct persist *p, struct smtp *s, struct deliver_ctx *d,
 	h.devnull = nul;
 	if (p->conf_path != NULL && stat(p->conf_path, &h.conf_st) == 0)
 		h.have_conf = 1;
+	/* The sign-in it authenticated with (a moment ago, in the parent). */
+	if (oauth_provider_used(a) && oauth_store_path(a, &h.token_path,
+	    &e) == 0)
+		h.grant = oauth_store_grant(h.token_path);
+	else
+		h.token_path = NULL;
 	/* Whoever held the lock before is gone: its socket is stale. */
 	(void)unlink(sa.sun_path);
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -856,12 +963,13 @@ persist_hold(struct persist *p, struct smtp *s, struct deliver_ctx *d,
 	    chmod(sa.sun_path, 0600) == 0 && listen(lfd, 64) == 0) {
 		write_info(&h, info);
 		holder_loop(&h, lfd);
-		(void)unlink(sa.sun_path);
-		(void)unlink(info);
+		retire(&h);
 	}
 	if (lfd != -1)
 		close(lfd);
 	smtp_close(s);
+	free(h.token_path);
+	free(h.grant);
 	_exit(0);
 }
 

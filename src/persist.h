@@ -8,8 +8,11 @@
  * spool their message as always, pass the entry's locked file over a
  * Unix-domain socket in the user's private runtime directory, and wait
  * for the holder's outcome: the exit status, the lines on standard error
- * and standard output it wrote for them.  max_connections bounds the
- * sessions one user opens at once for one route (a flock'd slot each).
+ * and standard output it wrote for them.  Queue runs (-q, the runner)
+ * hand their entries over the same way, but never become holders
+ * themselves.  A changed configuration file or a new OAuth2 sign-in (not
+ * a refresh) ends a holder.  max_connections bounds the sessions one
+ * user opens at once for one route (a flock'd slot each).
  */
 #ifndef POSTHORN_PERSIST_H
 #define POSTHORN_PERSIST_H
@@ -72,6 +75,17 @@ enum persist_result persist_offer(struct persist *p,
 	    const struct spool_entry *ent, int verbose, int json, int *code);
 
 /*
+ * The queue run's offer (-q, the runner): ent is a queue entry (locked,
+ * in queue/).  One try, no waiting for a holder that is not there and no
+ * max_connections slot: PERSIST_DONE as persist_offer (the holder settled
+ * it as a queue run would, its lines written to stdout and stderr),
+ * PERSIST_LOST (handed over, no answer), or PERSIST_DIRECT when no holder
+ * of p's key answered or it refused: deliver it on your own session.
+ */
+enum persist_result persist_try(struct persist *p,
+	    const struct spool_entry *ent, int verbose, int json, int *code);
+
+/*
  * s is open after the caller's own message: when no other holder exists
  * for p's key, forks the holder, which serves later messages through d
  * (its spool) and a until idle, then QUITs and exits; it never returns.
@@ -100,16 +114,18 @@ struct persist_request {
 	char	 id[32];
 	int	 verbose;	/* 0 to 9 */
 	int	 json;		/* 0 or 1 */
+	int	 queued;	/* 0: a new message in tmp/; 1: a queue
+				   entry in queue/ (a queue run's) */
 	size_t	 envlen;	/* at most PERSIST_ENV_MAX */
 };
 
 /*
  * The client's first line, len octets without its newline:
- * "posthorn-persist 1 KEY ID VERBOSE JSON ENVLEN", single spaces, KEY 24
- * lower-case hex digits, ID a queue id (spool_valid_id), numbers in
- * decimal without sign or leading zeros, in range.  persist_format_request
- * writes it (with the newline) into out (n octets); -1 when it does not
- * fit.  The holder's last line "DONE CODE OUTLEN ERRLEN": CODE 0 to 255,
+ * "posthorn-persist 2 KEY ID VERBOSE JSON QUEUED ENVLEN", single spaces,
+ * KEY 24 lower-case hex digits, ID a queue id (spool_valid_id), numbers
+ * in decimal without sign or leading zeros, in range (JSON and QUEUED 0
+ * or 1).  persist_format_request writes it (with the newline) into out
+ * (n octets); -1 when it does not fit.  The holder's last line "DONE CODE OUTLEN ERRLEN": CODE 0 to 255,
  * the lengths at most PERSIST_ENV_MAX.  Pure; 0, or -1 when malformed.
  */
 int	 persist_parse_request(const char *line, size_t len,

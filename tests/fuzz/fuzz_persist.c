@@ -28,6 +28,7 @@ request(const char *p, size_t n)
 		return;
 	if (strlen(r.key) != PERSIST_KEY_LEN - 1 || !spool_valid_id(r.id) ||
 	    r.verbose < 0 || r.verbose > 9 || (r.json != 0 && r.json != 1) ||
+	    (r.queued != 0 && r.queued != 1) ||
 	    r.envlen > PERSIST_ENV_MAX)
 		abort();
 	for (i = 0; i < PERSIST_KEY_LEN - 1; i++)

@@ -251,6 +251,7 @@ test_store(void)
 	struct err e;
 	struct stat st;
 	char dir[] = "/tmp/test_oauth.XXXXXX", *path;
+	char *g1 = NULL, *g2 = NULL, *g3 = NULL, *id = NULL;
 	int fd;
 
 	if (mkdtemp(dir) == NULL) {
@@ -278,6 +279,53 @@ test_store(void)
 	    strcmp(back.access, "at") == 0 && strcmp(back.refresh, "rt") ==
 	    0 && back.expires == 12345, "round trip");
 	oauth_tokens_release(&back);
+	chmod(path, 0644);
+	t_ok((g1 = oauth_store_grant(path)) != NULL &&
+	    strcmp(g1, "unreadable") == 0, "grant: a refused file");
+	free(g1);
+	chmod(path, 0600);
+
+	/* The sign-in a connection holder compares (persist.c). */
+	g1 = oauth_store_grant(path);
+	t_ok(strncmp(g1, "refresh ", 8) == 0 && strlen(g1) == 8 + 64 &&
+	    strstr(g1, "rt") == NULL, "grant: without sign_in, the refresh "
+	    "token's digest, not the token");
+	oauth_store_new_sign_in(&t);
+	t_ok(t.sign_in != NULL && strlen(t.sign_in) == 16,
+	    "a sign-in id of 16 characters");
+	id = strdup(t.sign_in);
+	oauth_store_new_sign_in(&t);
+	t_ok(strcmp(id, t.sign_in) != 0, "each sign-in id is new");
+	t_ok(oauth_store_save(path, &t, &e) == 0 &&
+	    oauth_store_load(path, &back, &e) == 0 && back.sign_in != NULL &&
+	    strcmp(back.sign_in, t.sign_in) == 0, "sign_in round trip");
+	oauth_tokens_release(&back);
+	g2 = oauth_store_grant(path);
+	t_ok(strncmp(g2, "sign-in ", 8) == 0 && strcmp(g2 + 8, t.sign_in) ==
+	    0 && strcmp(g1, g2) != 0, "grant: the sign-in id");
+	/* A refresh: new access and refresh tokens, the same sign-in. */
+	free(t.access);
+	free(t.refresh);
+	t.access = strdup("at2");
+	t.refresh = strdup("rt2");
+	t_ok(oauth_store_save(path, &t, &e) == 0 &&
+	    (g3 = oauth_store_grant(path)) != NULL && strcmp(g2, g3) == 0,
+	    "grant: a refresh keeps it");
+	free(g3);
+	free(t.sign_in);
+	t.sign_in = id;
+	id = NULL;
+	t_ok(oauth_store_save(path, &t, &e) == 0 &&
+	    (g3 = oauth_store_grant(path)) != NULL && strcmp(g2, g3) != 0,
+	    "grant: a new sign-in changes it");
+	free(g3);
+	free(g1);
+	free(g2);
+	t_ok(oauth_store_remove(path, &e) == 0 &&
+	    (g1 = oauth_store_grant(path)) != NULL &&
+	    strcmp(g1, "signed out") == 0, "grant: signed out");
+	free(g1);
+	t_ok(oauth_store_save(path, &t, &e) == 0, "saved again");
 	chmod(path, 0644);
 	t_ok(oauth_store_load(path, &back, &e) == -1 && e.kind == ERR_CONFIG,
 	    "a file others can read is refused");
