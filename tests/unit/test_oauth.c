@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -338,6 +341,204 @@ test_store(void)
 	free(path);
 }
 
+/* e names a failure of kind k, says want, names no token. */
+static int
+store_err(const struct err *e, enum err_kind k, const char *want)
+{
+	return e->kind == k && strstr(e->text, want) != NULL &&
+	    strstr(e->text, "SECRET") == NULL && strchr(e->text, '\n') == NULL;
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	if (fd != -1) {
+		(void)!write(fd, text, strlen(text));
+		fchmod(fd, mode);
+		close(fd);
+	}
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The token store's refusals: each an error of its own, naming the file
+   and never a token; a refused load leaves no tokens behind. */
+static void
+test_store_errors(void)
+{
+	static const char *damaged[] = {
+		"{\"version\":1,\"access_token\":\"SECRETAT",	/* cut */
+		"not json SECRETAT",
+		"[\"SECRETAT\"]",
+		"{\"version\":2,\"access_token\":\"SECRETAT\"}",
+		"{\"access_token\":\"SECRETAT\"}",
+		"{\"version\":1,\"access_token\":\"SECRETAT\","
+		    "\"access_token\":\"SECRETAT2\"}",		/* twice */
+		"",
+	};
+	struct oauth_tokens t, back;
+	struct account a;
+	struct err e;
+	struct stat st;
+	char dir[] = "/tmp/test_oauth.XXXXXX", path[256], other[512];
+	char *p = NULL;
+	double t0;
+	size_t i;
+	pid_t pid = -1;
+	int fd, pfd[2], st2 = -1;
+
+	if (mkdtemp(dir) == NULL) {
+		t_ok(0, "mkdtemp");
+		return;
+	}
+	memset(&t, 0, sizeof(t));
+	t.access = strdup("SECRETAT");
+	t.refresh = strdup("SECRETRT");
+
+	snprintf(path, sizeof(path), "%s/acct.json", dir);
+	for (i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		write_file(path, damaged[i], 0600);
+		memset(&e, 0, sizeof(e));
+		t_ok(oauth_store_load(path, &back, &e) == -1 &&
+		    store_err(&e, ERR_CONFIG, "is not a posthorn token file") &&
+		    strstr(e.text, path) != NULL && back.access == NULL &&
+		    back.refresh == NULL, "store: damaged file %zu refused, "
+		    "named, no token in '%s'", i, e.text);
+	}
+
+	/* Not a regular file of ours with mode 0600. */
+	snprintf(other, sizeof(other), "%s/real.json", dir);
+	t_ok(oauth_store_save(other, &t, &e) == 0, "store: saved a real one");
+	unlink(path);
+	t_ok(symlink(other, path) == 0 && oauth_store_load(path, &back, &e) ==
+	    -1 && store_err(&e, ERR_CONFIG, "refusing token file") &&
+	    back.access == NULL, "store: a symbolic link is refused");
+	unlink(path);
+	t_ok(mkdir(path, 0700) == 0 && oauth_store_load(path, &back, &e) ==
+	    -1 && store_err(&e, ERR_CONFIG, "must be a regular file of yours"),
+	    "store: a directory is refused");
+	t_ok(chmod(other, 0640) == 0 && oauth_store_load(other, &back, &e) ==
+	    -1 && store_err(&e, ERR_CONFIG, "mode 0600") &&
+	    back.access == NULL, "store: mode 0640 is refused");
+	chmod(other, 0600);
+
+	/* A path through a regular file: nothing can be read or created. */
+	snprintf(path, sizeof(path), "%s/real.json/acct.json", dir);
+	t_ok(oauth_store_load(path, &back, &e) == -1 &&
+	    store_err(&e, ERR_IO, "cannot read") && strstr(e.text,
+	    "Not a directory") != NULL, "store: load through a file: "
+	    "'%s'", e.text);
+	snprintf(path, sizeof(path), "%s/real.json/sub/acct.json", dir);
+	t_ok(oauth_store_save(path, &t, &e) == -1 &&
+	    store_err(&e, ERR_IO, "cannot create") && strstr(e.text,
+	    "real.json/sub'") != NULL, "store: save under a file: '%s'",
+	    e.text);
+	fd = 7;
+	t_ok(oauth_store_lock(path, &fd, &e) == -1 && fd == -1 &&
+	    store_err(&e, ERR_IO, "cannot create"), "store: lock under a "
+	    "file");
+
+	/* The lock file must not be a symbolic link. */
+	snprintf(path, sizeof(path), "%s/l.json", dir);
+	snprintf(other, sizeof(other), "%s/l.json.lock", dir);
+	t_ok(symlink("/dev/null", other) == 0 &&
+	    oauth_store_lock(path, &fd, &e) == -1 && fd == -1 &&
+	    store_err(&e, ERR_IO, "cannot lock") && strstr(e.text, other) !=
+	    NULL, "store: a linked lock file is refused: '%s'", e.text);
+	unlink(other);
+
+	/* Another process holds the lock: this one waits for it. */
+	if (pipe(pfd) == 0 && (pid = fork()) == 0) {
+		int cfd;
+
+		if (oauth_store_lock(path, &cfd, &e) == -1)
+			_exit(1);
+		(void)!write(pfd[1], "x", 1);
+		usleep(400 * 1000);
+		_exit(0);
+	} else if (pid > 0) {
+		char c;
+
+		close(pfd[1]);
+		(void)!read(pfd[0], &c, 1);
+		t0 = now_s();
+		i = oauth_store_lock(path, &fd, &e) == 0;
+		t0 = now_s() - t0;
+		t_ok(i && t0 > 0.2, "store: the lock waits for its holder "
+		    "(%.2f s)", t0);
+		close(fd);
+		waitpid(pid, &st2, 0);
+		t_ok(WIFEXITED(st2) && WEXITSTATUS(st2) == 0,
+		    "store: the other process held the lock");
+		close(pfd[0]);
+	}
+
+	/* The file's place is taken by a directory: the save fails, and
+	   leaves no temporary file. */
+	snprintf(path, sizeof(path), "%s/d.json", dir);
+	snprintf(other, sizeof(other), "%s/d.json/x", dir);
+	mkdir(path, 0700);
+	mkdir(other, 0700);
+	t_ok(oauth_store_save(path, &t, &e) == -1 &&
+	    store_err(&e, ERR_IO, "cannot rename") && strstr(e.text, path) !=
+	    NULL, "store: save onto a directory: '%s'", e.text);
+	snprintf(other, sizeof(other), "%s.tmp.%ld", path, (long)getpid());
+	t_ok(lstat(other, &st) == -1, "store: no temporary file left");
+	t_ok(oauth_store_remove(path, &e) == -1 &&
+	    store_err(&e, ERR_IO, "cannot remove"), "store: remove a "
+	    "directory: '%s'", e.text);
+	/* Its temporary name is taken. */
+	snprintf(path, sizeof(path), "%s/t.json", dir);
+	snprintf(other, sizeof(other), "%s.tmp.%ld", path, (long)getpid());
+	mkdir(other, 0700);
+	t_ok(oauth_store_save(path, &t, &e) == -1 &&
+	    store_err(&e, ERR_IO, "cannot create") && strstr(e.text, other) !=
+	    NULL && lstat(path, &st) == -1, "store: temporary name taken: "
+	    "'%s'", e.text);
+
+	/* Where the file is. */
+	memset(&a, 0, sizeof(a));
+	a.name = "work";
+	unsetenv("XDG_STATE_HOME");
+	setenv("HOME", "/home/u", 1);
+	t_ok(oauth_store_path(&a, &p, &e) == 0 && p != NULL && strcmp(p,
+	    "/home/u/.local/state/posthorn/oauth2/work.json") == 0,
+	    "store path: under HOME");
+	free(p);
+	setenv("XDG_STATE_HOME", "/x/state", 1);
+	t_ok(oauth_store_path(&a, &p, &e) == 0 && p != NULL && strcmp(p,
+	    "/x/state/posthorn/oauth2/work.json") == 0,
+	    "store path: under XDG_STATE_HOME");
+	free(p);
+	setenv("XDG_STATE_HOME", "relative", 1);
+	setenv("HOME", "/", 1);
+	t_ok(oauth_store_path(&a, &p, &e) == -1 && p == NULL &&
+	    store_err(&e, ERR_CONFIG, "no home directory") &&
+	    strstr(e.text, "oauth2_token_file") != NULL,
+	    "store path: no home: '%s'", e.text);
+	a.name = "../x";
+	t_ok(oauth_store_path(&a, &p, &e) == -1 && p == NULL &&
+	    store_err(&e, ERR_CONFIG, "cannot be a token file name"),
+	    "store path: a name with a slash: '%s'", e.text);
+	a.oauth2_token_file = "/t/f.json";
+	t_ok(oauth_store_path(&a, &p, &e) == 0 && p != NULL &&
+	    strcmp(p, "/t/f.json") == 0, "store path: oauth2_token_file wins");
+	free(p);
+
+	oauth_tokens_release(&t);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	(void)!system(path);
+}
+
 /* Resolves the one account of a configuration: "flow mech scope token
    device authorize" or "-1 KIND". */
 static void
@@ -442,6 +643,7 @@ main(void)
 	test_device();
 	test_query();
 	test_store();
+	test_store_errors();
 	test_provider();
 	return t_done();
 }

@@ -473,6 +473,35 @@ tls_text(const char *answer, const char *want)
 	buf_release(&out);
 }
 
+/*
+ * A pin that is neither SHA-256 nor SHA-1 (the configuration parser never
+ * makes one; a caller might): refused before a byte is sent.
+ */
+static void
+test_tls_pin_length(void)
+{
+	static const unsigned char pin[16] = { 1 };
+	struct tls_params p;
+	struct buf out;
+	struct conn c;
+	struct err e;
+
+	memset(&p, 0, sizeof(p));
+	p.host = "mx.example";
+	p.certcheck = 1;
+	p.fingerprint = pin;
+	p.fingerprint_len = sizeof(pin);
+	buf_init(&out, 0);
+	conn_init(&c);
+	conn_attach(&c, transport_memory_buf("", 0, &out, "mx.example"));
+	t_ok(conn_starttls(&c, &p, &e) == -1 && e.kind == ERR_CONFIG &&
+	    strstr(e.text, "tls_fingerprint must be a SHA-256 or SHA-1 "
+	    "fingerprint") != NULL, "a 16-byte pin is refused: %s", e.text);
+	t_inteq(out.len, 0, "nothing was sent with a bad pin");
+	conn_close(&c);
+	buf_release(&out);
+}
+
 static void
 test_tls_quote(void)
 {
@@ -537,6 +566,7 @@ main(void)
 	test_unix_caps();
 	test_tcp();
 	test_tls_quote();
+	test_tls_pin_length();
 	test_signal();
 	return t_done();
 }
