@@ -445,6 +445,34 @@ test_failures(void)
 	entry_free(&ent);
 	free(path);
 
+	/* An mbox append cut short by the size limit: the mbox is left as
+	   it was, not with half a message the next one would join. */
+	path = xasprintf("%s/sent.mbox", top);
+	entry(&ent, path);
+	{
+		char *before = slurp(path), *after;
+
+		signal(SIGXFSZ, SIG_IGN);
+		getrlimit(RLIMIT_FSIZE, &old);
+		rl = old;
+		rl.rlim_cur = (rlim_t)(before != NULL ? strlen(before) : 0) + 100;
+		setrlimit(RLIMIT_FSIZE, &rl);
+		r = record_sent(&ent, WHEN, &e);
+		setrlimit(RLIMIT_FSIZE, &old);
+		signal(SIGXFSZ, SIG_DFL);
+		failed(r, &e, ERR_IO, path, "mbox append over the file size "
+		    "limit");
+		after = slurp(path);
+		t_ok(before != NULL && after != NULL && strcmp(before, after) ==
+		    0, "... the mbox is as it was (%zu bytes, %zu after)",
+		    before != NULL ? strlen(before) : 0, after != NULL ?
+		    strlen(after) : 0);
+		free(before);
+		free(after);
+	}
+	entry_free(&ent);
+	free(path);
+
 	/* No descriptor left: the Maildir file cannot be opened. */
 	path = xasprintf("%s/nofd/", top);
 	entry(&ent, path);
