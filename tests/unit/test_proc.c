@@ -138,6 +138,16 @@ test_attached_signals(void)
 	    "proc_run_attached: SIGTERM to posthorn ends it (-1, EINTR)");
 	t_ok(t1.tv_sec - t0.tv_sec < 10, "... at once, the command killed "
 	    "(%ld s)", (long)(t1.tv_sec - t0.tv_sec));
+	/* A SIGTERM caught just before the wait began (as during the fork):
+	   the wait must not start, nor last the editor's whole session. */
+	sig_caught = SIGTERM;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = proc_run_attached("exec sleep 30;", "file", &st);
+	saved = errno;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t_ok(r == -1 && saved == EINTR && t1.tv_sec - t0.tv_sec < 10,
+	    "proc_run_attached: a SIGTERM caught before the wait ends it too "
+	    "(%ld s)", (long)(t1.tv_sec - t0.tv_sec));
 	sig_caught = 0;
 	r = proc_run_attached("kill -INT $PPID; sleep 1; exit 5", "file",
 	    &st);
