@@ -222,7 +222,7 @@ test_mbox(void)
 	/* A second copy is appended, the first kept whole. */
 	free(ent.env.sender);
 	ent.env.sender = xstrdup("");
-	ent.env.record_bcc.n = 0;
+	strv_free(&ent.env.record_bcc);
 	t_ok(record_sent(&ent, WHEN, &e) == 0, "mbox: a second copy");
 	free(s);
 	s = slurp(path);
