@@ -93,19 +93,23 @@ static void
 test_attached_signals(void)
 {
 	struct timespec t0, t1;
+	char pidfile[64];
 	int r, st = -1, saved;
 
+	/* Where the command says which process it started. */
+	snprintf(pidfile, sizeof(pidfile), "/tmp/posthorn-test-proc.%ld",
+	    (long)getpid());
 	sig_install();
 	sig_caught = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* The sleep lets posthorn reach its wait; the command's child (a
 	   sleep in its group) must go with it. */
 	r = proc_run_attached("sleep 30 & echo $! >\"$1\"; sleep 1; "
-	    "kill -TERM $PPID; wait; :", "/tmp/posthorn-test-proc.pid", &st);
+	    "kill -TERM $PPID; wait; :", pidfile, &st);
 	saved = errno;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	{
-		FILE *f = fopen("/tmp/posthorn-test-proc.pid", "r");
+		FILE *f = fopen(pidfile, "r");
 		char path[64], state = '?', buf[256];
 		long pid = 0;
 		int i;
@@ -115,7 +119,7 @@ test_attached_signals(void)
 				pid = 0;
 			fclose(f);
 		}
-		unlink("/tmp/posthorn-test-proc.pid");
+		unlink(pidfile);
 		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 		/* Gone, or a zombie waiting for init: not running. */
 		for (i = 0; i < 50; i++) {
