@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -198,12 +199,28 @@ fail:
 	return -1;
 }
 
+/*
+ * A failed append leaves the mbox as it was: half a message (a From_
+ * line without its end) would swallow the next one appended.  Called with
+ * the lock still held; what stdio still buffers is dropped first, so
+ * that the fclose after writes nothing past the cut.
+ */
+static void
+record_mbox_undo(FILE *out, off_t size)
+{
+	__fpurge(out);
+	if (ftruncate(fileno(out), size) == 0)
+		(void)fsync(fileno(out));
+	fclose(out);
+}
+
 static int
 record_mbox(const char *path, const struct spool_entry *ent, time_t when,
     struct err *e)
 {
 	const struct envelope *env = &ent->env;
 	struct flock lk;
+	struct stat st;
 	struct tm tm;
 	char date[64];
 	FILE *out;
@@ -223,7 +240,8 @@ record_mbox(const char *path, const struct spool_entry *ent, time_t when,
 		return err_set(e, ERR_IO, "cannot lock the mbox '%s': %s",
 		    path, strerror(saved));
 	}
-	if ((out = fdopen(fd, "a")) == NULL) {
+	/* Its size under the lock: where a failed append is cut back to. */
+	if (fstat(fd, &st) == -1 || (out = fdopen(fd, "a")) == NULL) {
 		saved = errno;
 		close(fd);
 		return err_set(e, ERR_IO, "cannot write the mbox '%s': %s",
@@ -236,13 +254,20 @@ record_mbox(const char *path, const struct spool_entry *ent, time_t when,
 	record_notes(out, ent, when);
 	if (record_copy(ent->fd, out, 1) == -1) {
 		saved = errno;
-		fclose(out);
+		record_mbox_undo(out, st.st_size);
 		return err_set(e, ERR_IO, "cannot write the mbox '%s': %s",
 		    path, strerror(saved));
 	}
 	fputc('\n', out);
+	errno = 0;
+	if (fflush(out) == EOF || ferror(out) || fsync(fd) == -1) {
+		saved = errno ? errno : EIO;
+		record_mbox_undo(out, st.st_size);
+		return err_set(e, ERR_IO, "cannot write the mbox '%s': %s",
+		    path, strerror(saved));
+	}
 	/* Closing the file drops the lock, after the fsync. */
-	if (record_close(out) == -1)
+	if (fclose(out) == EOF)
 		return err_set(e, ERR_IO, "cannot write the mbox '%s': %s",
 		    path, strerror(errno));
 	return 0;

@@ -348,12 +348,8 @@ proc_run_attached(const char *cmd, const char *arg, int *status)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	for (;;) {
-		if (waitpid(pid, &st, 0) == pid)
-			break;
-		if (errno != EINTR) {
-			why = errno;
-			break;
-		}
+		/* Before each wait, not only after an EINTR: a signal caught
+		   during the fork or between two waits interrupts nothing. */
 		if (sig_caught && sig_caught != SIGINT) {
 			why = EINTR;
 			kill(-pid, SIGTERM);
@@ -361,6 +357,12 @@ proc_run_attached(const char *cmd, const char *arg, int *status)
 			kill(-pid, SIGKILL);
 			while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 				;
+			break;
+		}
+		if (waitpid(pid, &st, 0) == pid)
+			break;
+		if (errno != EINTR) {
+			why = errno;
 			break;
 		}
 	}
