@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "util/alloc.h"
 #include "util/fsio.h"
 #include "util/rand.h"
+#include "util/sig.h"
 
 char *
 record_path(const char *path)
@@ -214,12 +216,49 @@ record_mbox_undo(FILE *out, off_t size)
 	fclose(out);
 }
 
+unsigned record_lock_ms = 30000;
+
+/*
+ * The fcntl write lock on fd, tried every 100 ms for record_lock_ms:
+ * the message was sent already, and a mail reader that hangs holding
+ * the mbox must not keep a cron job waiting for ever (mutt gives up
+ * likewise).  A signal ends the wait.  0, or -1 with errno (EAGAIN when
+ * the time ran out).
+ */
+static int
+lock_mbox(int fd)
+{
+	struct flock lk;
+	struct pollfd pf;
+	unsigned waited = 0;
+
+	memset(&lk, 0, sizeof(lk));
+	lk.l_type = F_WRLCK;
+	lk.l_whence = SEEK_SET;
+	for (;;) {
+		if (fcntl(fd, F_SETLK, &lk) == 0)
+			return 0;
+		if (errno != EACCES && errno != EAGAIN)
+			return -1;
+		if (waited >= record_lock_ms) {
+			errno = EAGAIN;
+			return -1;
+		}
+		pf.fd = sig_fd;
+		pf.events = POLLIN;
+		if (sig_caught || poll(&pf, sig_fd >= 0 ? 1 : 0, 100) != 0) {
+			errno = EINTR;
+			return -1;
+		}
+		waited += 100;
+	}
+}
+
 static int
 record_mbox(const char *path, const struct spool_entry *ent, time_t when,
     struct err *e)
 {
 	const struct envelope *env = &ent->env;
-	struct flock lk;
 	struct stat st;
 	struct tm tm;
 	char date[64];
@@ -231,12 +270,13 @@ record_mbox(const char *path, const struct spool_entry *ent, time_t when,
 	if (fd == -1)
 		return err_set(e, ERR_CANTCREAT, "cannot open the mbox '%s': "
 		    "%s", path, strerror(errno));
-	memset(&lk, 0, sizeof(lk));
-	lk.l_type = F_WRLCK;
-	lk.l_whence = SEEK_SET;
-	if (fcntl(fd, F_SETLKW, &lk) == -1) {
+	if (lock_mbox(fd) == -1) {
 		saved = errno;
 		close(fd);
+		if (saved == EAGAIN)
+			return err_set(e, ERR_IO, "cannot lock the mbox '%s': "
+			    "another process held it for %g s", path,
+			    record_lock_ms / 1000.0);
 		return err_set(e, ERR_IO, "cannot lock the mbox '%s': %s",
 		    path, strerror(saved));
 	}

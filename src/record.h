@@ -20,12 +20,17 @@ struct spool_entry;
  * with at least one that took it, appends the message (ent->fd, as the
  * queue stores it) to the record: a Maildir when the path is a directory
  * or ends in '/' (written to tmp/, fsync'd, renamed into new/), else an
- * mbox file (fcntl write lock, a From_ line, >From quoting, fsync'd).
+ * mbox file (fcntl write lock, waited for up to
+ * record_lock_ms, a From_ line, >From quoting, fsync'd).
  * when is the time the server took it.  0 when written or nothing was
  * due; -1 with ERR_CANTCREAT or ERR_IO naming the path.
  */
 int	 record_sent(const struct spool_entry *ent, time_t when,
 	    struct err *e);
+
+/* How long an mbox copy waits for another process's lock, in ms (30 s;
+   tests shorten it). */
+extern unsigned record_lock_ms;
 
 /*
  * The record path as an envelope keeps it: absolute (a relative path is

@@ -587,6 +587,40 @@ test_lock(void)
 	t_ok(s != NULL && strlen(s) == before, "... and wrote nothing (%zu "
 	    "bytes before, %zu after)", before, s != NULL ? strlen(s) : 0);
 	free(s);
+
+	/* A holder that never lets go: the copy gives up after the bound. */
+	if (pipe(go) == -1)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		fd = open(path, O_WRONLY | O_APPEND);
+		memset(&lk, 0, sizeof(lk));
+		lk.l_type = F_WRLCK;
+		if (fd == -1 || fcntl(fd, F_SETLKW, &lk) == -1)
+			_exit(1);
+		(void)!write(go[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(go[1]);
+	(void)!read(go[0], &c, 1);
+	close(go[0]);
+	record_lock_ms = 700;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = record_sent(&ent, WHEN, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	record_lock_ms = 30000;
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	failed(r, &e, ERR_IO, path, "mbox locked for good: the copy gives up");
+	t_ok(strstr(e.text, "held it for") != NULL, "... saying another "
+	    "process held the lock (%s)", e.text);
+	t_ok((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) /
+	    1000000 >= 600 && t1.tv_sec - t0.tv_sec < 5, "... after the "
+	    "bound, not at once nor for ever");
+	s = slurp(path);
+	t_ok(s != NULL && strlen(s) == before, "... and wrote nothing");
+	free(s);
 	entry_free(&ent);
 	free(path);
 }
