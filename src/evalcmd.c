@@ -104,9 +104,13 @@ evalcmd_line(const char *cmd, int timeout, char **line, struct err *e)
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		buf_release(&out);
+		/* The shell's own statuses: its line on stderr says more. */
 		if (WIFEXITED(status))
 			return err_set(e, ERR_CONFIG, "eval command failed "
-			    "with exit status %d", WEXITSTATUS(status));
+			    "with exit status %d%s", WEXITSTATUS(status),
+			    WEXITSTATUS(status) == 127 ? " (command not found)" :
+			    WEXITSTATUS(status) == 126 ? " (command not "
+			    "executable)" : "");
 		return err_set(e, sig_caught ? ERR_TEMP : ERR_CONFIG,
 		    "eval command was killed by signal %d", WTERMSIG(status));
 	}

@@ -96,7 +96,9 @@ test_failures(void)
 	failed("echo " SECRET "; exit 3", 10, ERR_CONFIG,
 	    "eval command failed with exit status 3");
 	failed("/nonexistent/program-of-posthorn", 10, ERR_CONFIG,
-	    "exit status 127");
+	    "exit status 127 (command not found)");
+	failed("/etc/passwd", 10, ERR_CONFIG,
+	    "exit status 126 (command not executable)");
 	failed("echo " SECRET "; kill -9 $$", 10, ERR_CONFIG,
 	    "eval command was killed by signal 9");
 	failed("echo " SECRET "; exec sleep 30", 1, ERR_CONFIG,
