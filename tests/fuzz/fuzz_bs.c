@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include "addr.h"
 #include "bs.h"
@@ -66,16 +67,14 @@ submit(void *arg, const char *sender, const struct strv *rcpts, int datafd)
 static int
 file_of(const void *p, size_t n)
 {
-	FILE *f = tmpfile();
-	int fd;
+	/* In memory: a file on disk per run made this target the slowest
+	   (1,200 runs/s). */
+	int fd = memfd_create("fuzz_bs", 0);
 
-	if (f == NULL)
+	if (fd == -1)
 		abort();
-	if (n > 0 && fwrite(p, 1, n, f) != n)
+	if (n > 0 && write(fd, p, n) != (ssize_t)n)
 		abort();
-	fflush(f);
-	fd = dup(fileno(f));
-	fclose(f);
 	lseek(fd, 0, SEEK_SET);
 	return fd;
 }
