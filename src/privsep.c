@@ -192,7 +192,9 @@ read_pem(const char *path, const char *what, char **out, size_t *len,
 		return -1;
 	}
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	buf_init_secret(&b, PRIVSEP_PEM_MAX);
+	/* Room for the terminating NUL too: a file of exactly
+	   PRIVSEP_PEM_MAX bytes is not "larger than" it. */
+	buf_init_secret(&b, PRIVSEP_PEM_MAX + 1);
 	while ((r = fsio_read(fd, chunk, sizeof(chunk))) > 0)
 		if (buf_add(&b, chunk, (size_t)r) == -1)
 			break;
@@ -210,7 +212,7 @@ read_pem(const char *path, const char *what, char **out, size_t *len,
 		    what, path, PRIVSEP_PEM_MAX);
 	}
 	*len = b.len;
-	if (buf_add(&b, "", 1) == -1) {
+	if (b.len > PRIVSEP_PEM_MAX || buf_add(&b, "", 1) == -1) {
 		buf_release(&b);
 		return err_set(e, ERR_CONFIG, "%s '%s' is larger than %d "
 		    "bytes", what, path, PRIVSEP_PEM_MAX);
