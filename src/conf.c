@@ -687,6 +687,7 @@ conf_account_release(struct account *a)
 		wipe(a->tls_key_pem, a->tls_key_pem_len);
 		free(a->tls_key_pem);
 	}
+	free(a->secret_error);
 	wipe(a, sizeof(*a));
 }
 
@@ -737,6 +738,8 @@ conf_account_dup(const struct account *src)
 		    src->tls_key_pem_len + 1);
 		a->tls_key_pem_len = src->tls_key_pem_len;
 	}
+	if (src->secret_error != NULL)
+		a->secret_error = xstrdup(src->secret_error);
 	return a;
 }
 

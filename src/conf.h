@@ -159,6 +159,10 @@ struct account {
 	size_t		 tls_cert_pem_len;
 	char		*tls_key_pem;
 	size_t		 tls_key_pem_len;
+	/* Why privsep_preload could not read this account's secret (one
+	   line, no secret in it), or NULL: the account is then not used
+	   (smtp_open fails with it), the others are. */
+	char		*secret_error;
 };
 
 #define CONF_FROM_DEFAULT	0

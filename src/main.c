@@ -423,10 +423,8 @@ load_conf(struct ctx *c, struct err *e)
 	else
 		privsep_drop();
 	r = conf_load(&c->conf, path, c->cli.config != NULL, &c->env, e);
-	if (r == 0 && privsep_used() && privsep_preload(&c->conf, e) == -1) {
-		conf_free(&c->conf);
-		r = -1;
-	}
+	if (r == 0 && privsep_used())
+		privsep_preload(&c->conf);
 	privsep_drop();
 	if (r == -1) {
 		free(path);

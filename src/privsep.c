@@ -221,10 +221,11 @@ read_pem(const char *path, const char *what, char **out, size_t *len,
 	return 0;
 }
 
-int
-privsep_preload(struct conf *c, struct err *e)
+void
+privsep_preload(struct conf *c)
 {
 	struct account *a;
+	struct err e;
 	char *pw;
 	size_t i;
 
@@ -234,20 +235,20 @@ privsep_preload(struct conf *c, struct err *e)
 		    a->tls_key_pem == NULL) {
 			if (read_pem(a->tls_cert_file, "TLS client "
 			    "certificate", &a->tls_cert_pem,
-			    &a->tls_cert_pem_len, e) == -1 ||
+			    &a->tls_cert_pem_len, &e) == -1 ||
 			    read_pem(a->tls_key_file, "TLS client key",
-			    &a->tls_key_pem, &a->tls_key_pem_len, e) == -1)
+			    &a->tls_key_pem, &a->tls_key_pem_len, &e) == -1)
 				goto fail;
 		}
 		if (!a->auth)
 			continue;
 		pw = NULL;
 		if (a->password_in_file) {
-			if (conf_password(a, &pw, e) == -1)
+			if (conf_password(a, &pw, &e) == -1)
 				goto fail;
 			a->password_in_file = 0;
 		} else if (a->password == NULL && a->passwordeval != NULL) {
-			if (auth_eval(a, &pw, e) == -1)
+			if (auth_eval(a, &pw, &e) == -1)
 				goto fail;
 		}
 		if (pw != NULL) {
@@ -259,11 +260,16 @@ privsep_preload(struct conf *c, struct err *e)
 		}
 		continue;
 fail:
-		return err_prefix(e, "account '%s' of %s: ", a->name,
+		/* This account is not used, the others are, as when a
+		   user's passwordeval fails for one account only. */
+		err_prefix(&e, "account '%s' of %s: ", a->name,
 		    c->path != NULL ? c->path : "the system configuration");
+		free(a->secret_error);
+		a->secret_error = xstrdup(e.text);
+		privsep_forget_secret(a);
+		err_clear(&e);
 	}
 	secmem_scrub_stack();
-	return 0;
 }
 
 void

@@ -58,11 +58,12 @@ int	 privsep_raised_group(gid_t gid);
  * of its passwordeval, run now with the group's rights and the minimal
  * environment, for accounts with auth; the client certificate and key of
  * tls_cert_file and tls_key_file), so that nothing needs the group once
- * it is dropped.  0, or -1 with e filled (naming the account).
+ * it is dropped.  An account whose secret cannot be read keeps the
+ * reason (naming the account and the file) in its secret_error and is
+ * not used; the other accounts are.
  */
 struct conf;
-struct err;
-int	 privsep_preload(struct conf *c, struct err *e);
+void	 privsep_preload(struct conf *c);
 
 /*
  * For an account of a configuration read with the group's rights

@@ -607,6 +607,11 @@ smtp_open(struct smtp *s, const struct account *a, int verbose,
 	char *note;
 
 	begin(s, a, verbose, e);
+	if (a->secret_error != NULL) {
+		err_set(e, ERR_CONFIG, "%s", a->secret_error);
+		smtp_close(s);
+		return at(e, SMTP_CONNECT);
+	}
 	if (a->socket == NULL && (a->host == NULL || a->host[0] == '\0')) {
 		err_set(e, ERR_CONFIG, "no host in account '%s'",
 		    a->name ? a->name : "");
@@ -665,6 +670,11 @@ smtp_open_on(struct smtp *s, const struct account *a, struct transport *t,
 {
 	begin(s, a, verbose, e);
 	conn_attach(&s->conn, t);
+	if (a->secret_error != NULL) {
+		err_set(e, ERR_CONFIG, "%s", a->secret_error);
+		smtp_close(s);
+		return at(e, SMTP_CONNECT);
+	}
 	if (a->tls && !a->tls_starttls && start_tls(s, e) == -1) {
 		smtp_close(s);
 		return -1;
