@@ -141,20 +141,24 @@ cycle_from(const struct graph *g, size_t start)
 	return removed < nreach;
 }
 
-/* The entry whose name reads as shown in an error text, or -1. */
+/* The entry whose name reads as shown in an error text, or -1 when
+   none or several do ("\r\ra" and "a" may read alike). */
 static size_t
 lookup_shown(const struct alias_map *m, const char *shown, size_t len)
 {
 	char buf[ERR_TEXT_MAX];
-	size_t i;
+	size_t i, found = (size_t)-1;
 
 	for (i = 0; i < m->n; i++) {
 		str_oneline(buf, sizeof(buf), m->v[i].name,
 		    strlen(m->v[i].name));
-		if (strlen(buf) == len && memcmp(buf, shown, len) == 0)
-			return i;
+		if (strlen(buf) == len && memcmp(buf, shown, len) == 0) {
+			if (found != (size_t)-1)
+				return (size_t)-1;
+			found = i;
+		}
 	}
-	return (size_t)-1;
+	return found;
 }
 
 /*
