@@ -598,6 +598,15 @@ fail:
 	return -1;
 }
 
+/* The setgid run could not read this account's secret: not used. */
+static int
+unusable_account(struct smtp *s, const struct account *a, struct err *e)
+{
+	err_set(e, ERR_CONFIG, "%s", a->secret_error);
+	smtp_close(s);
+	return at(e, SMTP_CONNECT);
+}
+
 int
 smtp_open(struct smtp *s, const struct account *a, int verbose,
     struct err *e)
@@ -607,11 +616,8 @@ smtp_open(struct smtp *s, const struct account *a, int verbose,
 	char *note;
 
 	begin(s, a, verbose, e);
-	if (a->secret_error != NULL) {
-		err_set(e, ERR_CONFIG, "%s", a->secret_error);
-		smtp_close(s);
-		return at(e, SMTP_CONNECT);
-	}
+	if (a->secret_error != NULL)
+		return unusable_account(s, a, e);
 	if (a->socket == NULL && (a->host == NULL || a->host[0] == '\0')) {
 		err_set(e, ERR_CONFIG, "no host in account '%s'",
 		    a->name ? a->name : "");
@@ -670,11 +676,8 @@ smtp_open_on(struct smtp *s, const struct account *a, struct transport *t,
 {
 	begin(s, a, verbose, e);
 	conn_attach(&s->conn, t);
-	if (a->secret_error != NULL) {
-		err_set(e, ERR_CONFIG, "%s", a->secret_error);
-		smtp_close(s);
-		return at(e, SMTP_CONNECT);
-	}
+	if (a->secret_error != NULL)
+		return unusable_account(s, a, e);
 	if (a->tls && !a->tls_starttls && start_tls(s, e) == -1) {
 		smtp_close(s);
 		return -1;

@@ -38,40 +38,61 @@ proc_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * After fork, for both kinds of child: the signals in dfl back to their
+ * defaults, a process group of its own, and the terminal tty (unless -1)
+ * given to that group (a background group may take it only with SIGTTOU
+ * blocked).  Only async-signal-safe calls.
+ */
+static void
+child_own_group(const int *dfl, size_t n, int tty)
+{
+	struct sigaction sa;
+	sigset_t set;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < n; i++)
+		sigaction(dfl[i], &sa, NULL);
+	setpgid(0, 0);
+	if (tty != -1) {
+		sigemptyset(&set);
+		sigaddset(&set, SIGTTOU);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		tcsetpgrp(tty, getpid());
+	}
+}
+
+/* Nothing of posthorn's (the connection, the queue) is inherited:
+   every descriptor above 2 closed.  Async-signal-safe. */
+static void
+close_inherited(void)
+{
+	int fd;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) == -1)
+#endif
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+}
+
 /* After fork: becomes the command.  Only async-signal-safe calls. */
 static void
 proc_child(const char *cmd, int out, int devnull, int tty)
 {
 	static const int dfl[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGTTOU,
 	    SIGTTIN, SIGCHLD };
-	struct sigaction sa;
 	sigset_t set;
-	size_t i;
-	int fd;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(dfl) / sizeof(dfl[0]); i++)
-		sigaction(dfl[i], &sa, NULL);
-	setpgid(0, 0);
-	if (tty != -1) {
-		/* A background group may take the terminal only so. */
-		sigemptyset(&set);
-		sigaddset(&set, SIGTTOU);
-		sigprocmask(SIG_BLOCK, &set, NULL);
-		tcsetpgrp(tty, getpid());
-	}
+	child_own_group(dfl, sizeof(dfl) / sizeof(dfl[0]), tty);
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
 	if (dup2(devnull, 0) == -1 || dup2(out, 1) == -1)
 		_exit(127);
-	/* Nothing of posthorn's (the connection, the queue) is inherited. */
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) == -1)
-#endif
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
+	close_inherited();
 	/* Run setgid (privsep: a passwordeval of the system file), the shell
 	   keeps the group with -p; the kernel keeps the child undumpable
 	   while its groups differ. */
@@ -277,22 +298,10 @@ proc_child_attached(const char *cmd, const char *arg, int tty, int devnull)
 {
 	static const int dfl[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGTTOU,
 	    SIGTTIN, SIGCHLD, SIGQUIT, SIGTSTP };
-	struct sigaction sa;
 	sigset_t set;
-	size_t i;
-	int fd;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(dfl) / sizeof(dfl[0]); i++)
-		sigaction(dfl[i], &sa, NULL);
-	setpgid(0, 0);
+	child_own_group(dfl, sizeof(dfl) / sizeof(dfl[0]), tty);
 	if (tty != -1) {
-		sigemptyset(&set);
-		sigaddset(&set, SIGTTOU);
-		sigprocmask(SIG_BLOCK, &set, NULL);
-		tcsetpgrp(tty, getpid());
 		if (dup2(tty, 0) == -1 || dup2(tty, 1) == -1 ||
 		    dup2(tty, 2) == -1)
 			_exit(127);
@@ -300,11 +309,7 @@ proc_child_attached(const char *cmd, const char *arg, int tty, int devnull)
 		_exit(127);
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) == -1)
-#endif
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
+	close_inherited();
 	/* "$1": the file name is never parsed by the shell. */
 	execl("/bin/sh", "sh", "-c", cmd, "sh", arg, (char *)NULL);
 	_exit(127);
