@@ -1151,8 +1151,382 @@ smtp_noop(struct smtp *s, struct err *e)
 	return no_trailing(s, SMTP_RSET, e);
 }
 
-static int	send_message(struct smtp *, struct envelope *, int, int,
-		    const struct mime_dg_plan *, off_t, int, int, struct err *);
+/*
+ * One transaction while send_message runs it: what goes to the server
+ * and what its replies have said so far.
+ */
+struct txn {
+	struct smtp		*s;
+	struct envelope		*env;
+	int			 fd;
+	int			 last;		/* no message follows: QUIT */
+	const struct mime_dg_plan *plan;
+	off_t			 wire_size;
+	int			 pipelining;
+	int			 chunking;
+	int			 one_batch;	/* envelope and data, one write */
+	size_t			 accepted;	/* recipients taken */
+	size_t			 first_bad;	/* first refused, or (size_t)-1 */
+	struct err		 mail_err;	/* a pipelined MAIL's refusal */
+};
+
+/* What a transaction does next. */
+enum txn_step {
+	TXN_FAILED,		/* the error is set */
+	TXN_DATA,		/* the envelope went through: the data next */
+	TXN_BODY,		/* DATA got its 354: the body */
+	TXN_LMTP,		/* the body went: one reply per recipient */
+	TXN_END_REPLY,		/* the reply to the end of the data is in */
+	TXN_LOST,		/* no reply after the end of the data */
+	TXN_ABANDON		/* a 354 nobody wants: end the data empty */
+};
+
+/*
+ * Before anything is queued: the session is clean, the message fits the
+ * server's SIZE, and every command of the envelope can be expressed
+ * (addresses, lengths): a refusal half-way would leave half an envelope
+ * in the output buffer.
+ */
+static int
+txn_check(struct txn *t, struct err *e)
+{
+	struct smtp *s = t->s;
+	struct envelope *env = t->env;
+	struct buf b;
+	size_t i;
+	int rv = 0;
+
+	if (s->need_rset && rset(s, e) == -1)
+		return -1;
+	if ((s->caps.flags & CAP_SIZE) && s->caps.size_max > 0 &&
+	    (unsigned long long)t->wire_size > s->caps.size_max) {
+		err_set(e, ERR_UNAVAILABLE, "the message is %lld octets; %s "
+		    "accepts at most %llu", (long long)t->wire_size, host(s),
+		    s->caps.size_max);
+		return at(e, SMTP_MAIL);
+	}
+	buf_init(&b, CMD_MAX);
+	if (mail_line(s, env, t->wire_size, &b, e) == -1)
+		rv = at(e, SMTP_MAIL);
+	for (i = 0; rv == 0 && i < env->nrcpt; i++) {
+		if (env->rcpt[i].state != RCPT_PENDING)
+			continue;
+		buf_reset(&b);
+		if (rcpt_line(s, env, &env->rcpt[i], &b, e) == -1)
+			rv = at(e, SMTP_RCPT);
+	}
+	buf_release(&b);
+	return rv;
+}
+
+/* Counts the reply just read to recipient i's RCPT. */
+static void
+txn_count(struct txn *t, size_t i)
+{
+	if (SMTP_REPLY_CLASS(&t->s->reply) == 2)
+		t->accepted++;
+	else if (t->first_bad == (size_t)-1)
+		t->first_bad = i;
+}
+
+/*
+ * MAIL and an RCPT per pending recipient.  Without PIPELINING each reply
+ * is read as it comes; with it the commands are only queued.
+ */
+static int
+txn_envelope(struct txn *t, struct err *e)
+{
+	struct smtp *s = t->s;
+	struct envelope *env = t->env;
+	size_t i;
+
+	if (envelope_cmd(s, env, NULL, t->wire_size, e) == -1)
+		return at(e, SMTP_MAIL);
+	if (!t->pipelining) {
+		if (flush(s, SMTP_MAIL, e) == -1 ||
+		    read_reply(s, SMTP_MAIL, e) == -1)
+			return -1;
+		if (SMTP_REPLY_CLASS(&s->reply) != 2)
+			return reply_error(s, SMTP_MAIL, ERR_UNAVAILABLE, e,
+			    "sender <%s> rejected by %s", env->sender,
+			    host(s));
+		if (no_trailing(s, SMTP_MAIL, e) == -1)
+			return -1;
+	}
+	s->need_rset = 1;
+	for (i = 0; i < env->nrcpt; i++) {
+		if (env->rcpt[i].state != RCPT_PENDING)
+			continue;
+		if (envelope_cmd(s, env, &env->rcpt[i], 0, e) == -1)
+			return at(e, SMTP_RCPT);
+		if (t->pipelining)
+			continue;
+		if (flush(s, SMTP_RCPT, e) == -1 ||
+		    read_reply(s, SMTP_RCPT, e) == -1 ||
+		    no_trailing(s, SMTP_RCPT, e) == -1 ||
+		    record_rcpt(s, &env->rcpt[i], e) == -1)
+			return -1;
+		txn_count(t, i);
+	}
+	return 0;
+}
+
+/*
+ * A small message rides in the same write as its pipelined envelope:
+ * BDAT LAST with the whole message (and QUIT when it is the last), or
+ * DATA.
+ */
+static int
+txn_batch(struct txn *t, struct err *e)
+{
+	struct smtp *s = t->s;
+
+	if (!t->chunking)
+		return cmd(s, -1, e, "DATA") == -1 ? at(e, SMTP_DATA) : 0;
+	/* No watch: replies to MAIL and RCPT may arrive while the chunk is
+	   still being written. */
+	if (cmd(s, -1, e, "BDAT %lld LAST", (long long)t->wire_size) == -1 ||
+	    send_body(s, t->fd, t->env->size, 0, t->plan, t->wire_size, 0,
+	    e) == -1)
+		return at(e, SMTP_DATA);
+	if (t->last && cmd(s, -1, e, "QUIT") == 0)
+		s->quit_sent = 1;
+	return 0;
+}
+
+/*
+ * The pipelined replies to MAIL and to each RCPT.  A refused MAIL is
+ * kept in mail_err: the RCPT replies after it are read but mean nothing.
+ */
+static int
+txn_replies(struct txn *t, struct err *e)
+{
+	struct smtp *s = t->s;
+	struct envelope *env = t->env;
+	size_t i;
+
+	if (flush(s, SMTP_MAIL, e) == -1 ||
+	    read_reply(s, SMTP_MAIL, e) == -1)
+		return -1;
+	if (SMTP_REPLY_CLASS(&s->reply) != 2)
+		reply_error(s, SMTP_MAIL, ERR_UNAVAILABLE, &t->mail_err,
+		    "sender <%s> rejected by %s", env->sender, host(s));
+	for (i = 0; i < env->nrcpt; i++) {
+		if (env->rcpt[i].state != RCPT_PENDING)
+			continue;
+		if (read_reply(s, SMTP_RCPT, e) == -1)
+			return -1;
+		if (t->mail_err.kind != ERR_NONE)
+			continue;
+		if (record_rcpt(s, &env->rcpt[i], e) == -1)
+			return -1;
+		txn_count(t, i);
+	}
+	return 0;
+}
+
+/* The envelope's outcome when the data was not in the same write. */
+static enum txn_step
+txn_envelope_end(struct txn *t, struct err *e)
+{
+	if (t->mail_err.kind != ERR_NONE) {
+		*e = t->mail_err;
+		return TXN_FAILED;
+	}
+	if (t->pipelining && no_trailing(t->s, SMTP_RCPT, e) == -1)
+		return TXN_FAILED;
+	if (t->accepted == 0) {
+		no_recipient(t->s, t->env, t->first_bad, e);
+		return TXN_FAILED;
+	}
+	return TXN_DATA;
+}
+
+/* The reply to DATA: 354 lets the body go. */
+static enum txn_step
+txn_go_ahead(struct smtp *s, struct err *e)
+{
+	if (s->reply.code != 354) {
+		reply_error(s, SMTP_DATA, ERR_UNAVAILABLE, e,
+		    "DATA refused by %s", host(s));
+		return TXN_FAILED;
+	}
+	return no_trailing(s, SMTP_DATA, e) == -1 ? TXN_FAILED : TXN_BODY;
+}
+
+/*
+ * The reply to the batch's DATA or BDAT LAST, read after the envelope's:
+ * it counts only when the envelope was taken.
+ */
+static enum txn_step
+txn_batch_end(struct txn *t, struct err *e)
+{
+	struct smtp *s = t->s;
+
+	if (read_reply(s, t->chunking ? SMTP_END : SMTP_DATA, e) == -1)
+		return t->chunking ? TXN_LOST : TXN_FAILED;
+	if (t->mail_err.kind != ERR_NONE) {
+		*e = t->mail_err;
+		return s->reply.code == 354 ? TXN_ABANDON : TXN_FAILED;
+	}
+	if (t->accepted == 0) {
+		if (s->reply.code == 354)
+			return TXN_ABANDON;
+		no_recipient(s, t->env, t->first_bad, e);
+		return TXN_FAILED;
+	}
+	if (t->chunking)
+		return TXN_END_REPLY;
+	return txn_go_ahead(s, e);
+}
+
+/* The data after an envelope that went on its own. */
+static enum txn_step
+txn_data(struct txn *t, struct err *e)
+{
+	struct smtp *s = t->s;
+
+	if (t->chunking) {
+		if (cmd(s, -1, e, "BDAT %lld LAST",
+		    (long long)t->wire_size) == -1) {
+			at(e, SMTP_DATA);
+			return TXN_FAILED;
+		}
+		if (send_body(s, t->fd, t->env->size, 0, t->plan,
+		    t->wire_size, 1, e) == -1 ||
+		    end_data(s, 0, t->last && t->pipelining, e) == -1) {
+			data_failed(s, e);
+			return TXN_FAILED;
+		}
+		return read_reply(s, SMTP_END, e) == -1 ? TXN_LOST :
+		    TXN_END_REPLY;
+	}
+	if (cmd(s, -1, e, "DATA") == -1 || flush(s, SMTP_DATA, e) == -1 ||
+	    read_reply(s, SMTP_DATA, e) == -1)
+		return TXN_FAILED;
+	return txn_go_ahead(s, e);
+}
+
+/* The body after DATA's 354, dot-stuffed, and the end of the data. */
+static enum txn_step
+txn_body(struct txn *t, struct err *e)
+{
+	struct smtp *s = t->s;
+
+	if (send_body(s, t->fd, t->env->size, 1, t->plan, t->wire_size, 1,
+	    e) == -1 || end_data(s, 1, t->last && t->pipelining, e) == -1) {
+		data_failed(s, e);
+		return TXN_FAILED;
+	}
+	if (s->acct->protocol == PROTO_LMTP)
+		return TXN_LMTP;
+	return read_reply(s, SMTP_END, e) == -1 ? TXN_LOST : TXN_END_REPLY;
+}
+
+/* The reply to the end of the data decides for every recipient taken. */
+static int
+txn_done(struct txn *t, struct err *e)
+{
+	struct smtp *s = t->s;
+	struct envelope *env = t->env;
+	size_t i;
+
+	if (SMTP_REPLY_CLASS(&s->reply) != 2)
+		return reply_error(s, SMTP_END, ERR_UNAVAILABLE, e,
+		    "message refused by %s at the end of the data", host(s));
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpt[i].state == RCPT_PENDING &&
+		    env->rcpt[i].code / 100 == 2)
+			env->rcpt[i].state = RCPT_DONE;
+	s->need_rset = 0;
+	s->nmsgs++;
+	if (!s->quit_sent && no_trailing(s, SMTP_END, e) == -1) {
+		/* Delivered all the same; the session is not trusted after. */
+		s->open = 0;
+		smtp_close(s);
+	}
+	err_clear(e);
+	return 0;
+}
+
+/*
+ * No reply after the end of the data: delivered or not, nobody knows.
+ * The message is kept (a duplicate is better than a loss, RFC 5321 6.1).
+ */
+static int
+txn_lost(struct smtp *s, struct err *e)
+{
+	err_prefix(e, "no reply after the end of the data, so the message "
+	    "may or may not have been delivered; it is kept for another "
+	    "attempt: ");
+	if (e->kind != ERR_PROTOCOL)
+		e->kind = ERR_TEMP;
+	s->open = 0;
+	return -1;
+}
+
+/* The server wants data it should not get: end it empty. */
+static int
+txn_abandon(struct txn *t, struct err *e)
+{
+	struct smtp *s = t->s;
+	struct err ignore;
+
+	conn_write(&s->conn, ".\r\n", 3, &ignore);
+	flush(s, SMTP_BODY, &ignore);
+	read_reply(s, SMTP_END, &ignore);
+	if (e->kind == ERR_NONE)
+		no_recipient(s, t->env, t->first_bad, e);
+	return -1;
+}
+
+/*
+ * One transaction: the envelope, then the data (with PIPELINING a small
+ * message goes in the envelope's write), then the server's verdict.
+ */
+static int
+send_message(struct smtp *s, struct envelope *env, int fd, int last,
+    const struct mime_dg_plan *plan, off_t wire_size, int pipelining,
+    int chunking, struct err *e)
+{
+	struct txn t = {
+		.s = s, .env = env, .fd = fd, .last = last, .plan = plan,
+		.wire_size = wire_size, .pipelining = pipelining,
+		.chunking = chunking, .first_bad = (size_t)-1
+	};
+	enum txn_step step;
+
+	err_clear(&t.mail_err);
+	if (txn_check(&t, e) == -1)
+		return -1;
+	t.one_batch = pipelining &&
+	    (!chunking || wire_size <= BDAT_PIPELINE_MAX);
+	if (txn_envelope(&t, e) == -1 ||
+	    (t.one_batch && txn_batch(&t, e) == -1) ||
+	    (pipelining && txn_replies(&t, e) == -1))
+		return -1;
+	step = t.one_batch ? txn_batch_end(&t, e) : txn_envelope_end(&t, e);
+	for (;;) {
+		switch (step) {
+		case TXN_FAILED:
+			return -1;
+		case TXN_DATA:
+			step = txn_data(&t, e);
+			break;
+		case TXN_BODY:
+			step = txn_body(&t, e);
+			break;
+		case TXN_LMTP:
+			return lmtp_end(s, env, e);
+		case TXN_END_REPLY:
+			return txn_done(&t, e);
+		case TXN_LOST:
+			return txn_lost(s, e);
+		case TXN_ABANDON:
+			return txn_abandon(&t, e);
+		}
+	}
+}
 
 int
 smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
@@ -1210,229 +1584,6 @@ smtp_send(struct smtp *s, struct envelope *env, int fd, int last,
 	if (rv == -1 && e->kind == ERR_PROTOCOL)
 		s->open = 0;
 	return rv;
-}
-
-static int
-send_message(struct smtp *s, struct envelope *env, int fd, int last,
-    const struct mime_dg_plan *plan, off_t wire_size, int pipelining,
-    int chunking, struct err *e)
-{
-	size_t i, accepted = 0, first_bad = (size_t)-1;
-	struct err mail_err;
-	int one_batch;
-
-	if (s->need_rset && rset(s, e) == -1)
-		return -1;
-	if ((s->caps.flags & CAP_SIZE) && s->caps.size_max > 0 &&
-	    (unsigned long long)wire_size > s->caps.size_max) {
-		err_set(e, ERR_UNAVAILABLE, "the message is %lld octets; %s "
-		    "accepts at most %llu", (long long)wire_size, host(s),
-		    s->caps.size_max);
-		return at(e, SMTP_MAIL);
-	}
-	/*
-	 * Every command of the envelope must be expressible (addresses,
-	 * lengths) before anything is queued: a refusal half-way would leave
-	 * half an envelope in the output buffer.
-	 */
-	{
-		struct buf b;
-
-		buf_init(&b, CMD_MAX);
-		if (mail_line(s, env, wire_size, &b, e) == -1) {
-			buf_release(&b);
-			return at(e, SMTP_MAIL);
-		}
-		for (i = 0; i < env->nrcpt; i++) {
-			if (env->rcpt[i].state != RCPT_PENDING)
-				continue;
-			buf_reset(&b);
-			if (rcpt_line(s, env, &env->rcpt[i], &b, e) == -1) {
-				buf_release(&b);
-				return at(e, SMTP_RCPT);
-			}
-		}
-		buf_release(&b);
-	}
-
-	/* Small messages ride in the same write as the envelope. */
-	one_batch = pipelining && (!chunking || wire_size <= BDAT_PIPELINE_MAX);
-
-	if (envelope_cmd(s, env, NULL, wire_size, e) == -1)
-		return at(e, SMTP_MAIL);
-	if (!pipelining) {
-		if (flush(s, SMTP_MAIL, e) == -1 ||
-		    read_reply(s, SMTP_MAIL, e) == -1)
-			return -1;
-		if (SMTP_REPLY_CLASS(&s->reply) != 2)
-			return reply_error(s, SMTP_MAIL, ERR_UNAVAILABLE, e,
-			    "sender <%s> rejected by %s", env->sender,
-			    host(s));
-		if (no_trailing(s, SMTP_MAIL, e) == -1)
-			return -1;
-	}
-	s->need_rset = 1;
-	for (i = 0; i < env->nrcpt; i++) {
-		if (env->rcpt[i].state != RCPT_PENDING)
-			continue;
-		if (envelope_cmd(s, env, &env->rcpt[i], 0, e) == -1)
-			return at(e, SMTP_RCPT);
-		if (pipelining)
-			continue;
-		if (flush(s, SMTP_RCPT, e) == -1 ||
-		    read_reply(s, SMTP_RCPT, e) == -1 ||
-		    no_trailing(s, SMTP_RCPT, e) == -1 ||
-		    record_rcpt(s, &env->rcpt[i], e) == -1)
-			return -1;
-		if (SMTP_REPLY_CLASS(&s->reply) == 2)
-			accepted++;
-		else if (first_bad == (size_t)-1)
-			first_bad = i;
-	}
-	if (one_batch) {
-		if (chunking) {
-			/* No watch: replies to MAIL and RCPT may arrive
-			   while the chunk is still being written. */
-			if (cmd(s, -1, e, "BDAT %lld LAST",
-			    (long long)wire_size) == -1 ||
-			    send_body(s, fd, env->size, 0, plan, wire_size, 0,
-			    e) == -1)
-				return at(e, SMTP_DATA);
-			if (last && cmd(s, -1, e, "QUIT") == 0)
-				s->quit_sent = 1;
-		} else if (cmd(s, -1, e, "DATA") == -1)
-			return at(e, SMTP_DATA);
-	}
-	if (pipelining) {
-		if (flush(s, SMTP_MAIL, e) == -1 ||
-		    read_reply(s, SMTP_MAIL, e) == -1)
-			return -1;
-		err_clear(&mail_err);
-		if (SMTP_REPLY_CLASS(&s->reply) != 2)
-			reply_error(s, SMTP_MAIL, ERR_UNAVAILABLE, &mail_err,
-			    "sender <%s> rejected by %s", env->sender,
-			    host(s));
-		for (i = 0; i < env->nrcpt; i++) {
-			if (env->rcpt[i].state != RCPT_PENDING)
-				continue;
-			if (read_reply(s, SMTP_RCPT, e) == -1)
-				return -1;
-			if (mail_err.kind != ERR_NONE)
-				continue;
-			if (record_rcpt(s, &env->rcpt[i], e) == -1)
-				return -1;
-			if (SMTP_REPLY_CLASS(&s->reply) == 2)
-				accepted++;
-			else if (first_bad == (size_t)-1)
-				first_bad = i;
-		}
-		if (one_batch) {
-			if (read_reply(s, chunking ? SMTP_END : SMTP_DATA, e)
-			    == -1) {
-				if (chunking)
-					goto lost_after_data;
-				return -1;
-			}
-			if (mail_err.kind != ERR_NONE) {
-				*e = mail_err;
-				if (s->reply.code == 354)
-					goto abandon_data;
-				return -1;
-			}
-			if (accepted == 0) {
-				if (s->reply.code == 354)
-					goto abandon_data;
-				no_recipient(s, env, first_bad, e);
-				return -1;
-			}
-			if (chunking)
-				goto end_reply;
-			if (s->reply.code != 354)
-				return reply_error(s, SMTP_DATA,
-				    ERR_UNAVAILABLE, e, "DATA refused by %s",
-				    host(s));
-			if (no_trailing(s, SMTP_DATA, e) == -1)
-				return -1;
-			goto body;
-		}
-		if (mail_err.kind != ERR_NONE) {
-			*e = mail_err;
-			return -1;
-		}
-		if (no_trailing(s, SMTP_RCPT, e) == -1)
-			return -1;
-	}
-	if (accepted == 0)
-		return no_recipient(s, env, first_bad, e);
-
-	/* The envelope went through; now the data. */
-	if (chunking) {
-		if (cmd(s, -1, e, "BDAT %lld LAST", (long long)wire_size) == -1)
-			return at(e, SMTP_DATA);
-		if (send_body(s, fd, env->size, 0, plan, wire_size, 1,
-		    e) == -1 || end_data(s, 0, last && pipelining, e) == -1)
-			return data_failed(s, e);
-		if (read_reply(s, SMTP_END, e) == -1)
-			goto lost_after_data;
-		goto end_reply;
-	}
-	if (cmd(s, -1, e, "DATA") == -1 || flush(s, SMTP_DATA, e) == -1 ||
-	    read_reply(s, SMTP_DATA, e) == -1)
-		return -1;
-	if (s->reply.code != 354)
-		return reply_error(s, SMTP_DATA, ERR_UNAVAILABLE, e,
-		    "DATA refused by %s", host(s));
-	if (no_trailing(s, SMTP_DATA, e) == -1)
-		return -1;
-body:
-	if (send_body(s, fd, env->size, 1, plan, wire_size, 1, e) == -1 ||
-	    end_data(s, 1, last && pipelining, e) == -1)
-		return data_failed(s, e);
-	if (s->acct->protocol == PROTO_LMTP)
-		return lmtp_end(s, env, e);
-	if (read_reply(s, SMTP_END, e) == -1)
-		goto lost_after_data;
-end_reply:
-	if (SMTP_REPLY_CLASS(&s->reply) != 2)
-		return reply_error(s, SMTP_END, ERR_UNAVAILABLE, e,
-		    "message refused by %s at the end of the data", host(s));
-	for (i = 0; i < env->nrcpt; i++)
-		if (env->rcpt[i].state == RCPT_PENDING &&
-		    env->rcpt[i].code / 100 == 2)
-			env->rcpt[i].state = RCPT_DONE;
-	s->need_rset = 0;
-	s->nmsgs++;
-	if (!s->quit_sent && no_trailing(s, SMTP_END, e) == -1) {
-		/* Delivered all the same; the session is not trusted after. */
-		s->open = 0;
-		smtp_close(s);
-	}
-	err_clear(e);
-	return 0;
-
-lost_after_data:
-	/* Delivered or not, nobody knows: keep it (a duplicate is better
-	   than a loss, RFC 5321 6.1). */
-	err_prefix(e, "no reply after the end of the data, so the message "
-	    "may or may not have been delivered; it is kept for another "
-	    "attempt: ");
-	if (e->kind != ERR_PROTOCOL)
-		e->kind = ERR_TEMP;
-	s->open = 0;
-	return -1;
-
-abandon_data:
-	/* The server wants data it should not get: end it empty. */
-	{
-		struct err ignore;
-
-		conn_write(&s->conn, ".\r\n", 3, &ignore);
-		flush(s, SMTP_BODY, &ignore);
-		read_reply(s, SMTP_END, &ignore);
-	}
-	if (e->kind == ERR_NONE)
-		no_recipient(s, env, first_bad, e);
-	return -1;
 }
 
 void
