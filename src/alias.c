@@ -201,44 +201,14 @@ fail:
 int
 alias_load(struct alias_map *m, const char *path, struct err *e)
 {
-	char chunk[8192];
 	struct stat st;
 	struct buf b;
-	ssize_t r;
-	int fd, fl, saved, rc;
+	int rc;
 
 	memset(m, 0, sizeof(*m));
-	/* Not blocked by a FIFO: what it is is known before any read. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
-	    -1)
-		return err_set(e, ERR_CONFIG, "cannot read aliases file "
-		    "'%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) == -1) {
-		saved = errno;
-		close(fd);
-		return err_set(e, ERR_CONFIG, "cannot read aliases file "
-		    "'%s': %s", path, strerror(saved));
-	}
-	if (conf_check_file(&st, "aliases file", path, e) == -1) {
-		close(fd);
+	if (conf_read_file(path, "aliases file", ALIAS_FILE_MAX, 0,
+	    ERR_CONFIG, &b, &st, e) == -1)
 		return -1;
-	}
-	if ((fl = fcntl(fd, F_GETFL)) != -1)
-		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	buf_init(&b, ALIAS_FILE_MAX);
-	while ((r = fsio_read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_add(&b, chunk, (size_t)r) == -1)
-			break;
-	saved = errno;
-	close(fd);
-	if (r != 0) {
-		buf_release(&b);
-		if (r > 0)
-			return err_set(e, ERR_CONFIG, "aliases file '%s' is "
-			    "larger than %d bytes", path, ALIAS_FILE_MAX);
-		return err_set(e, ERR_CONFIG, "cannot read aliases file "
-		    "'%s': %s", path, strerror(saved));
-	}
 	rc = alias_parse(m, b.data ? b.data : "", b.len, path, e);
 	buf_release(&b);
 	return rc;

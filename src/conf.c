@@ -2700,62 +2700,73 @@ conf_check_file(const struct stat *st, const char *what, const char *path,
 	return 0;
 }
 
-/*
- * Reads and parses the configuration file at path after checking it: a
- * FIFO is not waited on (O_NONBLOCK until fstat said what it is), and the
- * rules of conf_check_file and the readable-password rule apply to the
- * file that was opened, whatever a symbolic link on the way pointed to.
- * The bytes are held in a secret buffer.
- */
-static int
-conf_read(struct conf *c, const char *path, enum err_kind kind,
-    struct err *e)
+int
+conf_read_file(const char *path, const char *what, size_t max, int secret,
+    enum err_kind kind, struct buf *b, struct stat *st, struct err *e)
 {
 	char chunk[8192];
-	struct stat st;
-	struct buf b;
 	ssize_t r;
-	int fd, saved, rc, fl;
+	int fd, saved, fl;
 
-	memset(c, 0, sizeof(*c));
+	if (secret)
+		buf_init_secret(b, max + 1);
+	else
+		buf_init(b, max + 1);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
 	    -1)
-		return err_set(e, kind, "cannot read configuration file "
-		    "'%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) == -1) {
+		return err_set(e, kind, "cannot read %s '%s': %s", what, path,
+		    strerror(errno));
+	if (fstat(fd, st) == -1)
 		saved = errno;
+	else
+		saved = S_ISDIR(st->st_mode) ? EISDIR : 0;
+	if (saved != 0) {
 		close(fd);
-		return err_set(e, kind, "cannot read configuration file "
-		    "'%s': %s", path, strerror(saved));
+		return err_set(e, kind, "cannot read %s '%s': %s", what, path,
+		    strerror(saved));
 	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return err_set(e, kind, "cannot read configuration file "
-		    "'%s': %s", path, strerror(EISDIR));
-	}
-	if (conf_check_file(&st, "configuration file", path, e) == -1) {
+	if (conf_check_file(st, what, path, e) == -1) {
 		close(fd);
 		return -1;
 	}
 	if ((fl = fcntl(fd, F_GETFL)) != -1)
 		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	buf_init_secret(&b, CONF_FILE_MAX);
 	while ((r = fsio_read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_add(&b, chunk, (size_t)r) == -1)
+		if (buf_add(b, chunk, (size_t)r) == -1)
 			break;
 	saved = errno;
 	close(fd);
 	wipe(chunk, sizeof(chunk));
 	if (r == -1) {
-		buf_release(&b);
-		return err_set(e, kind, "cannot read configuration file "
-		    "'%s': %s", path, strerror(saved));
+		buf_release(b);
+		return err_set(e, kind, "cannot read %s '%s': %s", what, path,
+		    strerror(saved));
 	}
-	if (r > 0) {
-		buf_release(&b);
-		return err_set(e, ERR_CONFIG, "%s: file is larger than %d "
-		    "bytes", path, CONF_FILE_MAX);
+	if (r > 0 || b->len > max) {
+		buf_release(b);
+		return err_set(e, ERR_CONFIG, "%s '%s' is larger than %zu "
+		    "bytes", what, path, max);
 	}
+	return 0;
+}
+
+/*
+ * Reads (conf_read_file) and parses the configuration file at path.  The
+ * bytes are held in a secret buffer; the readable-password rule applies
+ * to the file that was opened.
+ */
+static int
+conf_read(struct conf *c, const char *path, enum err_kind kind,
+    struct err *e)
+{
+	struct stat st;
+	struct buf b;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (conf_read_file(path, "configuration file", CONF_FILE_MAX, 1, kind,
+	    &b, &st, e) == -1)
+		return -1;
 	rc = conf_parse_eval(c, b.data != NULL ? b.data : "", b.len, path,
 	    evalcmd_line, e);
 	buf_release(&b);

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "err.h"
+
 struct buf;
 struct err;
 
@@ -306,6 +308,20 @@ int	 conf_load(struct conf *c, const char *path, int from_cli,
 struct stat;
 int	 conf_check_file(const struct stat *st, const char *what,
 	    const char *path, struct err *e);
+
+/*
+ * Reads the whole of such a file into b: opened without waiting on a
+ * FIFO, checked with conf_check_file on what was opened (whatever a
+ * symbolic link on the way pointed to), at most max bytes.  b is
+ * initialised here with room for max bytes and a terminating NUL, in
+ * locked, wiped memory when secret.  st receives the file's status.
+ * 0, or -1: "cannot read WHAT 'PATH': reason" with kind (a directory
+ * too), "WHAT 'PATH' is larger than MAX bytes" with ERR_CONFIG, or the
+ * refusal of conf_check_file; b is then released.
+ */
+int	 conf_read_file(const char *path, const char *what, size_t max,
+	    int secret, enum err_kind kind, struct buf *b, struct stat *st,
+	    struct err *e);
 
 /*
  * Merges the system file's accounts into the user file's, as msmtp does:

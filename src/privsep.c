@@ -171,51 +171,18 @@ static int
 read_pem(const char *path, const char *what, char **out, size_t *len,
     struct err *e)
 {
-	char chunk[4096];
 	struct stat st;
 	struct buf b;
-	ssize_t r;
-	int fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
-	    -1)
-		return err_set(e, ERR_CONFIG, "cannot read %s '%s': %s", what,
-		    path, strerror(errno));
-	if (fstat(fd, &st) == -1) {
-		saved = errno;
-		close(fd);
-		return err_set(e, ERR_CONFIG, "cannot read %s '%s': %s", what,
-		    path, strerror(saved));
-	}
-	if (conf_check_file(&st, what, path, e) == -1) {
-		close(fd);
+	if (conf_read_file(path, what, PRIVSEP_PEM_MAX, 1, ERR_CONFIG, &b,
+	    &st, e) == -1)
 		return -1;
-	}
-	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	/* Room for the terminating NUL too: a file of exactly
-	   PRIVSEP_PEM_MAX bytes is not "larger than" it. */
-	buf_init_secret(&b, PRIVSEP_PEM_MAX + 1);
-	while ((r = fsio_read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_add(&b, chunk, (size_t)r) == -1)
-			break;
-	saved = errno;
-	close(fd);
-	wipe(chunk, sizeof(chunk));
-	if (r == -1) {
-		buf_release(&b);
-		return err_set(e, ERR_CONFIG, "cannot read %s '%s': %s", what,
-		    path, strerror(saved));
-	}
-	if (r > 0) {
-		buf_release(&b);
-		return err_set(e, ERR_CONFIG, "%s '%s' is larger than %d bytes",
-		    what, path, PRIVSEP_PEM_MAX);
-	}
 	*len = b.len;
-	if (b.len > PRIVSEP_PEM_MAX || buf_add(&b, "", 1) == -1) {
+	/* conf_read_file leaves room for it. */
+	if (buf_add(&b, "", 1) == -1) {
 		buf_release(&b);
-		return err_set(e, ERR_CONFIG, "%s '%s' is larger than %d "
-		    "bytes", what, path, PRIVSEP_PEM_MAX);
+		return err_set(e, ERR_SOFTWARE, "%s '%s': no room for its "
+		    "end", what, path);
 	}
 	*out = buf_detach(&b);
 	return 0;

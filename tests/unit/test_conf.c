@@ -1511,6 +1511,48 @@ test_load_rules(void)
 	free(path);
 }
 
+/*
+ * conf_read_file, the one reader of the configuration, the aliases and
+ * the client certificate and key: the cap exactly and one byte over, a
+ * directory and a missing file with the caller's kind.
+ */
+static void
+test_read_file(void)
+{
+	struct stat st;
+	struct buf b;
+	struct err e;
+	char *path, want[256];
+
+	path = write_file("sized", "0123456789", 0600);
+	err_clear(&e);
+	t_ok(conf_read_file(path, "thing", 10, 1, ERR_NOINPUT, &b, &st,
+	    &e) == 0 && b.len == 10 && memcmp(b.data, "0123456789", 10) == 0,
+	    "read_file: exactly the cap is read whole");
+	t_ok(buf_add(&b, "", 1) == 0, "read_file: room for a NUL after it");
+	buf_release(&b);
+	err_clear(&e);
+	t_ok(conf_read_file(path, "thing", 9, 0, ERR_NOINPUT, &b, &st,
+	    &e) == -1 && e.kind == ERR_CONFIG && b.data == NULL,
+	    "read_file: one byte over the cap is refused, nothing kept");
+	snprintf(want, sizeof(want), "thing '%s' is larger than 9 bytes",
+	    path);
+	t_streq(e.text, want, "read_file: the cap's message");
+	unlink(path);
+	err_clear(&e);
+	t_ok(conf_read_file(path, "thing", 9, 0, ERR_NOINPUT, &b, &st,
+	    &e) == -1 && e.kind == ERR_NOINPUT &&
+	    strstr(e.text, "cannot read thing '") != NULL &&
+	    strstr(e.text, "No such file") != NULL,
+	    "read_file: a missing file, the caller's kind: %s", e.text);
+	free(path);
+	err_clear(&e);
+	t_ok(conf_read_file(tmpdir, "thing", 9, 0, ERR_NOINPUT, &b, &st,
+	    &e) == -1 && e.kind == ERR_NOINPUT &&
+	    strstr(e.text, "Is a directory") != NULL,
+	    "read_file: a directory, the caller's kind: %s", e.text);
+}
+
 /* Sets or unsets an environment variable. */
 static void
 setenv_or_unset(const char *name, const char *value)
@@ -1753,6 +1795,7 @@ main(void)
 	test_load();
 	test_file_rules();
 	test_load_rules();
+	test_read_file();
 	test_find();
 	test_ehlo();
 	test_local_domains();
