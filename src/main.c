@@ -927,6 +927,10 @@ submit_one(struct ctx *c, int in, const char *sender,
 	}
 	spool_release(&ent);
 	spool_close(&sp);
+	goto out_code;
+
+out_fail:
+	code = fail(&e);
 out_code:
 	if (scratch != -1)
 		close(scratch);
@@ -935,15 +939,6 @@ out_code:
 	strv_free(&local);
 	conf_account_free(a);
 	return code;
-
-out_fail:
-	if (scratch != -1)
-		close(scratch);
-	if (have_aliases)
-		alias_free(&aliases);
-	strv_free(&local);
-	conf_account_free(a);
-	return fail(&e);
 }
 
 /*
