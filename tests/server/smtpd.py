@@ -1491,7 +1491,9 @@ class Server:
             s.close()
         deadline = time.monotonic() + SHUTDOWN_GRACE
         for sess, t in self.sessions:
-            if sess.stalled:
+            # The signal may have come between recording a session and
+            # starting its thread.
+            if sess.stalled or t.ident is None:
                 continue
             left = deadline - time.monotonic()
             if left <= 0:
