@@ -490,125 +490,205 @@ parse_qcmd(struct cli *c, int opt, const char *arg, struct err *e)
 	return 0;
 }
 
+/* -B: the body type the message declares to the server. */
 static int
-parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
-    int argc, char **argv, struct err *e)
+parse_body_type(struct cli *c, const char *v, struct err *e)
 {
-	int used = 0;
+	if (strcasecmp(v, "7BIT") == 0)
+		c->body = CLI_BODY_7BIT;
+	else if (strcasecmp(v, "8BITMIME") == 0)
+		c->body = CLI_BODY_8BITMIME;
+	else
+		return err_set(e, ERR_USAGE,
+		    "invalid body type '%s' for -B (7BIT or 8BITMIME)", v);
+	return 0;
+}
 
-	switch (opt) {
-	case 'a':
-		if (clean("attachment name (-a)", arg, e) == -1)
-			return -1;
-		strv_add(&c->attach, arg);
-		break;
-	case 'A':
-		/* -Am and -Ac (one word) pick Sendmail's submit.cf or
-		   sendmail.cf; Postfix and msmtp ignore them, so does
-		   posthorn.  "-A m" (two words) is the account m. */
-		if (*optind_p >= 1 && (strcmp(argv[*optind_p - 1], "-Am") ==
-		    0 || strcmp(argv[*optind_p - 1], "-Ac") == 0))
-			break;
-		if (clean("account name", arg, e) == -1)
-			return -1;
-		set_once(&c->account, arg);
-		break;
-	case 'b':
-		return parse_b(c, arg, e);
-	case 'B':
-		if (strcasecmp(arg, "7BIT") == 0)
-			c->body = CLI_BODY_7BIT;
-		else if (strcasecmp(arg, "8BITMIME") == 0)
-			c->body = CLI_BODY_8BITMIME;
-		else
-			return err_set(e, ERR_USAGE,
-			    "invalid body type '%s' for -B (7BIT or 8BITMIME)",
-			    arg);
-		break;
-	case 'c':
-		if (clean("address (-c)", arg, e) == -1)
-			return -1;
-		strv_add(&c->cc, arg);
-		break;
-	case 'C':
-		set_once(&c->config, arg);
-		break;
-	case 'e':
-		c->edit = 1;
-		c->compose = 1;
-		break;
-	case 'E':
-		c->skip_empty = 1;
-		break;
+/* -R: the DSN RET= value, in the form the MAIL command takes. */
+static int
+parse_ret(struct cli *c, const char *v, struct err *e)
+{
+	if (strcasecmp(v, "full") == 0)
+		set_once(&c->dsn_ret, "FULL");
+	else if (strcasecmp(v, "hdrs") == 0 ||
+	    strcasecmp(v, "headers") == 0)
+		set_once(&c->dsn_ret, "HDRS");
+	else
+		return err_set(e, ERR_USAGE,
+		    "invalid DSN return '%s' for -R (full or hdrs)", v);
+	return 0;
+}
+
+/*
+ * -V: the DSN ENVID= value.  Only printable ASCII without blanks, so that
+ * it goes into the MAIL command as it is.
+ */
+static int
+parse_envid(struct cli *c, const char *v, struct err *e)
+{
+	if (*v == '\0' || strlen(v) > 100 ||
+	    strspn(v, "!\"#$%&'()*,-./0123456789:;<>?@"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+	    "abcdefghijklmnopqrstuvwxyz{|}~+=") != strlen(v))
+		return err_set(e, ERR_USAGE,
+		    "invalid envelope id for -V (1 to 100 printable "
+		    "ASCII characters)");
+	set_once(&c->dsn_envid, v);
+	return 0;
+}
+
+/*
+ * One option as getopt_long gave it.  argc, argv and optind are there for
+ * the two options that look at the words around their value: -A (was it
+ * written -Am?) and -q (-qI takes the next word as its id).
+ */
+struct opt_read {
+	int		 opt;
+	const char	*arg;
+	int		 argc;
+	char		**argv;
+	int		*optind;
+};
+
+/*
+ * The options come in groups, one function each, as --help shows them.
+ * A group returns 0 or -1 for an option of its own and OPT_NOT_OURS for
+ * any other, so that each option is named in one place only.
+ */
+#define OPT_NOT_OURS	1
+
+/* Sendmail's envelope and DSN options, and what it accepts and ignores. */
+static int
+opt_sending(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	switch (o->opt) {
 	case 'f':
 	case 'r':
-		return parse_sender(c, arg, e);
+		return parse_sender(c, o->arg, e);
 	case 'F':
-		if (clean("full name (-F)", arg, e) == -1)
+		if (clean("full name (-F)", o->arg, e) == -1)
 			return -1;
-		set_once(&c->full_name, arg);
-		break;
-	case 'H':
-		return parse_header_opt(c, arg, e);
-	case 'I':
-		c->mode = CLI_NOOP;
-		break;
+		set_once(&c->full_name, o->arg);
+		return 0;
 	case 'N':
-		return parse_notify(c, arg, e);
-	case 'q':
-		if (parse_q(c, arg, *optind_p < argc ? argv[*optind_p] : NULL,
-		    &used, e) == -1)
-			return -1;
-		*optind_p += used;
-		break;
+		return parse_notify(c, o->arg, e);
 	case 'R':
-		if (strcasecmp(arg, "full") == 0)
-			set_once(&c->dsn_ret, "FULL");
-		else if (strcasecmp(arg, "hdrs") == 0 ||
-		    strcasecmp(arg, "headers") == 0)
-			set_once(&c->dsn_ret, "HDRS");
-		else
-			return err_set(e, ERR_USAGE,
-			    "invalid DSN return '%s' for -R (full or hdrs)",
-			    arg);
-		break;
-	case 's':
-		if (clean("subject (-s)", arg, e) == -1)
-			return -1;
-		set_once(&c->subject, arg);
-		c->compose = 1;
-		break;
+		return parse_ret(c, o->arg, e);
+	case 'V':
+		return parse_envid(c, o->arg, e);
+	case 'B':
+		return parse_body_type(c, o->arg, e);
 	case 't':
 		c->read_recipients = 1;
-		break;
-	case 'P':
-		c->mode = CLI_PRETEND;
-		break;
+		return 0;
 	case OPT_READ_ENVELOPE_FROM:
 		c->read_envelope_from = 1;
-		break;
-	case 'v':
-		c->verbose++;
-		break;
-	case 'V':
-		if (*arg == '\0' || strlen(arg) > 100 ||
-		    strspn(arg, "!\"#$%&'()*,-./0123456789:;<>?@"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
-		    "abcdefghijklmnopqrstuvwxyz{|}~+=") != strlen(arg))
-			return err_set(e, ERR_USAGE,
-			    "invalid envelope id for -V (1 to 100 printable "
-			    "ASCII characters)");
-		set_once(&c->dsn_envid, arg);
-		break;
+		return 0;
 	case 'G': case 'h': case 'i': case 'L': case 'm': case 'n':
 	case 'o': case 'O': case 'U':
 		/* Accepted and ignored, as Postfix does. */
-		break;
+		return 0;
+	}
+	return OPT_NOT_OURS;
+}
+
+/* The options that choose what the run does instead of sending. */
+static int
+opt_mode(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	static const struct {
+		int		 opt;
+		enum cli_mode	 mode;
+	} modes[] = {
+		{ 'I', CLI_NOOP }, { 'P', CLI_PRETEND },
+		{ OPT_SERVERINFO, CLI_SERVERINFO }, { OPT_LOGIN, CLI_LOGIN },
+		{ OPT_LOGOUT, CLI_LOGOUT },
+		{ OPT_PERSIST_STATUS, CLI_PERSIST_STATUS },
+		{ OPT_PERSIST_STOP, CLI_PERSIST_STOP },
+		{ OPT_HELP, CLI_HELP }, { OPT_VERSION, CLI_VERSION },
+	};
+	size_t i;
+
+	/* -b is sendmail's mode letter, or mailx's Bcc: parse_b tells. */
+	if (o->opt == 'b')
+		return parse_b(c, o->arg, e);
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (modes[i].opt == o->opt) {
+			c->mode = modes[i].mode;
+			return 0;
+		}
+	}
+	return OPT_NOT_OURS;
+}
+
+/* -q and the queue commands, with the options that qualify them. */
+static int
+opt_queue(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	int used = 0;
+
+	switch (o->opt) {
+	case 'q':
+		if (parse_q(c, o->arg, *o->optind < o->argc ?
+		    o->argv[*o->optind] : NULL, &used, e) == -1)
+			return -1;
+		*o->optind += used;
+		return 0;
+	case OPT_NOW:
+		c->due_only = 0;
+		return 0;
+	case OPT_DUE:
+		c->due_only = 1;
+		return 0;
+	case OPT_SHOW:
+	case OPT_DELETE:
+	case OPT_REQUEUE:
+	case OPT_HOLD:
+	case OPT_RELEASE:
+		return parse_qcmd(c, o->opt, o->arg, e);
+	case OPT_ALL:
+		c->all_users = 1;
+		return 0;
+	}
+	return OPT_NOT_OURS;
+}
+
+/*
+ * -Am and -Ac (one word) pick Sendmail's submit.cf or sendmail.cf; Postfix
+ * and msmtp ignore them, so does posthorn.  "-A m" (two words) is the
+ * account m.
+ */
+static int
+is_sendmail_cf(const struct opt_read *o)
+{
+	int i = *o->optind;
+
+	return i >= 1 && (strcmp(o->argv[i - 1], "-Am") == 0 ||
+	    strcmp(o->argv[i - 1], "-Ac") == 0);
+}
+
+/* The account, and the values of it this run overrides. */
+static int
+opt_account(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	const char *arg = o->arg;
+
+	switch (o->opt) {
+	case 'A':
+		if (is_sendmail_cf(o))
+			return 0;
+		if (clean("account name", arg, e) == -1)
+			return -1;
+		set_once(&c->account, arg);
+		return 0;
+	case 'C':
+		set_once(&c->config, arg);
+		return 0;
 	case OPT_HOST:
 		if (clean("host", arg, e) == -1)
 			return -1;
 		set_once(&c->host, arg);
-		break;
+		return 0;
 	case OPT_PORT:
 		return parse_port(arg, &c->port, e);
 	case OPT_TLS:
@@ -617,112 +697,166 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 			return err_set(e, ERR_USAGE,
 			    "invalid --tls '%s' (on, off or starttls)", arg);
 		set_once(&c->tls, arg);
-		break;
+		return 0;
 	case OPT_USER:
 		if (clean("user", arg, e) == -1)
 			return -1;
 		set_once(&c->user, arg);
-		break;
+		return 0;
 	case OPT_AUTH:
 		if (clean("auth", arg, e) == -1 || *arg == '\0' ||
 		    strchr(arg, ' ') != NULL)
 			return err_set(e, ERR_USAGE, "invalid --auth value");
 		set_once(&c->auth, arg);
-		break;
+		return 0;
+	case OPT_PERSIST:
+		return parse_persist(arg, &c->persist, e);
+	}
+	return OPT_NOT_OURS;
+}
+
+/* Compose mode: the header fields of the message posthorn writes. */
+static int
+opt_headers(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	const char *arg = o->arg;
+
+	switch (o->opt) {
+	case 's':
+		if (clean("subject (-s)", arg, e) == -1)
+			return -1;
+		set_once(&c->subject, arg);
+		c->compose = 1;
+		return 0;
+	case 'c':
+		if (clean("address (-c)", arg, e) == -1)
+			return -1;
+		strv_add(&c->cc, arg);
+		return 0;
 	case OPT_BCC:
 		if (clean("address (--bcc)", arg, e) == -1)
 			return -1;
 		strv_add(&c->bcc, arg);
-		break;
+		return 0;
 	case OPT_REPLY_TO:
 		if (clean("address (--reply-to)", arg, e) == -1)
 			return -1;
 		strv_add(&c->reply_to, arg);
-		break;
+		return 0;
+	case 'H':
+		return parse_header_opt(c, arg, e);
+	}
+	return OPT_NOT_OURS;
+}
+
+/* Compose mode: the body and its parts, and what an empty one does. */
+static int
+opt_body(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	const char *arg = o->arg;
+
+	switch (o->opt) {
 	case OPT_BODY:
 		/* "--body -": standard input, as without --body. */
 		free(c->body_file);
 		c->body_file = strcmp(arg, "-") == 0 ? NULL : xstrdup(arg);
 		c->compose = 1;
-		break;
+		return 0;
 	case OPT_HTML:
 		set_once(&c->html_file, arg);
 		c->compose = 1;
-		break;
+		return 0;
 	case OPT_INLINE:
 		if (clean("inline file name", arg, e) == -1)
 			return -1;
 		strv_add(&c->inline_files, arg);
-		break;
-	case OPT_SERVERINFO:
-		c->mode = CLI_SERVERINFO;
-		break;
-	case OPT_LOGIN:
-		c->mode = CLI_LOGIN;
-		break;
-	case OPT_LOGOUT:
-		c->mode = CLI_LOGOUT;
-		break;
-	case OPT_PERSIST:
-		return parse_persist(arg, &c->persist, e);
-	case OPT_PERSIST_STATUS:
-		c->mode = CLI_PERSIST_STATUS;
-		break;
-	case OPT_PERSIST_STOP:
-		c->mode = CLI_PERSIST_STOP;
-		break;
-	case OPT_DRY_RUN:
-		c->dry_run = 1;
-		break;
-	case OPT_JSON:
-		c->json = 1;
-		break;
-	case OPT_NOW:
-		c->due_only = 0;
-		break;
-	case OPT_DUE:
-		c->due_only = 1;
-		break;
-	case OPT_SHOW:
-	case OPT_DELETE:
-	case OPT_REQUEUE:
-	case OPT_HOLD:
-	case OPT_RELEASE:
-		return parse_qcmd(c, opt, arg, e);
-	case OPT_ALL:
-		c->all_users = 1;
-		break;
+		return 0;
+	case 'a':
+		if (clean("attachment name (-a)", arg, e) == -1)
+			return -1;
+		strv_add(&c->attach, arg);
+		return 0;
+	case 'e':
+		c->edit = 1;
+		c->compose = 1;
+		return 0;
+	case 'E':
+		c->skip_empty = 1;
+		return 0;
 	case OPT_ALLOW_EMPTY:
 		c->allow_empty = 1;
-		break;
+		return 0;
+	}
+	return OPT_NOT_OURS;
+}
+
+/* PGP/MIME: signed, encrypted or both. */
+static int
+opt_pgp(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	switch (o->opt) {
 	case OPT_SIGN:
 		c->sign = 1;
-		break;
+		return 0;
 	case OPT_SIGN_AS:
-		if (*arg == '\0' || clean("--sign-as key", arg, e) == -1)
+		if (*o->arg == '\0' ||
+		    clean("--sign-as key", o->arg, e) == -1)
 			return err_set(e, ERR_USAGE, "invalid --sign-as key");
-		set_once(&c->sign_as, arg);
+		set_once(&c->sign_as, o->arg);
 		c->sign = 1;
-		break;
+		return 0;
 	case OPT_ENCRYPT:
 		c->encrypt = 1;
-		break;
+		return 0;
+	}
+	return OPT_NOT_OURS;
+}
+
+/*
+ * What the run shows or leaves behind besides its exit status: the -v
+ * trace, JSON, a dry run's print instead of a send, a copy once sent.
+ */
+static int
+opt_output(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	switch (o->opt) {
+	case 'v':
+		c->verbose++;
+		return 0;
+	case OPT_JSON:
+		c->json = 1;
+		return 0;
+	case OPT_DRY_RUN:
+		c->dry_run = 1;
+		return 0;
 	case OPT_SAVE_COPY:
-		if (*arg == '\0' || clean("--save-copy path", arg, e) == -1)
+		if (*o->arg == '\0' ||
+		    clean("--save-copy path", o->arg, e) == -1)
 			return err_set(e, ERR_USAGE, "invalid --save-copy "
 			    "path");
-		set_once(&c->save_copy, arg);
-		break;
-	case OPT_HELP:
-		c->mode = CLI_HELP;
-		break;
-	case OPT_VERSION:
-		c->mode = CLI_VERSION;
-		break;
-	default:
-		return err_set(e, ERR_SOFTWARE, "unhandled option %d", opt);
+		set_once(&c->save_copy, o->arg);
+		return 0;
 	}
-	return 0;
+	return OPT_NOT_OURS;
+}
+
+static int
+parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
+    int argc, char **argv, struct err *e)
+{
+	static int (*const groups[])(struct cli *, const struct opt_read *,
+	    struct err *) = {
+		opt_sending, opt_mode, opt_queue, opt_account, opt_headers,
+		opt_body, opt_pgp, opt_output,
+	};
+	const struct opt_read o = { opt, arg, argc, argv, optind_p };
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if ((r = groups[i](c, &o, e)) != OPT_NOT_OURS)
+			return r;
+	return err_set(e, ERR_SOFTWARE, "unhandled option %d", opt);
 }
 
 int
