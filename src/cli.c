@@ -883,15 +883,12 @@ cli_compose_field(struct cli *c, enum cli_field f, const char *v,
 	return err_set(e, ERR_SOFTWARE, "unknown compose field %d", (int)f);
 }
 
-int
-cli_parse(struct cli *c, int argc, char **argv, struct err *e)
+/* The basename of argv[0] is the personality: mailq, newaliases or not. */
+static void
+set_personality(struct cli *c, int argc, char **argv)
 {
-	struct option *opts;
 	const char *base;
-	size_t nstatic, nkeys, k;
-	int opt, i, dashdash, optional, li;
 
-	memset(c, 0, sizeof(*c));
 	base = argc > 0 && argv[0] != NULL ? argv[0] : "posthorn";
 	if (strrchr(base, '/') != NULL)
 		base = strrchr(base, '/') + 1;
@@ -900,9 +897,20 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 		c->mode = CLI_LIST;
 	else if (strcmp(base, "newaliases") == 0)
 		c->mode = CLI_NOOP;
+}
 
-	/* posthorn's own long options, then one per key (msmtp's
-	   --tls-trust-file= and the others), made from conf's key table. */
+/*
+ * posthorn's own long options, then one per key (msmtp's --tls-trust-file=
+ * and the others), made from conf's key table.  The names are kept in
+ * c->keyopt_names; the array is the caller's to free.
+ */
+static struct option *
+make_longopts(struct cli *c, size_t *nkeys_p)
+{
+	struct option *opts;
+	size_t nstatic, nkeys, k;
+	int i, optional;
+
 	nstatic = sizeof(longopts) / sizeof(longopts[0]) - 1;
 	for (nkeys = 0; conf_keyopt(nkeys, NULL) != NULL; nkeys++)
 		;
@@ -925,90 +933,134 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 		opts[nstatic + k].val = OPT_KEY_BASE + (int)k;
 	}
 	memset(&opts[nstatic + nkeys], 0, sizeof(*opts));
+	*nkeys_p = nkeys;
+	return opts;
+}
+
+/*
+ * A long option must be spelt whole: getopt_long takes any unambiguous
+ * prefix, and with the key options "--logfile" would be read as
+ * --logfile-time-format.  lo is the option getopt_long just matched; the
+ * word it came from is read back through optind.
+ */
+static int
+check_spelt_whole(const struct option *lo, char **argv, struct err *e)
+{
+	const char *w = optarg != NULL && optind >= 2 &&
+	    optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+	size_t nl = strlen(lo->name);
+
+	if (strncmp(w, "--", 2) != 0 || strncmp(w + 2, lo->name, nl) != 0 ||
+	    (w[2 + nl] != '\0' && w[2 + nl] != '='))
+		return err_set(e, ERR_USAGE, "unknown option '%.*s' (see "
+		    "--help)", (int)strcspn(w, "="), w);
+	return 0;
+}
+
+/* --KEY[=VALUE]: kept as the configuration line it stands for. */
+static int
+parse_keyopt(struct cli *c, size_t k, const char *arg, struct err *e)
+{
+	const char *v = arg != NULL ? arg : "";
+
+	if (clean(c->keyopt_names.v[k], v, e) == -1)
+		return -1;
+	strv_add(&c->keyopts, conf_keyopt(k, NULL));
+	strv_add(&c->keyopts, v);
+	return 0;
+}
+
+/*
+ * What getopt_long could not read: '?' is an unknown option, ':' one
+ * without its value.  A short option is named by its letter, a long one
+ * by the word as written.
+ */
+static int
+getopt_error(int opt, char **argv, struct err *e)
+{
+	if (opt == '?') {
+		if (optopt != 0 && optopt < 256)
+			return err_set(e, ERR_USAGE,
+			    "unknown option '-%c' (see --help)", optopt);
+		return err_set(e, ERR_USAGE, "unknown option '%s' (see --help)",
+		    argv[optind - 1]);
+	}
+	if (optopt != 0 && optopt < 256)
+		return err_set(e, ERR_USAGE, "option '-%c' needs a value",
+		    optopt);
+	return err_set(e, ERR_USAGE, "option '%s' needs a value",
+	    argv[optind - 1]);
+}
+
+/* The options, up to the first operand (or --), into c. */
+static int
+read_options(struct cli *c, int argc, char **argv, const struct option *opts,
+    size_t nkeys, struct err *e)
+{
+	int opt, li;
 
 	opterr = 0;
 	optind = 0;	/* glibc: full reinitialisation (unit tests parse twice) */
 	li = -1;
-	while ((opt = getopt_long(argc, argv, shortopts, opts,
-	    &li)) != -1) {
-		/*
-		 * A long option must be spelt whole: getopt_long takes any
-		 * unambiguous prefix, and with the key options "--logfile"
-		 * would be read as --logfile-time-format.
-		 */
+	while ((opt = getopt_long(argc, argv, shortopts, opts, &li)) != -1) {
 		if (li >= 0) {
-			const char *w = optarg != NULL && optind >= 2 &&
-			    optarg == argv[optind - 1] ? argv[optind - 2] :
-			    argv[optind - 1];
-			size_t nl = strlen(opts[li].name);
-
-			if (strncmp(w, "--", 2) != 0 ||
-			    strncmp(w + 2, opts[li].name, nl) != 0 ||
-			    (w[2 + nl] != '\0' && w[2 + nl] != '=')) {
-				free(opts);
-				return err_set(e, ERR_USAGE, "unknown option "
-				    "'%.*s' (see --help)", (int)strcspn(w,
-				    "="), w);
-			}
+			if (check_spelt_whole(&opts[li], argv, e) == -1)
+				return -1;
 			li = -1;
 		}
 		if (opt >= OPT_KEY_BASE && opt < OPT_KEY_BASE + (int)nkeys) {
-			const char *v = optarg != NULL ? optarg : "";
-
-			k = (size_t)(opt - OPT_KEY_BASE);
-			if (clean(c->keyopt_names.v[k], v, e) == -1) {
-				free(opts);
+			if (parse_keyopt(c, (size_t)(opt - OPT_KEY_BASE),
+			    optarg, e) == -1)
 				return -1;
-			}
-			strv_add(&c->keyopts, conf_keyopt(k, NULL));
-			strv_add(&c->keyopts, v);
 			continue;
 		}
 		if (opt == '?' || opt == ':')
-			free(opts);
-		if (opt == '?') {
-			if (optopt != 0 && optopt < 256)
-				return err_set(e, ERR_USAGE,
-				    "unknown option '-%c' (see --help)",
-				    optopt);
-			return err_set(e, ERR_USAGE,
-			    "unknown option '%s' (see --help)",
-			    argv[optind - 1]);
-		}
-		if (opt == ':') {
-			if (optopt != 0 && optopt < 256)
-				return err_set(e, ERR_USAGE,
-				    "option '-%c' needs a value", optopt);
-			return err_set(e, ERR_USAGE,
-			    "option '%s' needs a value", argv[optind - 1]);
-		}
-		if (parse_one(c, opt, optarg, &optind, argc, argv, e) == -1) {
-			free(opts);
+			return getopt_error(opt, argv, e);
+		if (parse_one(c, opt, optarg, &optind, argc, argv, e) == -1)
 			return -1;
-		}
 	}
-	free(opts);
+	return 0;
+}
 
-	dashdash = optind > 0 && optind <= argc &&
-	    strcmp(argv[optind - 1], "--") == 0;
-	if (c->mode == CLI_SHOW || c->mode == CLI_QUEUE_CMD) {
-		/* More ids after the first. */
-		for (i = optind; i < argc; i++) {
-			if (c->mode == CLI_SHOW)
-				return err_set(e, ERR_USAGE, "--show takes "
-				    "one id");
-			if (check_id(argv[i], 1, e) == -1)
-				return -1;
-			strv_add(&c->queue_ids, argv[i]);
-		}
-		if (c->queue_ids.n > 1 && strv_has(&c->queue_ids, "all"))
-			return err_set(e, ERR_USAGE, "'all' goes alone");
-		if (c->json && c->mode != CLI_SHOW)
-			return err_set(e, ERR_USAGE, "--json works with -bp, "
-			    "--show and a send");
-		return 0;
+/*
+ * A queue command's operands: more ids after the one its option took.
+ * No other check applies to a queue command but --json's.
+ */
+static int
+read_queue_ids(struct cli *c, int first, int argc, char **argv,
+    struct err *e)
+{
+	int i;
+
+	for (i = first; i < argc; i++) {
+		if (c->mode == CLI_SHOW)
+			return err_set(e, ERR_USAGE, "--show takes one id");
+		if (check_id(argv[i], 1, e) == -1)
+			return -1;
+		strv_add(&c->queue_ids, argv[i]);
 	}
-	for (i = optind; i < argc; i++) {
+	if (c->queue_ids.n > 1 && strv_has(&c->queue_ids, "all"))
+		return err_set(e, ERR_USAGE, "'all' goes alone");
+	if (c->json && c->mode != CLI_SHOW)
+		return err_set(e, ERR_USAGE, "--json works with -bp, --show "
+		    "and a send");
+	return 0;
+}
+
+/*
+ * The operands of any other run: recipients.  A word that looks like an
+ * option is refused unless -- came before it, so that a misplaced option
+ * is never mailed to.
+ */
+static int
+read_recipients(struct cli *c, int first, int argc, char **argv,
+    struct err *e)
+{
+	int i, dashdash;
+
+	dashdash = first > 0 && first <= argc &&
+	    strcmp(argv[first - 1], "--") == 0;
+	for (i = first; i < argc; i++) {
 		if (!dashdash && argv[i][0] == '-')
 			return err_set(e, ERR_USAGE,
 			    "option '%s' after the first recipient (options "
@@ -1017,7 +1069,17 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 			return -1;
 		strv_add(&c->rcpts, argv[i]);
 	}
+	return 0;
+}
 
+/*
+ * Options that each parsed well but do not go together, or not with the
+ * mode.  The order decides which message a run with several mistakes
+ * gets; keep it.
+ */
+static int
+check_combinations(const struct cli *c, struct err *e)
+{
 	if ((c->mode == CLI_LOGIN || c->mode == CLI_LOGOUT) && c->rcpts.n > 0)
 		return err_set(e, ERR_USAGE, "--login and --logout take no "
 		    "recipients (choose the account with -A)");
@@ -1062,6 +1124,27 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 	if (c->skip_empty && c->mode != CLI_SEND)
 		return err_set(e, ERR_USAGE, "-E works only when sending");
 	return 0;
+}
+
+int
+cli_parse(struct cli *c, int argc, char **argv, struct err *e)
+{
+	struct option *opts;
+	size_t nkeys;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	set_personality(c, argc, argv);
+	opts = make_longopts(c, &nkeys);
+	r = read_options(c, argc, argv, opts, nkeys, e);
+	free(opts);
+	if (r == -1)
+		return -1;
+	if (c->mode == CLI_SHOW || c->mode == CLI_QUEUE_CMD)
+		return read_queue_ids(c, optind, argc, argv, e);
+	if (read_recipients(c, optind, argc, argv, e) == -1)
+		return -1;
+	return check_combinations(c, e);
 }
 
 void
