@@ -840,6 +840,7 @@ opt_output(struct cli *c, const struct opt_read *o, struct err *e)
 	return OPT_NOT_OURS;
 }
 
+/* One option into c: the group that knows it takes it. */
 static int
 parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
     int argc, char **argv, struct err *e)
