@@ -490,125 +490,205 @@ parse_qcmd(struct cli *c, int opt, const char *arg, struct err *e)
 	return 0;
 }
 
+/* -B: the body type the message declares to the server. */
 static int
-parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
-    int argc, char **argv, struct err *e)
+parse_body_type(struct cli *c, const char *v, struct err *e)
 {
-	int used = 0;
+	if (strcasecmp(v, "7BIT") == 0)
+		c->body = CLI_BODY_7BIT;
+	else if (strcasecmp(v, "8BITMIME") == 0)
+		c->body = CLI_BODY_8BITMIME;
+	else
+		return err_set(e, ERR_USAGE,
+		    "invalid body type '%s' for -B (7BIT or 8BITMIME)", v);
+	return 0;
+}
 
-	switch (opt) {
-	case 'a':
-		if (clean("attachment name (-a)", arg, e) == -1)
-			return -1;
-		strv_add(&c->attach, arg);
-		break;
-	case 'A':
-		/* -Am and -Ac (one word) pick Sendmail's submit.cf or
-		   sendmail.cf; Postfix and msmtp ignore them, so does
-		   posthorn.  "-A m" (two words) is the account m. */
-		if (*optind_p >= 1 && (strcmp(argv[*optind_p - 1], "-Am") ==
-		    0 || strcmp(argv[*optind_p - 1], "-Ac") == 0))
-			break;
-		if (clean("account name", arg, e) == -1)
-			return -1;
-		set_once(&c->account, arg);
-		break;
-	case 'b':
-		return parse_b(c, arg, e);
-	case 'B':
-		if (strcasecmp(arg, "7BIT") == 0)
-			c->body = CLI_BODY_7BIT;
-		else if (strcasecmp(arg, "8BITMIME") == 0)
-			c->body = CLI_BODY_8BITMIME;
-		else
-			return err_set(e, ERR_USAGE,
-			    "invalid body type '%s' for -B (7BIT or 8BITMIME)",
-			    arg);
-		break;
-	case 'c':
-		if (clean("address (-c)", arg, e) == -1)
-			return -1;
-		strv_add(&c->cc, arg);
-		break;
-	case 'C':
-		set_once(&c->config, arg);
-		break;
-	case 'e':
-		c->edit = 1;
-		c->compose = 1;
-		break;
-	case 'E':
-		c->skip_empty = 1;
-		break;
+/* -R: the DSN RET= value, in the form the MAIL command takes. */
+static int
+parse_ret(struct cli *c, const char *v, struct err *e)
+{
+	if (strcasecmp(v, "full") == 0)
+		set_once(&c->dsn_ret, "FULL");
+	else if (strcasecmp(v, "hdrs") == 0 ||
+	    strcasecmp(v, "headers") == 0)
+		set_once(&c->dsn_ret, "HDRS");
+	else
+		return err_set(e, ERR_USAGE,
+		    "invalid DSN return '%s' for -R (full or hdrs)", v);
+	return 0;
+}
+
+/*
+ * -V: the DSN ENVID= value.  Only printable ASCII without blanks, so that
+ * it goes into the MAIL command as it is.
+ */
+static int
+parse_envid(struct cli *c, const char *v, struct err *e)
+{
+	if (*v == '\0' || strlen(v) > 100 ||
+	    strspn(v, "!\"#$%&'()*,-./0123456789:;<>?@"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+	    "abcdefghijklmnopqrstuvwxyz{|}~+=") != strlen(v))
+		return err_set(e, ERR_USAGE,
+		    "invalid envelope id for -V (1 to 100 printable "
+		    "ASCII characters)");
+	set_once(&c->dsn_envid, v);
+	return 0;
+}
+
+/*
+ * One option as getopt_long gave it.  argc, argv and optind are there for
+ * the two options that look at the words around their value: -A (was it
+ * written -Am?) and -q (-qI takes the next word as its id).
+ */
+struct opt_read {
+	int		 opt;
+	const char	*arg;
+	int		 argc;
+	char		**argv;
+	int		*optind;
+};
+
+/*
+ * The options come in groups, one function each, as --help shows them.
+ * A group returns 0 or -1 for an option of its own and OPT_NOT_OURS for
+ * any other, so that each option is named in one place only.
+ */
+#define OPT_NOT_OURS	1
+
+/* Sendmail's envelope and DSN options, and what it accepts and ignores. */
+static int
+opt_sending(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	switch (o->opt) {
 	case 'f':
 	case 'r':
-		return parse_sender(c, arg, e);
+		return parse_sender(c, o->arg, e);
 	case 'F':
-		if (clean("full name (-F)", arg, e) == -1)
+		if (clean("full name (-F)", o->arg, e) == -1)
 			return -1;
-		set_once(&c->full_name, arg);
-		break;
-	case 'H':
-		return parse_header_opt(c, arg, e);
-	case 'I':
-		c->mode = CLI_NOOP;
-		break;
+		set_once(&c->full_name, o->arg);
+		return 0;
 	case 'N':
-		return parse_notify(c, arg, e);
-	case 'q':
-		if (parse_q(c, arg, *optind_p < argc ? argv[*optind_p] : NULL,
-		    &used, e) == -1)
-			return -1;
-		*optind_p += used;
-		break;
+		return parse_notify(c, o->arg, e);
 	case 'R':
-		if (strcasecmp(arg, "full") == 0)
-			set_once(&c->dsn_ret, "FULL");
-		else if (strcasecmp(arg, "hdrs") == 0 ||
-		    strcasecmp(arg, "headers") == 0)
-			set_once(&c->dsn_ret, "HDRS");
-		else
-			return err_set(e, ERR_USAGE,
-			    "invalid DSN return '%s' for -R (full or hdrs)",
-			    arg);
-		break;
-	case 's':
-		if (clean("subject (-s)", arg, e) == -1)
-			return -1;
-		set_once(&c->subject, arg);
-		c->compose = 1;
-		break;
+		return parse_ret(c, o->arg, e);
+	case 'V':
+		return parse_envid(c, o->arg, e);
+	case 'B':
+		return parse_body_type(c, o->arg, e);
 	case 't':
 		c->read_recipients = 1;
-		break;
-	case 'P':
-		c->mode = CLI_PRETEND;
-		break;
+		return 0;
 	case OPT_READ_ENVELOPE_FROM:
 		c->read_envelope_from = 1;
-		break;
-	case 'v':
-		c->verbose++;
-		break;
-	case 'V':
-		if (*arg == '\0' || strlen(arg) > 100 ||
-		    strspn(arg, "!\"#$%&'()*,-./0123456789:;<>?@"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
-		    "abcdefghijklmnopqrstuvwxyz{|}~+=") != strlen(arg))
-			return err_set(e, ERR_USAGE,
-			    "invalid envelope id for -V (1 to 100 printable "
-			    "ASCII characters)");
-		set_once(&c->dsn_envid, arg);
-		break;
+		return 0;
 	case 'G': case 'h': case 'i': case 'L': case 'm': case 'n':
 	case 'o': case 'O': case 'U':
 		/* Accepted and ignored, as Postfix does. */
-		break;
+		return 0;
+	}
+	return OPT_NOT_OURS;
+}
+
+/* The options that choose what the run does instead of sending. */
+static int
+opt_mode(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	static const struct {
+		int		 opt;
+		enum cli_mode	 mode;
+	} modes[] = {
+		{ 'I', CLI_NOOP }, { 'P', CLI_PRETEND },
+		{ OPT_SERVERINFO, CLI_SERVERINFO }, { OPT_LOGIN, CLI_LOGIN },
+		{ OPT_LOGOUT, CLI_LOGOUT },
+		{ OPT_PERSIST_STATUS, CLI_PERSIST_STATUS },
+		{ OPT_PERSIST_STOP, CLI_PERSIST_STOP },
+		{ OPT_HELP, CLI_HELP }, { OPT_VERSION, CLI_VERSION },
+	};
+	size_t i;
+
+	/* -b is sendmail's mode letter, or mailx's Bcc: parse_b tells. */
+	if (o->opt == 'b')
+		return parse_b(c, o->arg, e);
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (modes[i].opt == o->opt) {
+			c->mode = modes[i].mode;
+			return 0;
+		}
+	}
+	return OPT_NOT_OURS;
+}
+
+/* -q and the queue commands, with the options that qualify them. */
+static int
+opt_queue(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	int used = 0;
+
+	switch (o->opt) {
+	case 'q':
+		if (parse_q(c, o->arg, *o->optind < o->argc ?
+		    o->argv[*o->optind] : NULL, &used, e) == -1)
+			return -1;
+		*o->optind += used;
+		return 0;
+	case OPT_NOW:
+		c->due_only = 0;
+		return 0;
+	case OPT_DUE:
+		c->due_only = 1;
+		return 0;
+	case OPT_SHOW:
+	case OPT_DELETE:
+	case OPT_REQUEUE:
+	case OPT_HOLD:
+	case OPT_RELEASE:
+		return parse_qcmd(c, o->opt, o->arg, e);
+	case OPT_ALL:
+		c->all_users = 1;
+		return 0;
+	}
+	return OPT_NOT_OURS;
+}
+
+/*
+ * -Am and -Ac (one word) pick Sendmail's submit.cf or sendmail.cf; Postfix
+ * and msmtp ignore them, so does posthorn.  "-A m" (two words) is the
+ * account m.
+ */
+static int
+is_sendmail_cf(const struct opt_read *o)
+{
+	int i = *o->optind;
+
+	return i >= 1 && (strcmp(o->argv[i - 1], "-Am") == 0 ||
+	    strcmp(o->argv[i - 1], "-Ac") == 0);
+}
+
+/* The account, and the values of it this run overrides. */
+static int
+opt_account(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	const char *arg = o->arg;
+
+	switch (o->opt) {
+	case 'A':
+		if (is_sendmail_cf(o))
+			return 0;
+		if (clean("account name", arg, e) == -1)
+			return -1;
+		set_once(&c->account, arg);
+		return 0;
+	case 'C':
+		set_once(&c->config, arg);
+		return 0;
 	case OPT_HOST:
 		if (clean("host", arg, e) == -1)
 			return -1;
 		set_once(&c->host, arg);
-		break;
+		return 0;
 	case OPT_PORT:
 		return parse_port(arg, &c->port, e);
 	case OPT_TLS:
@@ -617,112 +697,167 @@ parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
 			return err_set(e, ERR_USAGE,
 			    "invalid --tls '%s' (on, off or starttls)", arg);
 		set_once(&c->tls, arg);
-		break;
+		return 0;
 	case OPT_USER:
 		if (clean("user", arg, e) == -1)
 			return -1;
 		set_once(&c->user, arg);
-		break;
+		return 0;
 	case OPT_AUTH:
 		if (clean("auth", arg, e) == -1 || *arg == '\0' ||
 		    strchr(arg, ' ') != NULL)
 			return err_set(e, ERR_USAGE, "invalid --auth value");
 		set_once(&c->auth, arg);
-		break;
+		return 0;
+	case OPT_PERSIST:
+		return parse_persist(arg, &c->persist, e);
+	}
+	return OPT_NOT_OURS;
+}
+
+/* Compose mode: the header fields of the message posthorn writes. */
+static int
+opt_headers(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	const char *arg = o->arg;
+
+	switch (o->opt) {
+	case 's':
+		if (clean("subject (-s)", arg, e) == -1)
+			return -1;
+		set_once(&c->subject, arg);
+		c->compose = 1;
+		return 0;
+	case 'c':
+		if (clean("address (-c)", arg, e) == -1)
+			return -1;
+		strv_add(&c->cc, arg);
+		return 0;
 	case OPT_BCC:
 		if (clean("address (--bcc)", arg, e) == -1)
 			return -1;
 		strv_add(&c->bcc, arg);
-		break;
+		return 0;
 	case OPT_REPLY_TO:
 		if (clean("address (--reply-to)", arg, e) == -1)
 			return -1;
 		strv_add(&c->reply_to, arg);
-		break;
+		return 0;
+	case 'H':
+		return parse_header_opt(c, arg, e);
+	}
+	return OPT_NOT_OURS;
+}
+
+/* Compose mode: the body and its parts, and what an empty one does. */
+static int
+opt_body(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	const char *arg = o->arg;
+
+	switch (o->opt) {
 	case OPT_BODY:
 		/* "--body -": standard input, as without --body. */
 		free(c->body_file);
 		c->body_file = strcmp(arg, "-") == 0 ? NULL : xstrdup(arg);
 		c->compose = 1;
-		break;
+		return 0;
 	case OPT_HTML:
 		set_once(&c->html_file, arg);
 		c->compose = 1;
-		break;
+		return 0;
 	case OPT_INLINE:
 		if (clean("inline file name", arg, e) == -1)
 			return -1;
 		strv_add(&c->inline_files, arg);
-		break;
-	case OPT_SERVERINFO:
-		c->mode = CLI_SERVERINFO;
-		break;
-	case OPT_LOGIN:
-		c->mode = CLI_LOGIN;
-		break;
-	case OPT_LOGOUT:
-		c->mode = CLI_LOGOUT;
-		break;
-	case OPT_PERSIST:
-		return parse_persist(arg, &c->persist, e);
-	case OPT_PERSIST_STATUS:
-		c->mode = CLI_PERSIST_STATUS;
-		break;
-	case OPT_PERSIST_STOP:
-		c->mode = CLI_PERSIST_STOP;
-		break;
-	case OPT_DRY_RUN:
-		c->dry_run = 1;
-		break;
-	case OPT_JSON:
-		c->json = 1;
-		break;
-	case OPT_NOW:
-		c->due_only = 0;
-		break;
-	case OPT_DUE:
-		c->due_only = 1;
-		break;
-	case OPT_SHOW:
-	case OPT_DELETE:
-	case OPT_REQUEUE:
-	case OPT_HOLD:
-	case OPT_RELEASE:
-		return parse_qcmd(c, opt, arg, e);
-	case OPT_ALL:
-		c->all_users = 1;
-		break;
+		return 0;
+	case 'a':
+		if (clean("attachment name (-a)", arg, e) == -1)
+			return -1;
+		strv_add(&c->attach, arg);
+		return 0;
+	case 'e':
+		c->edit = 1;
+		c->compose = 1;
+		return 0;
+	case 'E':
+		c->skip_empty = 1;
+		return 0;
 	case OPT_ALLOW_EMPTY:
 		c->allow_empty = 1;
-		break;
+		return 0;
+	}
+	return OPT_NOT_OURS;
+}
+
+/* PGP/MIME: signed, encrypted or both. */
+static int
+opt_pgp(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	switch (o->opt) {
 	case OPT_SIGN:
 		c->sign = 1;
-		break;
+		return 0;
 	case OPT_SIGN_AS:
-		if (*arg == '\0' || clean("--sign-as key", arg, e) == -1)
+		if (*o->arg == '\0' ||
+		    clean("--sign-as key", o->arg, e) == -1)
 			return err_set(e, ERR_USAGE, "invalid --sign-as key");
-		set_once(&c->sign_as, arg);
+		set_once(&c->sign_as, o->arg);
 		c->sign = 1;
-		break;
+		return 0;
 	case OPT_ENCRYPT:
 		c->encrypt = 1;
-		break;
+		return 0;
+	}
+	return OPT_NOT_OURS;
+}
+
+/*
+ * What the run shows or leaves behind besides its exit status: the -v
+ * trace, JSON, a dry run's print instead of a send, a copy once sent.
+ */
+static int
+opt_output(struct cli *c, const struct opt_read *o, struct err *e)
+{
+	switch (o->opt) {
+	case 'v':
+		c->verbose++;
+		return 0;
+	case OPT_JSON:
+		c->json = 1;
+		return 0;
+	case OPT_DRY_RUN:
+		c->dry_run = 1;
+		return 0;
 	case OPT_SAVE_COPY:
-		if (*arg == '\0' || clean("--save-copy path", arg, e) == -1)
+		if (*o->arg == '\0' ||
+		    clean("--save-copy path", o->arg, e) == -1)
 			return err_set(e, ERR_USAGE, "invalid --save-copy "
 			    "path");
-		set_once(&c->save_copy, arg);
-		break;
-	case OPT_HELP:
-		c->mode = CLI_HELP;
-		break;
-	case OPT_VERSION:
-		c->mode = CLI_VERSION;
-		break;
-	default:
-		return err_set(e, ERR_SOFTWARE, "unhandled option %d", opt);
+		set_once(&c->save_copy, o->arg);
+		return 0;
 	}
-	return 0;
+	return OPT_NOT_OURS;
+}
+
+/* One option into c: the group that knows it takes it. */
+static int
+parse_one(struct cli *c, int opt, const char *arg, int *optind_p,
+    int argc, char **argv, struct err *e)
+{
+	static int (*const groups[])(struct cli *, const struct opt_read *,
+	    struct err *) = {
+		opt_sending, opt_mode, opt_queue, opt_account, opt_headers,
+		opt_body, opt_pgp, opt_output,
+	};
+	const struct opt_read o = { opt, arg, argc, argv, optind_p };
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if ((r = groups[i](c, &o, e)) != OPT_NOT_OURS)
+			return r;
+	return err_set(e, ERR_SOFTWARE, "unhandled option %d", opt);
 }
 
 int
@@ -749,15 +884,12 @@ cli_compose_field(struct cli *c, enum cli_field f, const char *v,
 	return err_set(e, ERR_SOFTWARE, "unknown compose field %d", (int)f);
 }
 
-int
-cli_parse(struct cli *c, int argc, char **argv, struct err *e)
+/* The basename of argv[0] is the personality: mailq, newaliases or not. */
+static void
+set_personality(struct cli *c, int argc, char **argv)
 {
-	struct option *opts;
 	const char *base;
-	size_t nstatic, nkeys, k;
-	int opt, i, dashdash, optional, li;
 
-	memset(c, 0, sizeof(*c));
 	base = argc > 0 && argv[0] != NULL ? argv[0] : "posthorn";
 	if (strrchr(base, '/') != NULL)
 		base = strrchr(base, '/') + 1;
@@ -766,9 +898,20 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 		c->mode = CLI_LIST;
 	else if (strcmp(base, "newaliases") == 0)
 		c->mode = CLI_NOOP;
+}
 
-	/* posthorn's own long options, then one per key (msmtp's
-	   --tls-trust-file= and the others), made from conf's key table. */
+/*
+ * posthorn's own long options, then one per key (msmtp's --tls-trust-file=
+ * and the others), made from conf's key table.  The names are kept in
+ * c->keyopt_names; the array is the caller's to free.
+ */
+static struct option *
+make_longopts(struct cli *c, size_t *nkeys_p)
+{
+	struct option *opts;
+	size_t nstatic, nkeys, k;
+	int i, optional;
+
 	nstatic = sizeof(longopts) / sizeof(longopts[0]) - 1;
 	for (nkeys = 0; conf_keyopt(nkeys, NULL) != NULL; nkeys++)
 		;
@@ -791,90 +934,134 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 		opts[nstatic + k].val = OPT_KEY_BASE + (int)k;
 	}
 	memset(&opts[nstatic + nkeys], 0, sizeof(*opts));
+	*nkeys_p = nkeys;
+	return opts;
+}
+
+/*
+ * A long option must be spelt whole: getopt_long takes any unambiguous
+ * prefix, and with the key options "--logfile" would be read as
+ * --logfile-time-format.  lo is the option getopt_long just matched; the
+ * word it came from is read back through optind.
+ */
+static int
+check_spelt_whole(const struct option *lo, char **argv, struct err *e)
+{
+	const char *w = optarg != NULL && optind >= 2 &&
+	    optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+	size_t nl = strlen(lo->name);
+
+	if (strncmp(w, "--", 2) != 0 || strncmp(w + 2, lo->name, nl) != 0 ||
+	    (w[2 + nl] != '\0' && w[2 + nl] != '='))
+		return err_set(e, ERR_USAGE, "unknown option '%.*s' (see "
+		    "--help)", (int)strcspn(w, "="), w);
+	return 0;
+}
+
+/* --KEY[=VALUE]: kept as the configuration line it stands for. */
+static int
+parse_keyopt(struct cli *c, size_t k, const char *arg, struct err *e)
+{
+	const char *v = arg != NULL ? arg : "";
+
+	if (clean(c->keyopt_names.v[k], v, e) == -1)
+		return -1;
+	strv_add(&c->keyopts, conf_keyopt(k, NULL));
+	strv_add(&c->keyopts, v);
+	return 0;
+}
+
+/*
+ * What getopt_long could not read: '?' is an unknown option, ':' one
+ * without its value.  A short option is named by its letter, a long one
+ * by the word as written.
+ */
+static int
+getopt_error(int opt, char **argv, struct err *e)
+{
+	if (opt == '?') {
+		if (optopt != 0 && optopt < 256)
+			return err_set(e, ERR_USAGE,
+			    "unknown option '-%c' (see --help)", optopt);
+		return err_set(e, ERR_USAGE, "unknown option '%s' (see --help)",
+		    argv[optind - 1]);
+	}
+	if (optopt != 0 && optopt < 256)
+		return err_set(e, ERR_USAGE, "option '-%c' needs a value",
+		    optopt);
+	return err_set(e, ERR_USAGE, "option '%s' needs a value",
+	    argv[optind - 1]);
+}
+
+/* The options, up to the first operand (or --), into c. */
+static int
+read_options(struct cli *c, int argc, char **argv, const struct option *opts,
+    size_t nkeys, struct err *e)
+{
+	int opt, li;
 
 	opterr = 0;
 	optind = 0;	/* glibc: full reinitialisation (unit tests parse twice) */
 	li = -1;
-	while ((opt = getopt_long(argc, argv, shortopts, opts,
-	    &li)) != -1) {
-		/*
-		 * A long option must be spelt whole: getopt_long takes any
-		 * unambiguous prefix, and with the key options "--logfile"
-		 * would be read as --logfile-time-format.
-		 */
+	while ((opt = getopt_long(argc, argv, shortopts, opts, &li)) != -1) {
 		if (li >= 0) {
-			const char *w = optarg != NULL && optind >= 2 &&
-			    optarg == argv[optind - 1] ? argv[optind - 2] :
-			    argv[optind - 1];
-			size_t nl = strlen(opts[li].name);
-
-			if (strncmp(w, "--", 2) != 0 ||
-			    strncmp(w + 2, opts[li].name, nl) != 0 ||
-			    (w[2 + nl] != '\0' && w[2 + nl] != '=')) {
-				free(opts);
-				return err_set(e, ERR_USAGE, "unknown option "
-				    "'%.*s' (see --help)", (int)strcspn(w,
-				    "="), w);
-			}
+			if (check_spelt_whole(&opts[li], argv, e) == -1)
+				return -1;
 			li = -1;
 		}
 		if (opt >= OPT_KEY_BASE && opt < OPT_KEY_BASE + (int)nkeys) {
-			const char *v = optarg != NULL ? optarg : "";
-
-			k = (size_t)(opt - OPT_KEY_BASE);
-			if (clean(c->keyopt_names.v[k], v, e) == -1) {
-				free(opts);
+			if (parse_keyopt(c, (size_t)(opt - OPT_KEY_BASE),
+			    optarg, e) == -1)
 				return -1;
-			}
-			strv_add(&c->keyopts, conf_keyopt(k, NULL));
-			strv_add(&c->keyopts, v);
 			continue;
 		}
 		if (opt == '?' || opt == ':')
-			free(opts);
-		if (opt == '?') {
-			if (optopt != 0 && optopt < 256)
-				return err_set(e, ERR_USAGE,
-				    "unknown option '-%c' (see --help)",
-				    optopt);
-			return err_set(e, ERR_USAGE,
-			    "unknown option '%s' (see --help)",
-			    argv[optind - 1]);
-		}
-		if (opt == ':') {
-			if (optopt != 0 && optopt < 256)
-				return err_set(e, ERR_USAGE,
-				    "option '-%c' needs a value", optopt);
-			return err_set(e, ERR_USAGE,
-			    "option '%s' needs a value", argv[optind - 1]);
-		}
-		if (parse_one(c, opt, optarg, &optind, argc, argv, e) == -1) {
-			free(opts);
+			return getopt_error(opt, argv, e);
+		if (parse_one(c, opt, optarg, &optind, argc, argv, e) == -1)
 			return -1;
-		}
 	}
-	free(opts);
+	return 0;
+}
 
-	dashdash = optind > 0 && optind <= argc &&
-	    strcmp(argv[optind - 1], "--") == 0;
-	if (c->mode == CLI_SHOW || c->mode == CLI_QUEUE_CMD) {
-		/* More ids after the first. */
-		for (i = optind; i < argc; i++) {
-			if (c->mode == CLI_SHOW)
-				return err_set(e, ERR_USAGE, "--show takes "
-				    "one id");
-			if (check_id(argv[i], 1, e) == -1)
-				return -1;
-			strv_add(&c->queue_ids, argv[i]);
-		}
-		if (c->queue_ids.n > 1 && strv_has(&c->queue_ids, "all"))
-			return err_set(e, ERR_USAGE, "'all' goes alone");
-		if (c->json && c->mode != CLI_SHOW)
-			return err_set(e, ERR_USAGE, "--json works with -bp, "
-			    "--show and a send");
-		return 0;
+/*
+ * A queue command's operands: more ids after the one its option took.
+ * No other check applies to a queue command but --json's.
+ */
+static int
+read_queue_ids(struct cli *c, int first, int argc, char **argv,
+    struct err *e)
+{
+	int i;
+
+	for (i = first; i < argc; i++) {
+		if (c->mode == CLI_SHOW)
+			return err_set(e, ERR_USAGE, "--show takes one id");
+		if (check_id(argv[i], 1, e) == -1)
+			return -1;
+		strv_add(&c->queue_ids, argv[i]);
 	}
-	for (i = optind; i < argc; i++) {
+	if (c->queue_ids.n > 1 && strv_has(&c->queue_ids, "all"))
+		return err_set(e, ERR_USAGE, "'all' goes alone");
+	if (c->json && c->mode != CLI_SHOW)
+		return err_set(e, ERR_USAGE, "--json works with -bp, --show "
+		    "and a send");
+	return 0;
+}
+
+/*
+ * The operands of any other run: recipients.  A word that looks like an
+ * option is refused unless -- came before it, so that a misplaced option
+ * is never mailed to.
+ */
+static int
+read_recipients(struct cli *c, int first, int argc, char **argv,
+    struct err *e)
+{
+	int i, dashdash;
+
+	dashdash = first > 0 && first <= argc &&
+	    strcmp(argv[first - 1], "--") == 0;
+	for (i = first; i < argc; i++) {
 		if (!dashdash && argv[i][0] == '-')
 			return err_set(e, ERR_USAGE,
 			    "option '%s' after the first recipient (options "
@@ -883,7 +1070,17 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 			return -1;
 		strv_add(&c->rcpts, argv[i]);
 	}
+	return 0;
+}
 
+/*
+ * Options that each parsed well but do not go together, or not with the
+ * mode.  The order decides which message a run with several mistakes
+ * gets; keep it.
+ */
+static int
+check_combinations(const struct cli *c, struct err *e)
+{
 	if ((c->mode == CLI_LOGIN || c->mode == CLI_LOGOUT) && c->rcpts.n > 0)
 		return err_set(e, ERR_USAGE, "--login and --logout take no "
 		    "recipients (choose the account with -A)");
@@ -928,6 +1125,27 @@ cli_parse(struct cli *c, int argc, char **argv, struct err *e)
 	if (c->skip_empty && c->mode != CLI_SEND)
 		return err_set(e, ERR_USAGE, "-E works only when sending");
 	return 0;
+}
+
+int
+cli_parse(struct cli *c, int argc, char **argv, struct err *e)
+{
+	struct option *opts;
+	size_t nkeys;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	set_personality(c, argc, argv);
+	opts = make_longopts(c, &nkeys);
+	r = read_options(c, argc, argv, opts, nkeys, e);
+	free(opts);
+	if (r == -1)
+		return -1;
+	if (c->mode == CLI_SHOW || c->mode == CLI_QUEUE_CMD)
+		return read_queue_ids(c, optind, argc, argv, e);
+	if (read_recipients(c, optind, argc, argv, e) == -1)
+		return -1;
+	return check_combinations(c, e);
 }
 
 void
