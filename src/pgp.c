@@ -200,196 +200,238 @@ pgp_head(int out, const struct buf *outer, const char *ctype,
 	return r;
 }
 
+/* What pgp_protect's steps share. */
+struct pgp_job {
+	gpgme_ctx_t	 ctx;
+	gpgme_key_t	 signer;
+	gpgme_key_t	*keys;		/* recipients' (and the sender's) */
+	size_t		 nkeys;
+	struct buf	 outer;		/* header fields that stay outside */
+	struct buf	 inner;		/* the content fields, protected */
+	int		 ent;		/* the protected entity */
+	int		 out;		/* the message being made */
+	gpgme_data_t	 in, res;
+	char		 boundary[40];
+};
+
+/* The keys first: a missing one stops everything. */
+static int
+pgp_keys(struct pgp_job *j, const struct envelope *env,
+    const struct pgp_opts *o, struct err *e)
+{
+	gpgme_error_t ge;
+	const char *who;
+	size_t i;
+
+	if (o->sign) {
+		who = o->sign_as != NULL ? o->sign_as : env->sender;
+		if (who == NULL || *who == '\0')
+			return err_set(e, ERR_DATA, "no key to sign with for "
+			    "the null sender (use --sign-as)");
+		if ((j->signer = pgp_key_for(j->ctx, who, 1)) == NULL)
+			return err_set(e, ERR_DATA, "no usable secret PGP key "
+			    "for '%s' to sign with", who);
+		gpgme_signers_clear(j->ctx);
+		if ((ge = gpgme_signers_add(j->ctx, j->signer)) != 0)
+			return pgp_gpg_error(e, "use the signing key", ge);
+	}
+	if (!o->encrypt)
+		return 0;
+	j->keys = xcalloc(env->nrcpt + 2, sizeof(*j->keys));
+	for (i = 0; i < env->nrcpt; i++) {
+		j->keys[j->nkeys] = pgp_key_for(j->ctx, env->rcpt[i].addr, 0);
+		if (j->keys[j->nkeys] == NULL)
+			return err_set(e, ERR_DATA, "no usable PGP key for "
+			    "recipient <%s>; nothing was sent",
+			    env->rcpt[i].addr);
+		j->nkeys++;
+	}
+	/* The sender can read what it sent (the copy, a bounce). */
+	if (env->sender != NULL && *env->sender != '\0' &&
+	    (j->keys[j->nkeys] = pgp_key_for(j->ctx, env->sender, 0)) != NULL)
+		j->nkeys++;
+	return 0;
+}
+
+/*
+ * The entity to protect, in a scratch file: the content fields and the
+ * body of the message in fd, the other fields kept in outer.
+ */
+static int
+pgp_entity(struct pgp_job *j, int fd, const struct pgp_opts *o,
+    struct err *e)
+{
+	off_t body_off;
+	int hi = 0;
+
+	if (pgp_split(fd, &j->outer, &j->inner, &body_off, e) == -1)
+		return -1;
+	if ((j->ent = term_scratch(e)) == -1 || (j->out = term_scratch(e)) ==
+	    -1)
+		return -1;
+	if (j->inner.len == 0 && buf_adds(&j->inner, "Content-Type: "
+	    "text/plain; charset=us-ascii\r\n") == -1)
+		return err_set(e, ERR_SOFTWARE, "no room for the content "
+		    "type");
+	if (fsio_write_all(j->ent, j->inner.data, j->inner.len) == -1 ||
+	    fsio_write_all(j->ent, "\r\n", 2) == -1 ||
+	    pgp_copy(fd, body_off, j->ent, &hi) == -1 ||
+	    lseek(j->ent, 0, SEEK_SET) == -1)
+		return err_set(e, ERR_IO, "cannot prepare the message: %s",
+		    strerror(errno));
+	if (hi && o->sign && !o->encrypt)
+		return err_set(e, ERR_DATA, "8-bit text cannot be signed as "
+		    "it is (a server may convert it); compose it with -s, "
+		    "or add --encrypt");
+	return 0;
+}
+
+/* Writes s to the message being made and frees it. */
+static int
+pgp_put(struct pgp_job *j, char *s)
+{
+	int r = fsio_write_all(j->out, s, strlen(s));
+
+	free(s);
+	return r;
+}
+
+/*
+ * multipart/signed: the entity as it is, then its detached signature
+ * (written by the caller from res).  -1 with the error set, -2 for a
+ * write error the caller names.
+ */
+static int
+pgp_signed(struct pgp_job *j, struct err *e)
+{
+	gpgme_sign_result_t sr;
+	gpgme_error_t ge;
+	char micalg[64], *s;
+
+	if ((ge = gpgme_op_sign(j->ctx, j->in, j->res,
+	    GPGME_SIG_MODE_DETACH)) != 0)
+		return pgp_gpg_error(e, "sign the message", ge);
+	sr = gpgme_op_sign_result(j->ctx);
+	if (sr == NULL || sr->signatures == NULL ||
+	    sr->invalid_signers != NULL)
+		return err_set(e, ERR_DATA, "cannot sign the message: GnuPG "
+		    "made no signature");
+	snprintf(micalg, sizeof(micalg), "pgp-%s",
+	    gpgme_hash_algo_name(sr->signatures->hash_algo));
+	for (s = micalg; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+	s = xasprintf("multipart/signed; micalg=%s;\r\n"
+	    "\tprotocol=\"application/pgp-signature\"", micalg);
+	if (pgp_head(j->out, &j->outer, s, j->boundary) == -1) {
+		free(s);
+		return -2;
+	}
+	free(s);
+	if (pgp_copy(j->ent, 0, j->out, NULL) == -1 ||
+	    pgp_put(j, xasprintf("\r\n--%s\r\nContent-Type: application/"
+	    "pgp-signature; name=\"signature.asc\"\r\n"
+	    "Content-Description: OpenPGP digital signature\r\n"
+	    "Content-Disposition: attachment; "
+	    "filename=\"signature.asc\"\r\n\r\n", j->boundary)) == -1)
+		return -2;
+	return 0;
+}
+
+/* multipart/encrypted (and signed inside with --sign): as pgp_signed. */
+static int
+pgp_encrypted(struct pgp_job *j, const struct pgp_opts *o, struct err *e)
+{
+	gpgme_error_t ge;
+
+	j->keys[j->nkeys] = NULL;
+	ge = o->sign ? gpgme_op_encrypt_sign(j->ctx, j->keys,
+	    GPGME_ENCRYPT_ALWAYS_TRUST, j->in, j->res) :
+	    gpgme_op_encrypt(j->ctx, j->keys, GPGME_ENCRYPT_ALWAYS_TRUST,
+	    j->in, j->res);
+	if (ge != 0)
+		return pgp_gpg_error(e, "encrypt the message", ge);
+	if (pgp_head(j->out, &j->outer, "multipart/encrypted;\r\n"
+	    "\tprotocol=\"application/pgp-encrypted\"", j->boundary) == -1 ||
+	    pgp_put(j, xasprintf("Content-Type: application/pgp-encrypted"
+	    "\r\nContent-Description: PGP/MIME version identification\r\n"
+	    "\r\nVersion: 1\r\n\r\n--%s\r\nContent-Type: "
+	    "application/octet-stream; name=\"encrypted.asc\"\r\n"
+	    "Content-Description: OpenPGP encrypted message\r\n"
+	    "Content-Disposition: inline; filename=\"encrypted.asc\""
+	    "\r\n\r\n", j->boundary)) == -1)
+		return -2;
+	return 0;
+}
+
+static void
+pgp_job_free(struct pgp_job *j)
+{
+	size_t i;
+
+	if (j->in != NULL)
+		gpgme_data_release(j->in);
+	if (j->res != NULL)
+		gpgme_data_release(j->res);
+	if (j->keys != NULL) {
+		for (i = 0; i < j->nkeys; i++)
+			gpgme_key_unref(j->keys[i]);
+		free(j->keys);
+	}
+	if (j->signer != NULL)
+		gpgme_key_unref(j->signer);
+	if (j->ctx != NULL)
+		gpgme_release(j->ctx);
+	if (j->ent != -1)
+		close(j->ent);
+	if (j->out != -1)
+		close(j->out);
+	buf_release(&j->outer);
+	buf_release(&j->inner);
+}
+
 int
 pgp_protect(int fd, struct envelope *env, const struct pgp_opts *o,
     struct err *e)
 {
-	gpgme_ctx_t ctx = NULL;
-	gpgme_data_t in = NULL, res = NULL;
+	struct pgp_job j = { .ent = -1, .out = -1 };
 	gpgme_error_t ge;
-	gpgme_key_t signer = NULL, *keys = NULL;
-	gpgme_sign_result_t sr;
-	struct buf outer, inner;
-	char boundary[40], rnd[25], *s, micalg[64];
-	const char *who;
-	off_t body_off;
-	size_t i, nkeys = 0;
-	int ent = -1, out = -1, hi = 0, r = -1;
+	char rnd[25];
+	int r;
 
-	buf_init(&outer, PGP_HEADER_MAX);
-	buf_init(&inner, PGP_HEADER_MAX);
+	buf_init(&j.outer, PGP_HEADER_MAX);
+	buf_init(&j.inner, PGP_HEADER_MAX);
 	gpgme_check_version(NULL);
-	if ((ge = gpgme_new(&ctx)) != 0) {
-		pgp_gpg_error(e, "start GnuPG (GPGME)", ge);
+	if ((ge = gpgme_new(&j.ctx)) != 0) {
+		r = pgp_gpg_error(e, "start GnuPG (GPGME)", ge);
 		goto out;
 	}
-	gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP);
-	gpgme_set_armor(ctx, 1);
-
-	/* The keys first: a missing one stops everything. */
-	if (o->sign) {
-		who = o->sign_as != NULL ? o->sign_as : env->sender;
-		if (who == NULL || *who == '\0') {
-			err_set(e, ERR_DATA, "no key to sign with for the null "
-			    "sender (use --sign-as)");
-			goto out;
-		}
-		if ((signer = pgp_key_for(ctx, who, 1)) == NULL) {
-			err_set(e, ERR_DATA, "no usable secret PGP key for "
-			    "'%s' to sign with", who);
-			goto out;
-		}
-		gpgme_signers_clear(ctx);
-		if ((ge = gpgme_signers_add(ctx, signer)) != 0) {
-			pgp_gpg_error(e, "use the signing key", ge);
-			goto out;
-		}
-	}
-	if (o->encrypt) {
-		keys = xcalloc(env->nrcpt + 2, sizeof(*keys));
-		for (i = 0; i < env->nrcpt; i++) {
-			keys[nkeys] = pgp_key_for(ctx, env->rcpt[i].addr, 0);
-			if (keys[nkeys] == NULL) {
-				err_set(e, ERR_DATA, "no usable PGP key for "
-				    "recipient <%s>; nothing was sent",
-				    env->rcpt[i].addr);
-				goto out;
-			}
-			nkeys++;
-		}
-		/* The sender can read what it sent (the copy, a bounce). */
-		if (env->sender != NULL && *env->sender != '\0' &&
-		    (keys[nkeys] = pgp_key_for(ctx, env->sender, 0)) != NULL)
-			nkeys++;
-	}
-
-	if (pgp_split(fd, &outer, &inner, &body_off, e) == -1)
+	gpgme_set_protocol(j.ctx, GPGME_PROTOCOL_OpenPGP);
+	gpgme_set_armor(j.ctx, 1);
+	if ((r = pgp_keys(&j, env, o, e)) == -1 ||
+	    (r = pgp_entity(&j, fd, o, e)) == -1)
 		goto out;
-	if ((ent = term_scratch(e)) == -1 || (out = term_scratch(e)) == -1)
-		goto out;
-	if (inner.len == 0)
-		(void)buf_adds(&inner, "Content-Type: text/plain; "
-		    "charset=us-ascii\r\n");
-	if (fsio_write_all(ent, inner.data, inner.len) == -1 ||
-	    fsio_write_all(ent, "\r\n", 2) == -1 ||
-	    pgp_copy(fd, body_off, ent, &hi) == -1 ||
-	    lseek(ent, 0, SEEK_SET) == -1) {
-		err_set(e, ERR_IO, "cannot prepare the message: %s",
-		    strerror(errno));
-		goto out;
-	}
-	if (hi && o->sign && !o->encrypt) {
-		err_set(e, ERR_DATA, "8-bit text cannot be signed as it is "
-		    "(a server may convert it); compose it with -s, or add "
-		    "--encrypt");
-		goto out;
-	}
 	if (rand_alnum(rnd, sizeof(rnd) - 1) == -1) {
-		err_set(e, ERR_SOFTWARE, "no random numbers");
+		r = err_set(e, ERR_SOFTWARE, "no random numbers");
 		goto out;
 	}
-	snprintf(boundary, sizeof(boundary), "=_pgp_%s", rnd);
-	if ((ge = gpgme_data_new_from_fd(&in, ent)) != 0 ||
-	    (ge = gpgme_data_new(&res)) != 0) {
-		pgp_gpg_error(e, "start GnuPG (GPGME)", ge);
+	snprintf(j.boundary, sizeof(j.boundary), "=_pgp_%s", rnd);
+	if ((ge = gpgme_data_new_from_fd(&j.in, j.ent)) != 0 ||
+	    (ge = gpgme_data_new(&j.res)) != 0) {
+		r = pgp_gpg_error(e, "start GnuPG (GPGME)", ge);
 		goto out;
 	}
-
-	if (!o->encrypt) {
-		ge = gpgme_op_sign(ctx, in, res, GPGME_SIG_MODE_DETACH);
-		if (ge != 0) {
-			pgp_gpg_error(e, "sign the message", ge);
-			goto out;
-		}
-		sr = gpgme_op_sign_result(ctx);
-		if (sr == NULL || sr->signatures == NULL ||
-		    sr->invalid_signers != NULL) {
-			err_set(e, ERR_DATA, "cannot sign the message: GnuPG "
-			    "made no signature");
-			goto out;
-		}
-		snprintf(micalg, sizeof(micalg), "pgp-%s",
-		    gpgme_hash_algo_name(sr->signatures->hash_algo));
-		for (s = micalg; *s != '\0'; s++)
-			if (*s >= 'A' && *s <= 'Z')
-				*s = (char)(*s - 'A' + 'a');
-		s = xasprintf("multipart/signed; micalg=%s;\r\n"
-		    "\tprotocol=\"application/pgp-signature\"", micalg);
-		if (pgp_head(out, &outer, s, boundary) == -1 ||
-		    pgp_copy(ent, 0, out, NULL) == -1) {
-			free(s);
-			goto io;
-		}
-		free(s);
-		s = xasprintf("\r\n--%s\r\nContent-Type: application/"
-		    "pgp-signature; name=\"signature.asc\"\r\n"
-		    "Content-Description: OpenPGP digital signature\r\n"
-		    "Content-Disposition: attachment; "
-		    "filename=\"signature.asc\"\r\n\r\n", boundary);
-		if (fsio_write_all(out, s, strlen(s)) == -1) {
-			free(s);
-			goto io;
-		}
-		free(s);
-	} else {
-		keys[nkeys] = NULL;
-		ge = o->sign ? gpgme_op_encrypt_sign(ctx, keys,
-		    GPGME_ENCRYPT_ALWAYS_TRUST, in, res) :
-		    gpgme_op_encrypt(ctx, keys, GPGME_ENCRYPT_ALWAYS_TRUST,
-		    in, res);
-		if (ge != 0) {
-			pgp_gpg_error(e, "encrypt the message", ge);
-			goto out;
-		}
-		if (pgp_head(out, &outer, "multipart/encrypted;\r\n"
-		    "\tprotocol=\"application/pgp-encrypted\"", boundary) ==
-		    -1)
-			goto io;
-		s = xasprintf("Content-Type: application/pgp-encrypted\r\n"
-		    "Content-Description: PGP/MIME version identification\r\n"
-		    "\r\nVersion: 1\r\n\r\n--%s\r\nContent-Type: "
-		    "application/octet-stream; name=\"encrypted.asc\"\r\n"
-		    "Content-Description: OpenPGP encrypted message\r\n"
-		    "Content-Disposition: inline; filename=\"encrypted.asc\""
-		    "\r\n\r\n", boundary);
-		if (fsio_write_all(out, s, strlen(s)) == -1) {
-			free(s);
-			goto io;
-		}
-		free(s);
-	}
-	s = xasprintf("\r\n--%s--\r\n", boundary);
-	if (pgp_data_out(res, out) == -1 ||
-	    fsio_write_all(out, s, strlen(s)) == -1) {
-		free(s);
-		goto io;
-	}
-	free(s);
-	r = pgp_replace(fd, out, env, e);
-	goto out;
-io:
-	err_set(e, ERR_IO, "cannot write the protected message: %s",
-	    strerror(errno));
+	r = o->encrypt ? pgp_encrypted(&j, o, e) : pgp_signed(&j, e);
+	if (r == 0 && (pgp_data_out(j.res, j.out) == -1 ||
+	    pgp_put(&j, xasprintf("\r\n--%s--\r\n", j.boundary)) == -1))
+		r = -2;
+	if (r == -2)
+		r = err_set(e, ERR_IO, "cannot write the protected message: "
+		    "%s", strerror(errno));
+	else if (r == 0)
+		r = pgp_replace(fd, j.out, env, e);
 out:
-	if (in != NULL)
-		gpgme_data_release(in);
-	if (res != NULL)
-		gpgme_data_release(res);
-	if (keys != NULL) {
-		for (i = 0; i < nkeys; i++)
-			gpgme_key_unref(keys[i]);
-		free(keys);
-	}
-	if (signer != NULL)
-		gpgme_key_unref(signer);
-	if (ctx != NULL)
-		gpgme_release(ctx);
-	if (ent != -1)
-		close(ent);
-	if (out != -1)
-		close(out);
-	buf_release(&outer);
-	buf_release(&inner);
+	pgp_job_free(&j);
 	return r;
 }
 
