@@ -789,6 +789,91 @@ prepare_input(struct ctx *c, int edit_conf, int *in, int *scratch,
 	return 0;
 }
 
+/* What reading or composing the message needs: the command line's and
+   the account's word on it. */
+static void
+message_params(struct ctx *c, struct account *a,
+    const struct alias_map *aliases, const char *sender,
+    const struct strv *rcpts, struct strv *local, struct msg_params *p)
+{
+	struct cli *cl = &c->cli;
+
+	memset(p, 0, sizeof(*p));
+	p->acct = a;
+	p->aliases = aliases;
+	p->sender = sender;
+	p->full_name = cl->full_name != NULL ? cl->full_name :
+	    cl->sender_name;
+	p->read_recipients = cl->read_recipients;
+	p->rcpts = rcpts;
+	p->dsn_notify = cl->dsn_notify;
+	p->dsn_ret = cl->dsn_ret;
+	p->dsn_envid = cl->dsn_envid;
+	p->body_forced = cl->body != CLI_BODY_UNSET;
+	p->body = cl->body == CLI_BODY_8BITMIME ? BODY_8BITMIME : BODY_7BIT;
+	p->user = c->env.user;
+	/* The mail domain needs a lookup only when from does not give it. */
+	if (a->from == NULL || strchr(a->from, '@') == NULL ||
+	    strpbrk(a->from, "*?[") != NULL)
+		p->domain = conf_env_mailname(&c->env);
+	conf_local_domains(a, &c->env, local);
+	p->local_domains = local;
+	p->admin = a->admin;
+	p->env = &c->env;
+	p->now = time(NULL);
+}
+
+/*
+ * Reads the message from in into the entry (composing it, or after the
+ * bytes pre already holds), then signs or encrypts it as asked.  0, -1
+ * with e set, or 130 when a signal cancelled the run.
+ */
+static int
+read_message(struct ctx *c, int in, int compose, const struct buf *pre,
+    struct msg_params *p, struct spool_entry *ent, struct err *e)
+{
+	struct cli *cl = &c->cli;
+	int r;
+
+	if (compose)
+		r = compose_message(cl, p, in, ent->fd, &ent->env, e);
+	else if (pre != NULL)
+		r = msg_read_prefixed(in, pre->data != NULL ? pre->data : "",
+		    pre->len, p, ent->fd, &ent->env, e);
+	else
+		r = msg_read(in, p, ent->fd, &ent->env, e);
+	/* A signal can end the input early (Ctrl-C on `cmd | sendmail`
+	   kills cmd too): what was read may not be the whole message. */
+	if (sig_caught && (r == 0 || e->kind == ERR_IO)) {
+		if (deliver_cancelled())
+			return 130;
+		r = err_set(e, ERR_IO, "interrupted while reading the "
+		    "message; nothing was sent");
+	}
+	if (r == 0 && (cl->sign || cl->encrypt)) {
+		struct pgp_opts po = { cl->sign, cl->encrypt, cl->sign_as };
+
+		r = pgp_protect(ent->fd, &ent->env, &po, e);
+	}
+	return r;
+}
+
+/* --save-copy or record, kept with the entry: -q may deliver it later. */
+static void
+keep_record(const struct cli *cl, const struct account *a, int compose,
+    struct envelope *env)
+{
+	size_t i;
+
+	if (cl->dry_run || (cl->save_copy == NULL && a->record == NULL))
+		return;
+	free(env->record);
+	env->record = record_path(cl->save_copy != NULL ? cl->save_copy :
+	    a->record);
+	for (i = 0; compose && i < cl->bcc.n; i++)
+		strv_add(&env->record_bcc, cl->bcc.v[i]);
+}
+
 /*
  * Spools and delivers one message read from in.  sender and rcpts are the
  * envelope the caller named (argv, or -bs's MAIL and RCPT); compose when
@@ -814,10 +899,8 @@ submit_one(struct ctx *c, int in, const char *sender,
 	if ((a = cli_account(c, sender, &e)) == NULL)
 		return fail(&e);
 	if (a->aliases != NULL) {
-		if (alias_load(&aliases, a->aliases, &e) == -1) {
-			conf_account_free(a);
-			return fail(&e);
-		}
+		if (alias_load(&aliases, a->aliases, &e) == -1)
+			goto out_fail;
 		have_aliases = 1;
 	}
 	/* Files named on the command line must be readable before anything. */
@@ -833,85 +916,26 @@ submit_one(struct ctx *c, int in, const char *sender,
 		goto out_fail;
 	}
 
-	memset(&p, 0, sizeof(p));
-	p.acct = a;
-	p.aliases = have_aliases ? &aliases : NULL;
-	p.sender = sender;
-	p.full_name = cl->full_name != NULL ? cl->full_name :
-	    cl->sender_name;
-	p.read_recipients = cl->read_recipients;
-	p.rcpts = rcpts;
-	p.dsn_notify = cl->dsn_notify;
-	p.dsn_ret = cl->dsn_ret;
-	p.dsn_envid = cl->dsn_envid;
-	p.body_forced = cl->body != CLI_BODY_UNSET;
-	p.body = cl->body == CLI_BODY_8BITMIME ? BODY_8BITMIME : BODY_7BIT;
-	p.user = c->env.user;
-	/* The mail domain needs a lookup only when from does not give it. */
-	if (a->from == NULL || strchr(a->from, '@') == NULL ||
-	    strpbrk(a->from, "*?[") != NULL)
-		p.domain = conf_env_mailname(&c->env);
-	conf_local_domains(a, &c->env, &local);
-	p.local_domains = &local;
-	p.admin = a->admin;
-	p.env = &c->env;
-	p.now = time(NULL);
-
-	if (compose)
-		r = compose_message(cl, &p, in, ent.fd, &ent.env, &e);
-	else if (pre != NULL)
-		r = msg_read_prefixed(in, pre->data != NULL ? pre->data : "",
-		    pre->len, &p, ent.fd, &ent.env, &e);
-	else
-		r = msg_read(in, &p, ent.fd, &ent.env, &e);
-	/* A signal can end the input early (Ctrl-C on `cmd | sendmail`
-	   kills cmd too): what was read may not be the whole message. */
-	if (sig_caught && (r == 0 || e.kind == ERR_IO)) {
-		if (deliver_cancelled()) {
-			spool_done(&sp, &ent);
-			spool_release(&ent);
-			spool_close(&sp);
-			if (have_aliases)
-				alias_free(&aliases);
-			strv_free(&local);
-			conf_account_free(a);
-			if (scratch != -1)
-				close(scratch);
-			fprintf(stderr, "posthorn: cancelled; nothing was "
-			    "sent\n");
-			return 130;
-		}
-		r = err_set(&e, ERR_IO, "interrupted while reading the "
-		    "message; nothing was sent");
+	message_params(c, a, have_aliases ? &aliases : NULL, sender, rcpts,
+	    &local, &p);
+	if ((r = read_message(c, in, compose, pre, &p, &ent, &e)) == 0) {
+		record_route(c, &ent.env, a);
+		keep_record(cl, a, compose, &ent.env);
+		/* With the queue off, or for a dry run, a killed run must
+		   leave nothing that a later run would send: no envelope
+		   yet. */
+		r = spool_intake_done(&sp, &ent, a->queue && !cl->dry_run,
+		    &e);
 	}
-	if (r == 0 && (cl->sign || cl->encrypt)) {
-		struct pgp_opts po = { cl->sign, cl->encrypt, cl->sign_as };
-
-		r = pgp_protect(ent.fd, &ent.env, &po, &e);
-	}
-	if (r == -1) {
+	if (r != 0) {
 		spool_done(&sp, &ent);
 		spool_release(&ent);
 		spool_close(&sp);
-		goto out_fail;
-	}
-	record_route(c, &ent.env, a);
-	if (!cl->dry_run && (cl->save_copy != NULL || a->record != NULL)) {
-		/* Kept with the entry: -q may deliver it later. */
-		free(ent.env.record);
-		ent.env.record = record_path(cl->save_copy != NULL ?
-		    cl->save_copy : a->record);
-		for (size_t i = 0; compose && i < cl->bcc.n; i++)
-			strv_add(&ent.env.record_bcc, cl->bcc.v[i]);
-	}
-	/* With the queue off, or for a dry run, a killed run must leave
-	   nothing that a later run would send: no envelope yet. */
-	if (spool_intake_done(&sp, &ent, a->queue && !cl->dry_run, &e) ==
-	    -1) {
-		spool_done(&sp, &ent);
-		spool_release(&ent);
-		spool_close(&sp);
-		goto out_fail;
+		if (r == -1)
+			goto out_fail;
+		fprintf(stderr, "posthorn: cancelled; nothing was sent\n");
+		code = r;
+		goto out_code;
 	}
 
 	if (cl->dry_run) {
