@@ -379,15 +379,126 @@ draft_drop_errors(struct buf *text)
 		buf_consume(text, (size_t)(nl - text->data) + 1);
 }
 
+/* Ends the editing with a line and an exit code: nothing is sent. */
+static int
+draft_stop(int *code, int status, const char *why)
+{
+	fprintf(stderr, "posthorn: %s; nothing was sent\n", why);
+	*code = status;
+	return 1;
+}
+
+/*
+ * One round at the editor: text goes to a draft file, the editor runs on
+ * it, back receives what it left there.  0; 1 with *code when the editor
+ * failed; -1 with e set.
+ */
+static int
+draft_round(const char *editor, const struct buf *text, struct buf *back,
+    int *code, struct err *e)
+{
+	char *path;
+	int status, saved, r;
+
+	if ((path = draft_file(text, e)) == NULL)
+		return -1;
+	if (proc_run_attached(editor, path, &status) == -1) {
+		saved = errno;
+		(void)unlink(path);
+		free(path);
+		if (saved == EINTR)
+			return err_set(e, ERR_IO, "interrupted while editing; "
+			    "nothing was sent");
+		return err_set(e, ERR_CONFIG, "cannot run the editor '%s': "
+		    "%s", editor, strerror(saved));
+	}
+	buf_reset(back);
+	r = fsio_read_file(path, back);
+	saved = errno;
+	(void)unlink(path);
+	free(path);
+	if (r == -1)
+		return err_set(e, ERR_DATA, "cannot read the draft back: %s",
+		    strerror(saved));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "posthorn: the editor '%s' failed; nothing "
+		    "was sent\n", editor);
+		*code = 65;
+		return 1;
+	}
+	return 0;
+}
+
+/* 1 with *code when the person left nothing to send. */
+static int
+draft_nothing(const struct buf *text, struct buf *back, int *code)
+{
+	if (back->len == text->len && (back->len == 0 ||
+	    memcmp(back->data, text->data, back->len) == 0))
+		return draft_stop(code, 65, "the draft was not changed");
+	/* An earlier error shown at the top is not the person's. */
+	draft_drop_errors(back);
+	if (draft_is_empty(back->data, back->len))
+		return draft_stop(code, 65, "the draft is empty");
+	return 0;
+}
+
+/* Parses and applies the draft: NULL, or what is wrong (malloc'd, and
+   in e). */
+static char *
+draft_check(struct cli *c, const struct buf *back, struct draft *d,
+    struct err *e)
+{
+	err_clear(e);
+	if (draft_parse(back->data, back->len, d, e) == 0 &&
+	    draft_apply(c, d, e) == 0) {
+		free(c->body_file);
+		c->body_file = NULL;
+		if (compose_check(c, e) == 0)
+			return NULL;
+	}
+	return xstrdup(e->text);
+}
+
+/* The body's lines, for the question at the terminal. */
+static size_t
+draft_body_lines(const struct buf *back, size_t off)
+{
+	size_t i, lines = 0;
+
+	for (i = off; i < back->len; i++)
+		lines += back->data[i] == '\n';
+	if (back->len > off && back->data[back->len - 1] != '\n')
+		lines++;
+	return lines;
+}
+
+/* The body, from off in back, into a scratch file *body_fd. */
+static int
+draft_keep_body(const struct buf *back, size_t off, int *body_fd,
+    struct err *e)
+{
+	if ((*body_fd = term_scratch(e)) == -1)
+		return -1;
+	if (fsio_write_all(*body_fd, back->data + off, back->len - off) ==
+	    -1 || lseek(*body_fd, 0, SEEK_SET) == -1) {
+		err_set(e, ERR_IO, "cannot keep the body: %s",
+		    strerror(errno));
+		close(*body_fd);
+		*body_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 int
 draft_edit(struct cli *c, const char *editor, int in, int *body_fd,
     int *code, struct err *e)
 {
 	struct buf text, back, body;
 	struct draft d;
-	char *path = NULL, *error = NULL;
-	size_t i, lines;
-	int tty, status, r = -1, ans;
+	char *error;
+	int tty, r = -1, ans;
 
 	*body_fd = -1;
 	tty = draft_tty();
@@ -402,76 +513,22 @@ draft_edit(struct cli *c, const char *editor, int in, int *body_fd,
 		goto out;
 	}
 	for (;;) {
-		if ((path = draft_file(&text, e)) == NULL)
+		if ((r = draft_round(editor, &text, &back, code, e)) != 0 ||
+		    (r = draft_nothing(&text, &back, code)) != 0)
 			goto out;
-		if (proc_run_attached(editor, path, &status) == -1) {
-			int saved = errno;
-
-			(void)unlink(path);
-			if (saved == EINTR)
-				err_set(e, ERR_IO, "interrupted while editing; "
-				    "nothing was sent");
-			else
-				err_set(e, ERR_CONFIG, "cannot run the editor "
-				    "'%s': %s", editor, strerror(saved));
-			goto out;
-		}
-		buf_reset(&back);
-		if (fsio_read_file(path, &back) == -1) {
-			int saved = errno;
-
-			(void)unlink(path);
-			err_set(e, ERR_DATA, "cannot read the draft back: %s",
-			    strerror(saved));
-			goto out;
-		}
-		(void)unlink(path);
-		free(path);
-		path = NULL;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			fprintf(stderr, "posthorn: the editor '%s' failed; "
-			    "nothing was sent\n", editor);
-			*code = 65;
-			r = 1;
-			goto out;
-		}
-		if (back.len == text.len && (back.len == 0 ||
-		    memcmp(back.data, text.data, back.len) == 0)) {
-			fprintf(stderr, "posthorn: the draft was not changed; "
-			    "nothing was sent\n");
-			*code = 65;
-			r = 1;
-			goto out;
-		}
-		/* An earlier error shown at the top is not the person's. */
-		draft_drop_errors(&back);
-		if (draft_is_empty(back.data, back.len)) {
-			fprintf(stderr, "posthorn: the draft is empty; "
-			    "nothing was sent\n");
-			*code = 65;
-			r = 1;
-			goto out;
-		}
-		free(error);
-		error = NULL;
-		err_clear(e);
-		if (draft_parse(back.data, back.len, &d, e) == 0 &&
-		    draft_apply(c, &d, e) == 0) {
-			free(c->body_file);
-			c->body_file = NULL;
-			if (compose_check(c, e) == 0)
-				error = NULL;
-			else
-				error = xstrdup(e->text);
-		} else
-			error = xstrdup(e->text);
-		/* Next round (if any) edits what the person wrote. */
+		r = -1;
+		error = draft_check(c, &back, &d, e);
+		/* Next round (if any) edits what the person wrote, under
+		   the error. */
 		buf_reset(&text);
 		if (error != NULL) {
 			draft_release(&d);
-			if (tty == -1)
+			if (tty == -1) {
+				free(error);
 				goto out;	/* e says why */
+			}
 			(void)buf_printf(&text, "# posthorn: %s\n", error);
+			free(error);
 			if (buf_add(&text, back.data, back.len) == -1) {
 				err_set(e, ERR_DATA, "the draft is too long");
 				goto out;
@@ -483,48 +540,20 @@ draft_edit(struct cli *c, const char *editor, int in, int *body_fd,
 			err_set(e, ERR_DATA, "the draft is too long");
 			goto out;
 		}
-		lines = 0;
-		for (i = d.body_off; i < back.len; i++)
-			lines += back.data[i] == '\n';
-		if (back.len > d.body_off && back.data[back.len - 1] != '\n')
-			lines++;
 		ans = tty != -1 ? draft_ask(tty, c, back.len - d.body_off,
-		    lines) : 's';
+		    draft_body_lines(&back, d.body_off)) : 's';
 		if (ans == 'e') {
 			draft_release(&d);
 			continue;
 		}
-		if (ans == 'c' || sig_caught) {
-			draft_release(&d);
-			fprintf(stderr, "posthorn: cancelled; nothing was "
-			    "sent\n");
-			*code = 130;
-			r = 1;
-			goto out;
-		}
-		if ((*body_fd = term_scratch(e)) == -1 ||
-		    fsio_write_all(*body_fd, back.data + d.body_off,
-		    back.len - d.body_off) == -1 ||
-		    lseek(*body_fd, 0, SEEK_SET) == -1) {
-			if (*body_fd != -1) {
-				err_set(e, ERR_IO, "cannot keep the body: %s",
-				    strerror(errno));
-				close(*body_fd);
-				*body_fd = -1;
-			}
-			draft_release(&d);
-			goto out;
-		}
+		if (ans == 'c' || sig_caught)
+			r = draft_stop(code, 130, "cancelled");
+		else
+			r = draft_keep_body(&back, d.body_off, body_fd, e);
 		draft_release(&d);
-		r = 0;
-		break;
+		goto out;
 	}
 out:
-	if (path != NULL) {
-		(void)unlink(path);
-		free(path);
-	}
-	free(error);
 	if (tty != -1)
 		close(tty);
 	buf_release(&text);
