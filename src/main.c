@@ -509,6 +509,32 @@ open_queue(struct ctx *c, struct spool *sp, const char *qdir,
 	return 0;
 }
 
+/*
+ * Drops the CR of each CRLF in the n bytes at p, in place; returns the
+ * new length.  A CR that ends them is held back in *cr (its LF may start
+ * the next bytes); the caller writes it when it was not a CRLF's.
+ */
+static size_t
+crlf_to_lf(char *p, size_t n, int *cr)
+{
+	size_t o = 0, i = 0, run;
+	char *q;
+
+	*cr = 0;
+	while ((q = memchr(p + i, '\r', n - i)) != NULL) {
+		run = (size_t)(q - (p + i));
+		memmove(p + o, p + i, run);
+		o += run;
+		i += run + 1;
+		if (i == n)
+			*cr = 1;
+		else if (p[i] != '\n')
+			p[o++] = '\r';
+	}
+	memmove(p + o, p + i, n - i);
+	return o + (n - i);
+}
+
 static void
 dry_run(const struct spool_entry *ent)
 {
@@ -516,6 +542,7 @@ dry_run(const struct spool_entry *ent)
 	ssize_t n;
 	off_t off = 0;
 	size_t i;
+	int cr = 0;
 
 	printf("MAIL FROM:<%s>\n", ent->env.sender);
 	for (i = 0; i < ent->env.nrcpt; i++)
@@ -524,14 +551,13 @@ dry_run(const struct spool_entry *ent)
 	fflush(stdout);
 	/* The message as stored, CRLF shown as LF. */
 	while ((n = pread(ent->fd, buf, sizeof(buf), off)) > 0) {
-		ssize_t k, o = 0;
-
 		off += n;
-		for (k = 0; k < n; k++)
-			if (buf[k] != '\r' || (k + 1 < n && buf[k + 1] != '\n'))
-				buf[o++] = buf[k];
-		fwrite(buf, 1, (size_t)o, stdout);
+		if (cr && buf[0] != '\n')
+			putchar('\r');
+		fwrite(buf, 1, crlf_to_lf(buf, (size_t)n, &cr), stdout);
 	}
+	if (cr)
+		putchar('\r');
 	fflush(stdout);
 }
 
