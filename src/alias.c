@@ -10,8 +10,6 @@
 
 #include <sys/stat.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,7 +21,6 @@
 #include "err.h"
 #include "util/alloc.h"
 #include "util/buf.h"
-#include "util/fsio.h"
 #include "util/str.h"
 #include "util/strset.h"
 

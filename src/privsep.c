@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +19,6 @@
 #include "privsep.h"
 #include "util/alloc.h"
 #include "util/buf.h"
-#include "util/fsio.h"
 #include "util/secmem.h"
 
 extern char **environ;
